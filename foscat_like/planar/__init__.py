@@ -1,0 +1,5 @@
+"""Planar (1D and 2D) grids: classic scattering transforms and figures."""
+from .scattering1d import Scattering1D
+from .scattering2d import Scattering2D
+
+__all__ = ["Scattering1D", "Scattering2D"]
