@@ -28,21 +28,27 @@ def gabor_2d(M: int, N: int, sigma: float, theta: np.ndarray, xi: float,
     complex array of shape ``(K, M, N)``.
     """
     theta = np.atleast_1d(np.asarray(theta, dtype=np.float64))
-    c, s = np.cos(theta), np.sin(theta)
+    c, s = np.cos(theta)[:, None, None], np.sin(theta)[:, None, None]
     # curvature R D R^-1 / (2 sigma^2), per angle
     d = slant * slant
     c00 = (c * c + d * s * s) / (2 * sigma * sigma)
     c01 = (c * s - d * s * c) / (2 * sigma * sigma)
     c11 = (s * s + d * c * c) / (2 * sigma * sigma)
-    shifts = np.arange(-2, 3)
-    xx = (np.arange(M)[None, :] + shifts[:, None] * M).reshape(-1)  # (5M,)
-    yy = (np.arange(N)[None, :] + shifts[:, None] * N).reshape(-1)  # (5N,)
-    X = xx[None, :, None]
-    Y = yy[None, None, :]
-    k = (slice(None), None, None)
-    arg = -(c00[k] * X * X + 2 * c01[k] * X * Y + c11[k] * Y * Y) \
-        + 1j * xi * (X * c[k] + Y * s[k])
-    gab = np.exp(arg).reshape(len(theta), 5, M, 5, N).sum(axis=(1, 3))
+    lam_min = min(1.0, d) / (2 * sigma * sigma)   # smallest eigenvalue of the curvature
+    gab = np.zeros((len(theta), M, N), np.complex128)
+    # Kymatio sums the 5x5 periodic images; images whose envelope is below
+    # exp(-80) everywhere contribute nothing in float64 and are skipped.
+    for ex in range(-2, 3):
+        x = np.arange(M) + ex * M
+        dx = 0 if x[0] <= 0 <= x[-1] else min(abs(x[0]), abs(x[-1]))
+        for ey in range(-2, 3):
+            y = np.arange(N) + ey * N
+            dy = 0 if y[0] <= 0 <= y[-1] else min(abs(y[0]), abs(y[-1]))
+            if lam_min * (dx * dx + dy * dy) > 80:
+                continue
+            X, Y = x[None, :, None], y[None, None, :]
+            arg = -(c00 * X * X + 2 * c01 * X * Y + c11 * Y * Y) + 1j * xi * (X * c + Y * s)
+            gab += np.exp(arg)
     return gab / (2 * 3.1415 * sigma * sigma / slant)
 
 

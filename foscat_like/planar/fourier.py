@@ -105,7 +105,8 @@ class _Modulus(torch.autograd.Function):
     @staticmethod
     def forward(ctx, z: torch.Tensor) -> torch.Tensor:
         r = torch.view_as_real(z)
-        m = torch.hypot(r[..., 0], r[..., 1])
+        m = r[..., 0] * r[..., 0]
+        m.addcmul_(r[..., 1], r[..., 1]).sqrt_()   # faster than hypot / abs on CPU
         ctx.save_for_backward(z, m)
         return m
 

@@ -1,0 +1,89 @@
+"""Classic scattering speed: foscat_like vs Kymatio 0.3.0 (torch CPU), same run.
+
+    python benchmarks/classic.py [--kymatio-python /path/to/python]
+
+Kymatio is looked for in this interpreter, then in --kymatio-python (or
+$KYMATIO_PYTHON); absent, its rows are skipped with a message. Every
+measurement runs in a fresh child process so peak memory (max RSS) is its own.
+Writes benchmarks/results/classic.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import find_python_with, print_table, run_child, write_json  # noqa: E402
+
+CASES = {
+    "2d_16x128x128_J4_L8": dict(dim=2, batch=(16, 1), shape=(128, 128), J=4, L=8),
+    "2d_4x3x256x256_J5_L8": dict(dim=2, batch=(4, 3), shape=(256, 256), J=5, L=8),
+    "1d_16x8192_J8_Q8": dict(dim=1, batch=(16,), shape=(8192,), J=8, Q=8),
+}
+
+
+def child(lib: str, case: str, threads: int) -> None:
+    """Measure one (library, case) and print a JSON line."""
+    import time
+
+    import torch
+    torch.set_num_threads(threads)
+    from _common import peak_rss_mb, timeit
+    c = CASES[case]
+    t0 = time.perf_counter()
+    if lib == "kymatio":
+        import scipy.special
+        scipy.special.sph_harm = getattr(scipy.special, "sph_harm", None)
+        from kymatio.torch import Scattering1D, Scattering2D
+        S = (Scattering2D(J=c["J"], shape=c["shape"], L=c["L"]) if c["dim"] == 2
+             else Scattering1D(J=c["J"], shape=c["shape"][0], Q=c["Q"]))
+    else:
+        from foscat_like.planar import Scattering1D, Scattering2D
+        S = (Scattering2D(c["J"], c["shape"], L=c["L"]) if c["dim"] == 2
+             else Scattering1D(c["J"], c["shape"][0], Q=c["Q"]))
+    build = time.perf_counter() - t0
+    x = torch.randn(c["batch"] + c["shape"])
+    fwd = timeit(lambda: S(x), repeat=5)
+    xg = x.clone().requires_grad_()
+
+    def fb():
+        S(xg).sum().backward()
+    fwdbwd = timeit(fb, repeat=3)
+    print(json.dumps({"build_s": build, "forward_s": fwd, "forward_backward_s": fwdbwd,
+                      "peak_rss_mb": peak_rss_mb()}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kymatio-python", default=os.environ.get("KYMATIO_PYTHON"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--child", nargs=2)
+    a = ap.parse_args()
+    if a.child:
+        return child(a.child[0], a.child[1], a.threads)
+    ky_py = find_python_with("kymatio", [a.kymatio_python])
+    if ky_py is None:
+        print("Kymatio 0.3.0 not found (pip install kymatio==0.3.0, or pass --kymatio-python): "
+              "its rows are skipped.")
+    rows, results = [], {}
+    for case in CASES:
+        ours = run_child(sys.executable, __file__, ["--child", "foscat_like", case, "--threads", str(a.threads)])
+        ky = run_child(ky_py, __file__, ["--child", "kymatio", case, "--threads", str(a.threads)]) if ky_py else None
+        results[case] = {"foscat_like": ours, "kymatio": ky}
+        for lib, r in (("foscat_like", ours), ("kymatio", ky)):
+            if r is None:
+                continue
+            row = {"case": case, "lib": lib, **{k: r.get(k) for k in ("build_s", "forward_s", "forward_backward_s", "peak_rss_mb")}}
+            if lib == "kymatio" and "forward_s" in r and "forward_s" in ours:
+                row["speedup_fwd"] = r["forward_s"] / ours["forward_s"]
+                row["speedup_fwd_bwd"] = r["forward_backward_s"] / ours["forward_backward_s"]
+            rows.append(row)
+    print_table(rows, ["case", "lib", "build_s", "forward_s", "forward_backward_s", "peak_rss_mb",
+                       "speedup_fwd", "speedup_fwd_bwd"])
+    print("wrote", write_json("classic", {"threads": a.threads, "results": results}))
+
+
+if __name__ == "__main__":
+    main()
