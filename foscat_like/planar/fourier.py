@@ -7,6 +7,8 @@ import itertools
 import numpy as np
 import torch
 
+from ..ops import modulus  # noqa: F401  (re-exported for the transforms)
+
 # Blocks of a folded filter whose largest value is below this fraction of the
 # filter's maximum are skipped: their contribution is below float32 rounding.
 NEGLIGIBLE = 1e-9
@@ -97,29 +99,6 @@ class _Fold(torch.autograd.Function):
             view = gU[(Ellipsis,) + sl + (slice(None),)]
             view.copy_((g * b).sum_to_size(view.shape))
         return gU, None
-
-
-class _Modulus(torch.autograd.Function):
-    """|z| of a complex tensor, with gradient 0 at z = 0 (no NaN)."""
-
-    @staticmethod
-    def forward(ctx, z: torch.Tensor) -> torch.Tensor:
-        r = torch.view_as_real(z)
-        m = r[..., 0] * r[..., 0]
-        m.addcmul_(r[..., 1], r[..., 1]).sqrt_()   # faster than hypot / abs on CPU
-        ctx.save_for_backward(z, m)
-        return m
-
-    @staticmethod
-    def backward(ctx, g: torch.Tensor) -> torch.Tensor:
-        z, m = ctx.saved_tensors
-        scale = torch.where(m > 0, g / m, torch.zeros_like(m))
-        return z * scale
-
-
-def modulus(z: torch.Tensor) -> torch.Tensor:
-    """Complex modulus ``(...) -> (...)`` real, fast and safe at zero."""
-    return _Modulus.apply(z)
 
 
 class HalfFoldLowpass:

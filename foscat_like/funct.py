@@ -1,0 +1,104 @@
+"""``funct``: the FOSCAT-style entry point (``eval`` and ``synthesis``) for every grid."""
+from __future__ import annotations
+
+import torch
+
+from .grid import Grid
+from .inputs import as_field, as_mask
+from .stats.compute import scattering_covariance
+from .stats.normalize import normalize, reference_powers
+from .stats.scatcov import ScatCov
+
+GRIDS = ("1d", "2d", "healpix")
+
+
+def make_grid(grid: str, NORIENT: int, KERNELSZ: int) -> Grid:
+    """Grid implementation by name."""
+    if grid in ("1d", "2d"):
+        from .planar.grid import PlanarGrid
+        return PlanarGrid(int(grid[0]), NORIENT)
+    if grid == "healpix":
+        from .healpix.grid import HealpixGrid
+        return HealpixGrid(NORIENT, KERNELSZ)
+    raise ValueError(f"grid must be one of {GRIDS}; got {grid!r}")
+
+
+class funct:
+    """Scattering-covariance operator.
+
+    Parameters
+    ----------
+    NORIENT : number of wavelet orientations spanning pi (2D and HEALPix; 1 in 1D).
+    KERNELSZ : 3 or 5, the HEALPix wavelet stencil size (planar grids use Fourier wavelets).
+    grid : "healpix" (default, as FOSCAT), "2d" or "1d". ``use_1D=True`` / ``use_2D=True``
+        are accepted as in FOSCAT.
+    """
+
+    def __init__(self, NORIENT: int = 4, KERNELSZ: int = 3, grid: str | None = None,
+                 use_1D: bool = False, use_2D: bool = False, **unused):
+        if isinstance(NORIENT, bool) or not isinstance(NORIENT, int) or NORIENT < 1:
+            raise ValueError(f"NORIENT must be a positive integer; got {NORIENT!r}")
+        if KERNELSZ not in (3, 5):
+            raise ValueError(f"KERNELSZ must be 3 or 5; got {KERNELSZ!r}")
+        if use_1D and use_2D:
+            raise ValueError("use_1D and use_2D cannot both be True")
+        if grid is None:
+            grid = "1d" if use_1D else "2d" if use_2D else "healpix"
+        self.NORIENT, self.KERNELSZ = NORIENT, KERNELSZ
+        self.grid = make_grid(grid, NORIENT, KERNELSZ)
+        self._norm_ref: dict | None = None
+
+    def clean_norm(self) -> None:
+        """Forget the reference normalisation cached by ``norm='auto'``."""
+        self._norm_ref = None
+
+    def scales(self, image, Jmax: int | None = None, edge: bool = False) -> int:
+        """Number of scales ``J`` that ``eval`` uses for a field like ``image``."""
+        t, _ = as_field(image, self.grid, "image1")
+        return self._check_J(self.grid.spatial_shape(t), Jmax, edge)
+
+    def _check_J(self, shape, Jmax, edge) -> int:
+        J = self.grid.max_scales(shape, edge)
+        if J < 1:
+            raise ValueError(f"image1 of spatial shape {shape} is too small for grid '{self.grid.name}'")
+        if Jmax is None:
+            return J
+        if isinstance(Jmax, bool) or not isinstance(Jmax, int) or Jmax < 1:
+            raise ValueError(f"Jmax must be a positive integer; got {Jmax!r}")
+        if Jmax > J:
+            raise ValueError(f"Jmax={Jmax} is too large for spatial shape {shape}: at most {J}")
+        return Jmax
+
+    def eval(self, image1, image2=None, mask=None, norm: str | None = None, calc_var: bool = False,
+             Jmax: int | None = None, edge: bool = False):
+        """Scattering covariance of ``image1`` (and cross with ``image2``).
+
+        image1, image2 : ``(*S)`` or ``(B, *S)`` numpy or torch (autograd flows through).
+        mask : ``(*S)`` or ``(K, *S)`` non-negative weights; each mask gives its own statistics.
+        norm : None, 'self' (by this field's powers) or 'auto' (by powers cached on first call).
+        calc_var : also return the per-coefficient spatial standard deviations.
+        Returns ``ScatCov`` (or ``(ScatCov, sigma ScatCov)`` with ``calc_var``).
+        """
+        if norm not in (None, "self", "auto"):
+            raise ValueError(f"norm must be None, 'self' or 'auto'; got {norm!r}")
+        x1, _ = as_field(image1, self.grid, "image1")
+        x2 = None
+        if image2 is not None:
+            x2, _ = as_field(image2, self.grid, "image2", like=x1)
+            if x2.shape != x1.shape:
+                raise ValueError(f"image2 must have the shape of image1 {tuple(x1.shape)}; got {tuple(x2.shape)}")
+        S = self.grid.spatial_shape(x1)
+        J = self._check_J(S, Jmax, edge)
+        w = None if mask is None else as_mask(mask, S, x1)
+        raw = scattering_covariance(self.grid, x1, x2, J, w, edge=edge, calc_var=calc_var)
+        if norm is not None:
+            ref = None
+            if norm == "auto":
+                if self._norm_ref is None or self._norm_ref["P1"].shape[2] != J:
+                    self._norm_ref = reference_powers(raw)
+                ref = self._norm_ref
+            raw = normalize(raw, ref)
+        st = ScatCov.from_raw(raw, norm=norm)
+        if calc_var:
+            return st, ScatCov.from_raw(raw, sigma=True, norm=norm)
+        return st

@@ -1,0 +1,74 @@
+"""The grid protocol: the few operations the statistics and the synthesis need.
+
+Every grid (1D, 2D, HEALPix) implements these on tensors whose trailing
+``spatial_ndim`` axes are the pixels at the *current* resolution; leading
+axes are batch / channel axes and are left alone. Scale ``j`` of the
+scattering covariance is the same oriented wavelet applied after ``j``
+calls to :meth:`Grid.downsample`, so nothing above this file knows which
+grid it runs on.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import torch
+
+
+class Grid(ABC):
+    """Abstract grid. Subclasses set ``L`` (orientations) and ``spatial_ndim``."""
+
+    L: int
+    spatial_ndim: int
+    name: str = "grid"
+    can_upsample_beyond_input: bool = True
+
+    # -- shapes -----------------------------------------------------------------
+    @abstractmethod
+    def check_field(self, x: torch.Tensor, name: str) -> None:
+        """Raise ``ValueError`` naming ``name`` if ``x``'s trailing axes are not a valid field."""
+
+    @abstractmethod
+    def max_scales(self, spatial_shape: tuple[int, ...], edge: bool = False) -> int:
+        """Largest number of scales ``J`` usable on a field of this spatial shape."""
+
+    def spatial_shape(self, x: torch.Tensor) -> tuple[int, ...]:
+        return tuple(x.shape[-self.spatial_ndim:])
+
+    # -- operators --------------------------------------------------------------
+    @abstractmethod
+    def wavelet(self, x: torch.Tensor) -> torch.Tensor:
+        """Oriented complex wavelet transform at the current resolution.
+
+        ``(..., *S)`` real -> ``(..., L, *S)`` complex.
+        """
+
+    @abstractmethod
+    def downsample(self, x: torch.Tensor) -> torch.Tensor:
+        """Smooth and downsample by 2 (per axis): ``(..., *S) -> (..., *S/2)``."""
+
+    @abstractmethod
+    def upsample(self, x: torch.Tensor) -> torch.Tensor:
+        """Interpolate to twice the resolution: ``(..., *S) -> (..., *2S)``."""
+
+    @abstractmethod
+    def downsample_mask(self, w: torch.Tensor) -> torch.Tensor:
+        """Weights at half resolution (local mean; a 0/1 mask becomes fractions)."""
+
+    def edge_weights(self, spatial_shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor | None:
+        """Weights ``(*S)`` dropping pixels whose wavelet support crosses the edge (``None``: no edge)."""
+        return None
+
+    # -- reductions -------------------------------------------------------------
+    def mean(self, x: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+        """Weighted spatial mean.
+
+        ``x (B, *C, *S)`` with ``w (K, *S)`` -> ``(B, K, *C)``; ``w=None`` -> ``(B, 1, *C)``.
+        """
+        xf = x.flatten(-self.spatial_ndim)                       # (B, *C, P)
+        if w is None:
+            return xf.mean(-1).unsqueeze(1)
+        wf = w.flatten(-self.spatial_ndim)                       # (K, P)
+        wf = wf / wf.sum(-1, keepdim=True)
+        B, C = xf.shape[0], xf.shape[1:-1]
+        out = xf.reshape(B, -1, xf.shape[-1]) @ wf.to(xf.dtype).T     # (B, prod C, K)
+        return out.transpose(1, 2).reshape((B, wf.shape[0]) + C)

@@ -1,0 +1,140 @@
+"""Periodic 1D and 2D grids for the scattering covariance (one class, ``ndim`` 1 or 2).
+
+Wavelets are Kymatio's finest Morlet (2D: ``sigma=0.8``, ``xi=3pi/4``, slant
+``4/L``; 1D: ``xi=0.35``, ``Q=1``) applied as Fourier products on the current
+grid, so they are periodic and free of border frames. Downsampling is an
+ideal Fourier crop to the half band (exact on band-limited fields), upsampling
+its zero-padding adjoint, mask downsampling a 2^ndim block mean.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ..grid import Grid
+from .filters1d import filterbank_params, morlet_1d
+from .filters2d import morlet_2d
+
+MIN_SIZE = 8  # smallest side length of the coarsest level
+
+
+def _crop_spectrum(X: torch.Tensor, axes: tuple[int, ...], new: tuple[int, ...]) -> torch.Tensor:
+    """Keep the ``new`` lowest frequencies on ``axes``; for an even ``new`` the two old
+    bins at +-new/2 fold onto the new Nyquist bin (summed, as sampling does), so
+    real fields stay real and ``crop(pad(X)) == X``."""
+    for ax, n in zip(axes, new):
+        N, h = X.shape[ax], n // 2
+        if n % 2:
+            X = torch.cat([X.narrow(ax, 0, h + 1), X.narrow(ax, N - h, h)], dim=ax)
+            continue
+        nyq = X.narrow(ax, h, 1) + X.narrow(ax, N - h, 1)
+        X = torch.cat([X.narrow(ax, 0, h), nyq, X.narrow(ax, N - h + 1, h - 1)], dim=ax)
+    return X
+
+
+def _pad_spectrum(X: torch.Tensor, axes: tuple[int, ...], new: tuple[int, ...]) -> torch.Tensor:
+    """Zero-pad the spectrum to ``new`` sizes (an old Nyquist bin is split in two halves)."""
+    for ax, n in zip(axes, new):
+        N, h = X.shape[ax], X.shape[ax] // 2
+        zshape = list(X.shape)
+        if N % 2:
+            zshape[ax] = n - N
+            X = torch.cat([X.narrow(ax, 0, h + 1), X.new_zeros(zshape), X.narrow(ax, h + 1, N - h - 1)], dim=ax)
+            continue
+        nyq = 0.5 * X.narrow(ax, h, 1)
+        zshape[ax] = n - N - 1
+        X = torch.cat([X.narrow(ax, 0, h), nyq, X.new_zeros(zshape), nyq, X.narrow(ax, h + 1, N - h - 1)], dim=ax)
+    return X
+
+
+class PlanarGrid(Grid):
+    """Periodic grid in ``ndim`` = 1 or 2 dimensions with ``L`` orientations (``L=1`` in 1D)."""
+
+    def __init__(self, ndim: int, L: int = 4):
+        if ndim not in (1, 2):
+            raise ValueError(f"ndim must be 1 or 2; got {ndim}")
+        self.spatial_ndim = ndim
+        self.L = 1 if ndim == 1 else int(L)
+        self.name = f"{ndim}d"
+        self._filters: dict = {}
+
+    # -- shapes -----------------------------------------------------------------
+    def check_field(self, x: torch.Tensor, name: str) -> None:
+        nd = self.spatial_ndim
+        if x.dim() < nd:
+            raise ValueError(f"{name} must have at least {nd} dimension(s) for grid '{self.name}'; "
+                             f"got shape {tuple(x.shape)}")
+        if min(x.shape[-nd:]) < MIN_SIZE:
+            raise ValueError(f"{name} must have spatial sizes >= {MIN_SIZE} on grid "
+                             f"'{self.name}'; got {tuple(x.shape[-nd:])}")
+
+    def edge_width(self) -> int:
+        """Border pixels (per level) dropped when ``edge=True``: the wavelet's 3-sigma support."""
+        slant = 4.0 / self.L if self.spatial_ndim == 2 else 1.0
+        return int(math.ceil(3 * 0.8 / min(1.0, slant))) + 1
+
+    def max_scales(self, spatial_shape: tuple[int, ...], edge: bool = False) -> int:
+        smallest = max(MIN_SIZE, 2 * self.edge_width() + 4) if edge else MIN_SIZE
+        J, shape = 0, tuple(spatial_shape)
+        while min(shape) >= smallest:
+            J += 1
+            if any(s % 2 for s in shape):
+                break
+            shape = tuple(s // 2 for s in shape)
+        return J
+
+    # -- filters ----------------------------------------------------------------
+    def filters(self, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+        """Real Fourier wavelets ``(L, *shape)`` for the current level."""
+        key = (shape, like.dtype, like.device)
+        if key not in self._filters:
+            if self.spatial_ndim == 2:
+                theta = (int(self.L - self.L / 2 - 1) - np.arange(self.L)) * np.pi / self.L
+                f = np.real(np.fft.fft2(morlet_2d(shape[0], shape[1], 0.8, theta, 3 * np.pi / 4, 4.0 / self.L)))
+            else:
+                xis, sigmas, _ = filterbank_params(1, 1)
+                f = morlet_1d(shape[0], xis[0], sigmas[0])[None]
+            dt = like.real.dtype if like.is_complex() else like.dtype
+            self._filters[key] = torch.as_tensor(f, dtype=dt, device=like.device)
+        return self._filters[key]
+
+    # -- operators --------------------------------------------------------------
+    def _axes(self) -> tuple[int, ...]:
+        return tuple(range(-self.spatial_ndim, 0))
+
+    def wavelet(self, x: torch.Tensor) -> torch.Tensor:
+        shape = self.spatial_shape(x)
+        psi = self.filters(shape, x)                                     # (L, *S)
+        X = torch.fft.fftn(x, dim=self._axes()).unsqueeze(-1 - self.spatial_ndim)
+        return torch.fft.ifftn(X * psi, dim=self._axes())
+
+    def downsample(self, x: torch.Tensor) -> torch.Tensor:
+        axes = self._axes()
+        shape = self.spatial_shape(x)
+        X = torch.fft.fftn(x, dim=axes)
+        Xc = _crop_spectrum(X, axes, tuple(n // 2 for n in shape))
+        out = torch.fft.ifftn(Xc, dim=axes) / 2 ** self.spatial_ndim
+        return out if x.is_complex() else out.real
+
+    def upsample(self, x: torch.Tensor) -> torch.Tensor:
+        axes = self._axes()
+        shape = self.spatial_shape(x)
+        X = torch.fft.fftn(x, dim=axes)
+        Xp = _pad_spectrum(X, axes, tuple(2 * n for n in shape))
+        out = torch.fft.ifftn(Xp, dim=axes) * 2 ** self.spatial_ndim
+        return out if x.is_complex() else out.real
+
+    def downsample_mask(self, w: torch.Tensor) -> torch.Tensor:
+        if self.spatial_ndim == 1:
+            return w.reshape(w.shape[:-1] + (w.shape[-1] // 2, 2)).mean(-1)
+        M, N = w.shape[-2:]
+        return w.reshape(w.shape[:-2] + (M // 2, 2, N // 2, 2)).mean((-3, -1))
+
+    def edge_weights(self, spatial_shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+        e = self.edge_width()
+        w = torch.zeros(spatial_shape, dtype=like.dtype, device=like.device)
+        inner = tuple(slice(e, n - e) for n in spatial_shape)
+        w[inner] = 1.0
+        return w
