@@ -62,7 +62,7 @@ class funct:
         if J < 1:
             raise ValueError(f"image1 of spatial shape {shape} is too small for grid '{self.grid.name}'")
         if Jmax is None:
-            return J
+            return min(J, self.grid.default_scales(shape, edge))
         if isinstance(Jmax, bool) or not isinstance(Jmax, int) or Jmax < 1:
             raise ValueError(f"Jmax must be a positive integer; got {Jmax!r}")
         if Jmax > J:
@@ -102,3 +102,36 @@ class funct:
         if calc_var:
             return st, ScatCov.from_raw(raw, sigma=True, norm=norm)
         return st
+
+    def synthesis(self, image_target, reference=None, nstep: int = 4, seed: int = 1234,
+                  Jmax: int | None = None, edge: bool = False, to_gaussian: bool = False,
+                  use_variance: bool = True, synthesised_N: int = 1, input_image=None,
+                  grd_mask=None, in_mask=None, iso_ang: bool = False, fft_ang: bool = False,
+                  fft_nharm: int = 1, fft_imaginary: bool = True, EVAL_FREQUENCY: int = 100,
+                  NUM_EPOCHS: int = 300, n_up: int = 0, checkpoint: str | None = None,
+                  progress: bool = True, return_history: bool = False, histogram: bool = True):
+        """Synthesise a field whose scattering covariance matches ``image_target``'s.
+
+        Arguments follow FOSCAT's ``synthesis`` (seed 004): coarse-to-fine over
+        ``nstep`` levels with L-BFGS-B (at most ``NUM_EPOCHS`` iterations each);
+        ``grd_mask`` (1 = free pixel, 0 = kept equal to the target) for inpainting;
+        ``in_mask`` (0 = invalid pixel, excluded from the target's statistics);
+        ``reference`` adds cross statistics with a second field; ``n_up`` extra
+        levels at 2x, 4x... the target's size; ``synthesised_N`` fields at once;
+        ``input_image`` as warm start; ``iso_ang`` / ``fft_ang`` reduce the angles.
+        ``histogram`` adds the pixel-histogram (1D Wasserstein) term to the loss.
+        ``checkpoint``: file updated after every level; a killed run called again
+        with the same arguments resumes and ends with the same map.
+
+        Returns a numpy array of the target's shape (leading ``synthesised_N`` axis
+        when > 1, spatial size x ``2**n_up``); with ``return_history`` also the
+        ``[(level, iteration, loss)]`` list. The history is kept in ``self.history``.
+        """
+        from .optim.synthesis import SynthesisConfig, synthesize
+        cfg = SynthesisConfig(nstep, seed, Jmax, edge, to_gaussian, use_variance, synthesised_N,
+                              iso_ang, fft_ang, fft_nharm, fft_imaginary, EVAL_FREQUENCY,
+                              NUM_EPOCHS, n_up, progress, histogram)
+        res = synthesize(self.grid, image_target, cfg, reference=reference, input_image=input_image,
+                         grd_mask=grd_mask, in_mask=in_mask, checkpoint=checkpoint)
+        self.history, self.levels = res.history, res.levels
+        return (res.maps, res.history) if return_history else res.maps

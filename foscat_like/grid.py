@@ -31,6 +31,10 @@ class Grid(ABC):
     def max_scales(self, spatial_shape: tuple[int, ...], edge: bool = False) -> int:
         """Largest number of scales ``J`` usable on a field of this spatial shape."""
 
+    def default_scales(self, spatial_shape: tuple[int, ...], edge: bool = False) -> int:
+        """``J`` used when ``Jmax`` is not given (grids may keep a larger coarsest level)."""
+        return self.max_scales(spatial_shape, edge)
+
     def spatial_shape(self, x: torch.Tensor) -> tuple[int, ...]:
         return tuple(x.shape[-self.spatial_ndim:])
 

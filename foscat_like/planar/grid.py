@@ -17,7 +17,9 @@ from ..grid import Grid
 from .filters1d import filterbank_params, morlet_1d
 from .filters2d import morlet_2d
 
-MIN_SIZE = 8  # smallest side length of the coarsest level
+MIN_SIZE = 8       # smallest side length allowed for the coarsest level
+DEFAULT_COARSEST = 16  # default: coarsest level keeps >= 16 pixels per side, so that
+                       # syntheses do not pin the target's layout (a copy up to a shift)
 
 
 def _crop_spectrum(X: torch.Tensor, axes: tuple[int, ...], new: tuple[int, ...]) -> torch.Tensor:
@@ -75,8 +77,11 @@ class PlanarGrid(Grid):
         slant = 4.0 / self.L if self.spatial_ndim == 2 else 1.0
         return int(math.ceil(3 * 0.8 / min(1.0, slant))) + 1
 
-    def max_scales(self, spatial_shape: tuple[int, ...], edge: bool = False) -> int:
-        smallest = max(MIN_SIZE, 2 * self.edge_width() + 4) if edge else MIN_SIZE
+    def default_scales(self, spatial_shape: tuple[int, ...], edge: bool = False) -> int:
+        return max(1, self.max_scales(spatial_shape, edge, DEFAULT_COARSEST))
+
+    def max_scales(self, spatial_shape: tuple[int, ...], edge: bool = False, coarsest: int = MIN_SIZE) -> int:
+        smallest = max(coarsest, 2 * self.edge_width() + 4) if edge else coarsest
         J, shape = 0, tuple(spatial_shape)
         while min(shape) >= smallest:
             J += 1

@@ -1,0 +1,112 @@
+"""The synthesis loss: distance between a field's statistics and a target's.
+
+    L(u) = sum_f mean_k |Phi_f(u)_k - Phi_f(d)_k|^2 / sigma_k^2 / n_f
+
+over the statistic families f (S0..S4, S3P), each averaged over its own
+coefficients so that the numerous S4 terms do not drown S1/S2; plus, when
+``histogram=True``, the squared 1D Wasserstein distance between the pixel
+histograms (sorted values against the target's quantiles), which the
+scattering covariance constrains only weakly. Statistics
+are normalised by the *target's* powers (FOSCAT's ``norm='auto'``), and
+``sigma`` is the target's own per-coefficient spatial spread (``calc_var``)
+with a floor, or 1 when ``use_variance=False``.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..grid import Grid
+from ..stats.compute import scattering_covariance
+from ..stats.normalize import normalize, reference_powers
+from ..stats.scatcov import ScatCov
+
+SIGMA_FLOOR = 0.05   # fraction of each family's median sigma
+HIST_WEIGHT = 0.1    # weight of the histogram term against the (averaged) statistic families
+
+
+def _sq(d: torch.Tensor) -> torch.Tensor:
+    return torch.view_as_real(d).pow(2).sum(-1) if d.is_complex() else d * d
+
+
+def _batch_mean(st: ScatCov) -> ScatCov:
+    return st.map(lambda v: v.mean(0, keepdim=True))
+
+
+class StatLoss:
+    """Callable ``loss(u)`` for fields ``u (N, *S)`` against fixed target statistics.
+
+    target : ``(B, *S)`` (several fields of one process are averaged);
+    reference : optional second field ``(B, *S)`` for cross statistics (u x reference
+    must match target x reference, in addition to the auto statistics).
+    angular : 'full', 'iso' or ('fft', nharm, imaginary).
+    """
+
+    def __init__(self, grid: Grid, target: torch.Tensor, J: int, reference: torch.Tensor | None = None,
+                 in_mask: torch.Tensor | None = None, edge: bool = False, use_variance: bool = True,
+                 angular="full", histogram: bool = True):
+        self.grid, self.J, self.angular = grid, J, angular
+        self.quantiles, self.hist_weight = None, HIST_WEIGHT
+        if histogram:
+            vals = target.flatten(1) if in_mask is None else target[:, in_mask[0] > 0]
+            self.quantiles = torch.sort(vals.reshape(-1)).values.detach()
+        self.reference = reference
+        self.terms = []   # (ref powers, target stats, sigma, uses reference)
+        pairs = [(None,)] + ([(reference,)] if reference is not None else [])
+        for (x2,) in pairs:
+            raw = scattering_covariance(grid, target, x2, J, in_mask, edge=edge, calc_var=use_variance)
+            ref = {k: v.mean(0, keepdim=True) for k, v in reference_powers(raw).items()}
+            raw_n = normalize(raw, ref)
+            st = self._reduce(_batch_mean(ScatCov.from_raw(raw_n)), False)
+            if use_variance:
+                sig = self._reduce(_batch_mean(ScatCov.from_raw(raw_n, sigma=True)), True)
+                sig = sig.map(self._floor)
+            else:
+                sig = st.map(lambda v: torch.ones_like(v.real))
+            self.terms.append((ref, st.detach(), sig.detach(), x2 is not None))
+
+    @staticmethod
+    def _floor(s: torch.Tensor) -> torch.Tensor:
+        s = s.abs()
+        return torch.clamp(s, min=float(SIGMA_FLOOR * s.median().clamp_min(1e-12)))
+
+    def _reduce(self, st: ScatCov, sigma: bool) -> ScatCov:
+        if self.angular == "iso":
+            return st.iso_mean(sigma=sigma)
+        if isinstance(self.angular, tuple):
+            _, nharm, imag = self.angular
+            return st.fft_ang_sigma(nharm, imag) if sigma else st.fft_ang(nharm, imag)
+        return st
+
+    def stats(self, u: torch.Tensor, which: int = 0) -> ScatCov:
+        """Normalised (and angle-reduced) statistics of ``u`` for term ``which``."""
+        ref, _, _, cross = self.terms[which]
+        x2 = None
+        if cross:
+            x2 = self.reference.expand((u.shape[0],) + tuple(self.reference.shape[1:])) \
+                if self.reference.shape[0] == 1 else self.reference
+        raw = scattering_covariance(self.grid, u, x2, self.J, None, edge=False)
+        return self._reduce(ScatCov.from_raw(normalize(raw, ref)), False)
+
+    def __call__(self, u: torch.Tensor) -> torch.Tensor:
+        total = u.new_zeros(())
+        for i, (_, st_t, sig, _) in enumerate(self.terms):
+            st_u = self.stats(u, i)
+            fams = [((a - b) / s) for (_, a), (_, b), (_, s)
+                    in zip(st_u._fields(), st_t._fields(), sig._fields())]
+            total = total + sum(_sq(d).mean() for d in fams) / len(fams)
+        total = total / len(self.terms)
+        if self.quantiles is not None:
+            total = total + self.hist_weight * self.histogram_distance(u)
+        return total
+
+    def histogram_distance(self, u: torch.Tensor) -> torch.Tensor:
+        """Mean squared difference between sorted pixels of each field and the target quantiles."""
+        su = torch.sort(u.flatten(1), dim=1).values                       # (N, P)
+        q = self.quantiles
+        if q.numel() != su.shape[1]:
+            pos = (torch.arange(su.shape[1], dtype=u.dtype) + 0.5) / su.shape[1] * q.numel() - 0.5
+            lo = pos.floor().clamp(0, q.numel() - 1).long()
+            hi = (lo + 1).clamp(max=q.numel() - 1)
+            frac = (pos - lo).clamp(0, 1)
+            q = q[lo] * (1 - frac) + q[hi] * frac
+        return ((su - q) ** 2).mean()

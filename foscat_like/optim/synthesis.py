@@ -1,0 +1,205 @@
+"""Coarse-to-fine synthesis driver, written once against the grid protocol.
+
+Level ``k`` (0 = full resolution) works on fields downsampled ``k`` times,
+with ``J_k = J - k`` scales. The coarsest level starts from white noise
+(or ``input_image``); each result is upsampled as the next warm start;
+``n_up`` extra levels continue beyond the target's size with its statistics.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..grid import Grid
+from ..inputs import as_field, as_mask
+from .gaussianize import Gaussianizer
+from .lbfgs import minimize
+from .loss import StatLoss
+
+log = logging.getLogger("foscat_like")
+
+
+@dataclass
+class SynthesisConfig:
+    nstep: int = 4
+    seed: int = 1234
+    Jmax: int | None = None
+    edge: bool = False
+    to_gaussian: bool = False
+    use_variance: bool = True
+    synthesised_N: int = 1
+    iso_ang: bool = False
+    fft_ang: bool = False
+    fft_nharm: int = 1
+    fft_imaginary: bool = True
+    EVAL_FREQUENCY: int = 100
+    NUM_EPOCHS: int = 300
+    n_up: int = 0
+    progress: bool = True
+    histogram: bool = True
+
+    def angular(self):
+        if self.iso_ang and self.fft_ang:
+            raise ValueError("iso_ang and fft_ang cannot both be True")
+        return "iso" if self.iso_ang else ("fft", self.fft_nharm, self.fft_imaginary) if self.fft_ang else "full"
+
+
+@dataclass
+class SynthesisResult:
+    maps: np.ndarray
+    history: list = field(default_factory=list)     # [(level, iteration, loss)]
+    levels: list = field(default_factory=list)      # [(level, J, nit, final loss, message)]
+
+
+def _pyramid(grid: Grid, x: torch.Tensor | None, n: int, fn) -> list:
+    out = [x]
+    for _ in range(n - 1):
+        out.append(None if out[-1] is None else fn(out[-1]))
+    return out
+
+
+def _check_levels(grid: Grid, shape, cfg: SynthesisConfig) -> list[int]:
+    """Scales J per level (index 0 = full resolution); ValueError if too deep."""
+    if isinstance(cfg.nstep, bool) or not isinstance(cfg.nstep, int) or cfg.nstep < 1:
+        raise ValueError(f"nstep must be a positive integer; got {cfg.nstep!r}")
+    J0 = grid.max_scales(shape, cfg.edge)
+    if cfg.Jmax is not None:
+        if cfg.Jmax > J0 or cfg.Jmax < 1:
+            raise ValueError(f"Jmax={cfg.Jmax} must be in [1, {J0}] for spatial shape {shape}")
+        J0 = cfg.Jmax
+    else:
+        J0 = min(J0, grid.default_scales(shape, cfg.edge))
+    Js, s = [], tuple(shape)
+    for k in range(cfg.nstep):
+        if k and any(n % 2 for n in s):
+            raise ValueError(f"nstep={cfg.nstep} is too deep for spatial shape {shape}: "
+                             f"level {k} would need to halve {s}")
+        Jk = min(J0 - k, grid.max_scales(s, cfg.edge)) if k else J0
+        if Jk < 1:
+            raise ValueError(f"nstep={cfg.nstep} is too deep for spatial shape {shape} "
+                             f"(J={J0}): at most nstep={J0}")
+        Js.append(Jk)
+        s = tuple(n // 2 for n in s)
+    return Js
+
+
+def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, input_image=None,
+               grd_mask=None, in_mask=None, checkpoint: str | None = None) -> SynthesisResult:
+    """Run the synthesis; see ``funct.synthesis`` for the meaning of every argument."""
+    angular = cfg.angular()
+    tgt, _ = as_field(image_target, grid, "image_target", like=torch.zeros((), dtype=torch.float64))
+    S = grid.spatial_shape(tgt)
+    if cfg.n_up and not grid.can_upsample_beyond_input:
+        raise ValueError(f"n_up={cfg.n_up} is not available on grid '{grid.name}'")
+    if cfg.n_up < 0 or cfg.synthesised_N < 1:
+        raise ValueError("n_up must be >= 0 and synthesised_N >= 1")
+    Js = _check_levels(grid, S, cfg)
+    inm = None if in_mask is None else as_mask(in_mask, S, tgt, "in_mask")
+    if inm is not None and inm.shape[0] != 1:
+        raise ValueError("in_mask must be a single mask of the field's shape")
+    grd = None if grd_mask is None else as_mask(grd_mask, S, tgt, "grd_mask")[0]
+    # standardise (and optionally gaussianise) on the valid pixels; undone at the end
+    valid = (inm[0] > 0) if inm is not None else torch.ones(S, dtype=torch.bool)
+    mu, sd = tgt[:, valid].mean(), tgt[:, valid].std()
+    gauss = Gaussianizer(tgt[:, valid]) if cfg.to_gaussian else None
+    norm = lambda t: gauss.forward(t) if gauss is not None else (t - mu) / sd
+    denorm = lambda t: gauss.inverse(t) if gauss is not None else t * sd + mu
+    x_t = norm(tgt)
+    ref = None
+    if reference is not None:
+        ref, _ = as_field(reference, grid, "reference", like=x_t)
+        if grid.spatial_shape(ref) != S:
+            raise ValueError(f"reference must have the spatial shape of image_target {S}")
+        ref = (ref - ref.mean()) / ref.std()
+    nlev = cfg.nstep
+    targets = _pyramid(grid, x_t, nlev, grid.downsample)
+    refs = _pyramid(grid, ref, nlev, grid.downsample)
+    inms = _pyramid(grid, inm, nlev, grid.downsample_mask)
+    grds = _pyramid(grid, grd, nlev, grid.downsample_mask)
+    N = cfg.synthesised_N
+    state = _load_checkpoint(checkpoint, cfg, S, tgt)
+    if state is not None:
+        u, start, result = state["u"], state["next_level"], state["result"]
+    else:
+        start, result = 0, SynthesisResult(np.zeros(0))
+        gen = torch.Generator().manual_seed(int(cfg.seed))
+        cshape = grid.spatial_shape(targets[-1])
+        if input_image is not None:
+            u0, _ = as_field(input_image, grid, "input_image", like=x_t)
+            if grid.spatial_shape(u0) != S:
+                raise ValueError(f"input_image must have the spatial shape of image_target {S}")
+            u = _pyramid(grid, norm(u0), nlev, grid.downsample)[-1].expand((N,) + cshape).clone()
+        else:
+            u = torch.randn((N,) + cshape, generator=gen, dtype=torch.float64)
+    schedule = [(k, Js[k], targets[k], refs[k], inms[k], grds[k]) for k in range(nlev - 1, -1, -1)]
+    schedule += [(-(i + 1), Js[0], targets[0], refs[0], inms[0], None) for i in range(cfg.n_up)]
+    bar = _progress(cfg, len(schedule))
+    for step in range(start, len(schedule)):
+        k, J, t_k, r_k, m_k, g_k = schedule[step]
+        free = None
+        if g_k is not None:
+            free = (g_k > 0).expand(u.shape)
+            u = torch.where(free, u, t_k.mean(0, keepdim=True).expand(u.shape))
+        loss = StatLoss(grid, t_k, J, r_k, m_k, cfg.edge, cfg.use_variance, angular, cfg.histogram)
+
+        def on_iter(it, f, x, k=k):
+            result.history.append((k, it, f))
+            if bar is not None:
+                bar.update(1); bar.set_postfix(level=k, loss=f"{f:.3g}")
+            if cfg.EVAL_FREQUENCY and it % cfg.EVAL_FREQUENCY == 0:
+                log.info("level %d iteration %d loss %.4g", k, it, f)
+        res = minimize(loss, u, cfg.NUM_EPOCHS, free=free, on_iter=on_iter)
+        if bar is not None:
+            bar.update(cfg.NUM_EPOCHS - res.nit)
+        result.levels.append((k, J, res.nit, res.loss, res.message))
+        log.info("level %d (J=%d) done: %d iterations, loss %.4g (%s)", k, J, res.nit, res.loss, res.message)
+        u = res.x
+        if step + 1 < len(schedule):
+            u = grid.upsample(u)
+        _save_checkpoint(checkpoint, cfg, S, tgt, u, step + 1, result)
+    if bar is not None:
+        bar.close()
+    out = denorm(u)
+    if grd is not None:
+        out = torch.where(grd > 0, out, tgt.mean(0, keepdim=True))   # observed pixels exactly kept
+    maps = out.detach().cpu().numpy()
+    result.maps = maps[0] if N == 1 else maps
+    return result
+
+
+def _progress(cfg: SynthesisConfig, nlevels: int):
+    if not cfg.progress:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=nlevels * cfg.NUM_EPOCHS, desc="synthesis", leave=False)
+
+
+def _fingerprint(cfg: SynthesisConfig, S, data: torch.Tensor) -> str:
+    d = dict(vars(cfg)); d.pop("progress"); d.pop("EVAL_FREQUENCY")
+    summary = (tuple(S), round(float(data.sum()), 6), round(float((data * data).sum()), 6))
+    return repr(sorted(d.items())) + repr(summary)
+
+
+def _save_checkpoint(path, cfg, S, data, u, next_level, result) -> None:
+    if not path:
+        return
+    tmp = path + ".tmp"
+    torch.save({"fingerprint": _fingerprint(cfg, S, data), "u": u, "next_level": next_level,
+                "history": result.history, "levels": result.levels}, tmp)
+    os.replace(tmp, path)       # atomic: a kill never leaves a half-written checkpoint
+
+
+def _load_checkpoint(path, cfg, S, data):
+    if not path or not os.path.exists(path):
+        return None
+    d = torch.load(path, weights_only=False)
+    if d.get("fingerprint") != _fingerprint(cfg, S, data):
+        raise ValueError(f"checkpoint {path!r} was written by a synthesis with other arguments; "
+                         "remove it or pass the same arguments")
+    log.info("resuming from %s at step %d", path, d["next_level"])
+    return {"u": d["u"], "next_level": d["next_level"],
+            "result": SynthesisResult(np.zeros(0), list(d["history"]), list(d["levels"]))}
