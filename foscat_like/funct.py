@@ -103,7 +103,7 @@ class funct:
             return st, ScatCov.from_raw(raw, sigma=True, norm=norm)
         return st
 
-    def synthesis(self, image_target, reference=None, nstep: int = 4, seed: int = 1234,
+    def synthesis(self, image_target, reference=None, nstep: int | None = None, seed: int = 1234,
                   Jmax: int | None = None, edge: bool = False, to_gaussian: bool = False,
                   use_variance: bool = True, synthesised_N: int = 1, input_image=None,
                   grd_mask=None, in_mask=None, iso_ang: bool = False, fft_ang: bool = False,
@@ -113,7 +113,8 @@ class funct:
         """Synthesise a field whose scattering covariance matches ``image_target``'s.
 
         Arguments follow FOSCAT's ``synthesis`` (seed 004): coarse-to-fine over
-        ``nstep`` levels with L-BFGS-B (at most ``NUM_EPOCHS`` iterations each);
+        ``nstep`` levels (default: up to 4, as many as the size allows; an explicit
+        ``nstep`` too deep for the size is an error) with L-BFGS-B (at most ``NUM_EPOCHS`` iterations each);
         ``grd_mask`` (1 = free pixel, 0 = kept equal to the target) for inpainting;
         ``in_mask`` (0 = invalid pixel, excluded from the target's statistics);
         ``reference`` adds cross statistics with a second field; ``n_up`` extra

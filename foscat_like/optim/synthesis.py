@@ -25,7 +25,7 @@ log = logging.getLogger("foscat_like")
 
 @dataclass
 class SynthesisConfig:
-    nstep: int = 4
+    nstep: int | None = None
     seed: int = 1234
     Jmax: int | None = None
     edge: bool = False
@@ -63,7 +63,16 @@ def _pyramid(grid: Grid, x: torch.Tensor | None, n: int, fn) -> list:
 
 
 def _check_levels(grid: Grid, shape, cfg: SynthesisConfig) -> list[int]:
-    """Scales J per level (index 0 = full resolution); ValueError if too deep."""
+    """Scales J per level (index 0 = full resolution); ValueError if too deep.
+
+    ``nstep=None`` takes up to 4 levels, as many as the shape allows."""
+    if cfg.nstep is None:
+        for n in (4, 3, 2, 1):
+            try:
+                cfg.nstep = n
+                return _check_levels(grid, shape, cfg)
+            except ValueError:
+                continue
     if isinstance(cfg.nstep, bool) or not isinstance(cfg.nstep, int) or cfg.nstep < 1:
         raise ValueError(f"nstep must be a positive integer; got {cfg.nstep!r}")
     J0 = grid.max_scales(shape, cfg.edge)
@@ -97,7 +106,7 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
         raise ValueError(f"n_up={cfg.n_up} is not available on grid '{grid.name}'")
     if cfg.n_up < 0 or cfg.synthesised_N < 1:
         raise ValueError("n_up must be >= 0 and synthesised_N >= 1")
-    Js = _check_levels(grid, S, cfg)
+    Js = _check_levels(grid, S, cfg)   # also fixes cfg.nstep when it was None
     inm = None if in_mask is None else as_mask(in_mask, S, tgt, "in_mask")
     if inm is not None and inm.shape[0] != 1:
         raise ValueError("in_mask must be a single mask of the field's shape")
