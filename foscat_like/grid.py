@@ -40,10 +40,11 @@ class Grid(ABC):
 
     # -- operators --------------------------------------------------------------
     @abstractmethod
-    def wavelet(self, x: torch.Tensor) -> torch.Tensor:
+    def wavelet(self, x: torch.Tensor, lead: bool = False) -> torch.Tensor:
         """Oriented complex wavelet transform at the current resolution.
 
-        ``(..., *S)`` real -> ``(..., L, *S)`` complex.
+        ``(B, *C, *S)`` real -> ``(B, *C, L, *S)`` complex, or ``(B, L, *C, *S)``
+        with ``lead=True`` (the layout the statistics' matrix products want).
         """
 
     @abstractmethod

@@ -109,11 +109,16 @@ class PlanarGrid(Grid):
     def _axes(self) -> tuple[int, ...]:
         return tuple(range(-self.spatial_ndim, 0))
 
-    def wavelet(self, x: torch.Tensor) -> torch.Tensor:
+    def wavelet(self, x: torch.Tensor, lead: bool = False) -> torch.Tensor:
         shape = self.spatial_shape(x)
         psi = self.filters(shape, x)                                     # (L, *S)
-        X = torch.fft.fftn(x, dim=self._axes()).unsqueeze(-1 - self.spatial_ndim)
-        return torch.fft.ifftn(X * psi, dim=self._axes())
+        X = torch.fft.fftn(x, dim=self._axes())
+        if lead:   # (B, *C, *S) -> (B, L, *C, *S)
+            nc = x.dim() - 1 - self.spatial_ndim
+            prod = X.unsqueeze(1) * psi.reshape((self.L,) + (1,) * nc + shape)
+        else:
+            prod = X.unsqueeze(-1 - self.spatial_ndim) * psi
+        return torch.fft.ifftn(prod, dim=self._axes())
 
     def downsample(self, x: torch.Tensor) -> torch.Tensor:
         axes = self._axes()

@@ -22,30 +22,41 @@ from ..grid import Grid
 from ..ops import modulus, safe_sqrt
 
 
-def _weights_flat(grid: Grid, w: torch.Tensor | None, P: int, like: torch.Tensor) -> torch.Tensor:
-    """Normalised weights ``(K, P)`` (uniform ``(1, P)`` without mask)."""
+def _weights_flat(grid: Grid, w: torch.Tensor | None, P: int, like: torch.Tensor) -> torch.Tensor | None:
+    """Normalised weights ``(K, P)``; ``None`` for a uniform mean over all pixels."""
     if w is None:
-        return torch.full((1, P), 1.0 / P, dtype=like.dtype, device=like.device)
+        return None
     wf = w.flatten(-grid.spatial_ndim).to(like.dtype)
     return wf / wf.sum(-1, keepdim=True)
 
 
-def wmean_prod(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """``out[n,k,x,y,z] = sum_p w[k,p] a[n,x,z,p] conj(b[n,y,z,p])``.
+def wmean_prod(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+    """``out[n,k,x,y,z] = sum_p w[k,p] a[n,z,x,p] conj(b[n,z,y,p])``.
 
-    a ``(N, X, Z, P)``, b ``(N, Y, Z, P)``, w ``(K, P)`` -> ``(N, K, X, Y, Z)``.
+    a ``(N, Z, X, P)``, b ``(N, Z, Y, P)`` (contiguous), w ``(K, P)`` or ``None``
+    (uniform, K = 1) -> ``(N, K, X, Y, Z)``. One batched matrix product.
     """
-    wa = a.unsqueeze(1) * w.to(a.dtype)[None, :, None, None, :]      # (N, K, X, Z, P)
-    bb = b.conj() if b.is_complex() else b
-    out = torch.matmul(wa.transpose(2, 3), bb.permute(0, 2, 3, 1).unsqueeze(1))  # (N, K, Z, X, Y)
+    bt = (b.conj() if b.is_complex() else b).transpose(-1, -2)          # (N, Z, P, Y)
+    if w is None:
+        out = torch.matmul(a, bt).unsqueeze(1) / a.shape[-1]          # (N, 1, Z, X, Y)
+    else:
+        wa = a.unsqueeze(1) * w.to(a.dtype)[None, :, None, None, :]   # (N, K, Z, X, P)
+        out = torch.matmul(wa, bt.unsqueeze(1))                        # (N, K, Z, X, Y)
     return out.permute(0, 1, 3, 4, 2)
 
 
-def _wmean(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """``x (N, *C, P)``, ``w (K, P)`` -> ``(N, K, *C)``."""
+def _wmean(x: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+    """``x (N, *C, P)``, ``w (K, P)`` or ``None`` -> ``(N, K, *C)``."""
+    if w is None:
+        return x.mean(-1).unsqueeze(1)
     N, C = x.shape[0], x.shape[1:-1]
     out = x.reshape(N, -1, x.shape[-1]) @ w.to(x.dtype).T
     return out.transpose(1, 2).reshape((N, w.shape[0]) + C)
+
+
+def _zx(grid: Grid, m: torch.Tensor) -> torch.Tensor:
+    """``|C_j2| * psi_j3``: ``m (B, L2, *S)`` -> ``(B, L3, L2, P)``."""
+    return grid.wavelet(m, lead=True).flatten(-grid.spatial_ndim)
 
 
 def _stat(a, b, w, calc_var):
@@ -116,13 +127,15 @@ def scattering_covariance(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None,
         mods1.append(A1)
         if cross:
             mods2.append(A2)
-        W1 = [grid.wavelet(m).flatten(-nd) for m in mods1]       # (B, L2, L3, P) each
-        W2 = [grid.wavelet(m).flatten(-nd) for m in mods2] if cross else W1
+        # |C_j2| * psi_j3 in (B, L3, L2, P) layout: one matmul per statistic below
+        W1 = [_zx(grid, m) for m in mods1]
+        W2 = [_zx(grid, m) for m in mods2] if cross else W1
+        c1z, c2z = c1.unsqueeze(2), c2.unsqueeze(2)                  # (B, L3, 1, P)
         for j2 in range(j3 + 1):
-            s3, v3 = _stat(c1.unsqueeze(1), W2[j2], wf, calc_var)     # (B, K, 1, L2, L3)
+            s3, v3 = _stat(c1z, W2[j2], wf, calc_var)                 # (B, K, 1, L2, L3)
             out["S3"].append(s3[:, :, 0]); var["S3"].append(None if v3 is None else v3[:, :, 0])
             if cross:
-                s3p, v3p = _stat(c2.unsqueeze(1), W1[j2], wf, calc_var)
+                s3p, v3p = _stat(c2z, W1[j2], wf, calc_var)
                 out["S3P"].append(s3p[:, :, 0]); var["S3P"].append(None if v3p is None else v3p[:, :, 0])
             idx3.append((j2, j3))
             for j1 in range(j2 + 1):
