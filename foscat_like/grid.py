@@ -35,6 +35,12 @@ class Grid(ABC):
         """``J`` used when ``Jmax`` is not given (grids may keep a larger coarsest level)."""
         return self.max_scales(spatial_shape, edge)
 
+    def coarser(self, spatial_shape: tuple[int, ...]) -> tuple[int, ...] | None:
+        """Spatial shape after one ``downsample`` (``None`` if it cannot be halved)."""
+        if any(n % 2 for n in spatial_shape):
+            return None
+        return tuple(n // 2 for n in spatial_shape)
+
     def spatial_shape(self, x: torch.Tensor) -> tuple[int, ...]:
         return tuple(x.shape[-self.spatial_ndim:])
 

@@ -84,15 +84,16 @@ def _check_levels(grid: Grid, shape, cfg: SynthesisConfig) -> list[int]:
         J0 = min(J0, grid.default_scales(shape, cfg.edge))
     Js, s = [], tuple(shape)
     for k in range(cfg.nstep):
-        if k and any(n % 2 for n in s):
-            raise ValueError(f"nstep={cfg.nstep} is too deep for spatial shape {shape}: "
-                             f"level {k} would need to halve {s}")
+        if k:
+            s = grid.coarser(s)
+            if s is None:
+                raise ValueError(f"nstep={cfg.nstep} is too deep for spatial shape {shape}: "
+                                 f"level {k} cannot be downsampled again")
         Jk = min(J0 - k, grid.max_scales(s, cfg.edge)) if k else J0
         if Jk < 1:
             raise ValueError(f"nstep={cfg.nstep} is too deep for spatial shape {shape} "
                              f"(J={J0}): at most nstep={J0}")
         Js.append(Jk)
-        s = tuple(n // 2 for n in s)
     return Js
 
 

@@ -1,0 +1,67 @@
+"""HEALPix (NEST) stencils: each pixel's neighbourhood in its local tangent plane.
+
+``neighbourhood(nside, KERNELSZ)`` returns, for every pixel ``p``, up to
+``KERNELSZ**2`` pixels around it (``p`` itself, its 8 neighbours — 7 at the
+base-pixel corners — and for KERNELSZ=5 their neighbours) with their
+gnomonic coordinates ``(east, north)`` around ``p`` in units of the pixel size.
+Missing slots are padded with index ``p`` and a ``valid=False`` flag.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+CHUNK = 1 << 16
+
+
+def _first_ring(nside: int, pix: np.ndarray) -> np.ndarray:
+    import healpy as hp
+    return hp.get_all_neighbours(nside, pix, nest=True).T          # (n, 8), -1 where missing
+
+
+def _unique_rows(cand: np.ndarray, width: int) -> np.ndarray:
+    """Per row, the distinct non-negative entries in order of first appearance, padded with -1."""
+    n, m = cand.shape
+    out = np.full((n, width), -1, dtype=np.int64)
+    order = np.argsort(cand, axis=1, kind="stable")
+    srt = np.take_along_axis(cand, order, axis=1)
+    dup = np.zeros_like(srt, dtype=bool)
+    dup[:, 1:] = srt[:, 1:] == srt[:, :-1]
+    keep_sorted = (~dup) & (srt >= 0)
+    keep = np.zeros_like(keep_sorted)
+    np.put_along_axis(keep, order, keep_sorted, axis=1)
+    # stable compaction of kept entries (first appearance order)
+    rank = np.cumsum(keep, axis=1) - 1
+    rows, cols = np.nonzero(keep & (rank < width))
+    out[rows, rank[rows, cols]] = cand[rows, cols]
+    return out
+
+
+def neighbourhood(nside: int, KERNELSZ: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(index (npix, K), coords (npix, K, 2), valid (npix, K))`` with ``K = KERNELSZ**2``."""
+    import healpy as hp
+    if KERNELSZ not in (3, 5):
+        raise ValueError(f"KERNELSZ must be 3 or 5; got {KERNELSZ}")
+    npix = 12 * nside * nside
+    K = KERNELSZ * KERNELSZ
+    index = np.empty((npix, K), dtype=np.int64)
+    for start in range(0, npix, CHUNK):
+        pix = np.arange(start, min(npix, start + CHUNK))
+        ring1 = _first_ring(nside, pix)
+        cand = np.concatenate([pix[:, None], ring1], axis=1)
+        if KERNELSZ == 5 and nside > 1:
+            r1 = np.where(ring1 >= 0, ring1, pix[:, None])
+            ring2 = _first_ring(nside, r1.ravel()).reshape(len(pix), -1)
+            cand = np.concatenate([cand, ring2], axis=1)
+        index[start:start + len(pix)] = _unique_rows(cand, K)
+    valid = index >= 0
+    index = np.where(valid, index, np.arange(npix)[:, None])
+    # tangent-plane coordinates around each pixel
+    v = np.stack(hp.pix2vec(nside, np.arange(npix), nest=True), axis=1)         # (npix, 3)
+    theta, phi = hp.pix2ang(nside, np.arange(npix), nest=True)
+    east = np.stack([-np.sin(phi), np.cos(phi), np.zeros_like(phi)], axis=1)
+    north = np.stack([-np.cos(theta) * np.cos(phi), -np.cos(theta) * np.sin(phi), np.sin(theta)], axis=1)
+    q = v[index]                                                                 # (npix, K, 3)
+    q = q / np.einsum("nkc,nc->nk", q, v)[..., None]                            # gnomonic
+    size = np.sqrt(4 * np.pi / npix)
+    coords = np.stack([np.einsum("nkc,nc->nk", q, east), np.einsum("nkc,nc->nk", q, north)], -1) / size
+    return index, coords, valid
