@@ -109,7 +109,8 @@ class funct:
                   grd_mask=None, in_mask=None, iso_ang: bool = False, fft_ang: bool = False,
                   fft_nharm: int = 1, fft_imaginary: bool = True, EVAL_FREQUENCY: int = 100,
                   NUM_EPOCHS: int = 300, n_up: int = 0, checkpoint: str | None = None,
-                  progress: bool = True, return_history: bool = False, histogram: bool = True):
+                  progress: bool = True, return_history: bool = False, histogram: bool = True,
+                  spectrum: bool = True):
         """Synthesise a field whose scattering covariance matches ``image_target``'s.
 
         Arguments follow FOSCAT's ``synthesis`` (seed 004): coarse-to-fine over
@@ -120,7 +121,8 @@ class funct:
         ``reference`` adds cross statistics with a second field; ``n_up`` extra
         levels at 2x, 4x... the target's size; ``synthesised_N`` fields at once;
         ``input_image`` as warm start; ``iso_ang`` / ``fft_ang`` reduce the angles.
-        ``histogram`` adds the pixel-histogram (1D Wasserstein) term to the loss.
+        ``histogram`` adds the pixel-histogram (1D Wasserstein) term to the loss;
+        ``spectrum`` the fine ring band powers (planar grids, periodic targets).
         ``checkpoint``: file updated after every level; a killed run called again
         with the same arguments resumes and ends with the same map.
 
@@ -131,7 +133,7 @@ class funct:
         from .optim.synthesis import SynthesisConfig, synthesize
         cfg = SynthesisConfig(nstep, seed, Jmax, edge, to_gaussian, use_variance, synthesised_N,
                               iso_ang, fft_ang, fft_nharm, fft_imaginary, EVAL_FREQUENCY,
-                              NUM_EPOCHS, n_up, progress, histogram)
+                              NUM_EPOCHS, n_up, progress, histogram, spectrum)
         res = synthesize(self.grid, image_target, cfg, reference=reference, input_image=input_image,
                          grd_mask=grd_mask, in_mask=in_mask, checkpoint=checkpoint)
         self.history, self.levels = res.history, res.levels

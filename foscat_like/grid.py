@@ -65,6 +65,11 @@ class Grid(ABC):
     def downsample_mask(self, w: torch.Tensor) -> torch.Tensor:
         """Weights at half resolution (local mean; a 0/1 mask becomes fractions)."""
 
+    def band_powers(self, x: torch.Tensor) -> torch.Tensor | None:
+        """Optional fine isotropic band powers ``(B, nbands)`` (a finer S2 for the synthesis
+        loss); ``None`` when the grid has none."""
+        return None
+
     def edge_weights(self, spatial_shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor | None:
         """Weights ``(*S)`` dropping pixels whose wavelet support crosses the edge (``None``: no edge)."""
         return None

@@ -6,7 +6,10 @@ over the statistic families f (S0..S4, S3P), each averaged over its own
 coefficients so that the numerous S4 terms do not drown S1/S2; plus, when
 ``histogram=True``, the squared 1D Wasserstein distance between the pixel
 histograms (sorted values against the target's quantiles), which the
-scattering covariance constrains only weakly. Statistics
+scattering covariance constrains only weakly; and, when ``spectrum=True`` on
+grids that provide ``band_powers`` (planar, periodic targets), the squared log
+difference of fine isotropic band powers (rings of unit width in |k|: a finer
+S2, since one-octave wavelets leave the spectrum free inside each octave). Statistics
 are normalised by the *target's* powers (FOSCAT's ``norm='auto'``), and
 ``sigma`` is the target's own per-coefficient spatial spread (``calc_var``)
 with a floor, or 1 when ``use_variance=False``.
@@ -21,6 +24,7 @@ from ..stats.normalize import normalize, reference_powers
 from ..stats.scatcov import ScatCov
 
 SIGMA_FLOOR = 0.05   # fraction of each family's median sigma
+BAND_WEIGHT = 0.01   # weight of the fine band powers (planar grids, periodic targets)
 HIST_WEIGHT = 0.1    # weight of the histogram term against the (averaged) statistic families
 
 
@@ -43,9 +47,14 @@ class StatLoss:
 
     def __init__(self, grid: Grid, target: torch.Tensor, J: int, reference: torch.Tensor | None = None,
                  in_mask: torch.Tensor | None = None, edge: bool = False, use_variance: bool = True,
-                 angular="full", histogram: bool = True):
+                 angular="full", histogram: bool = True, spectrum: bool = True):
         self.grid, self.J, self.angular = grid, J, angular
         self.quantiles, self.hist_weight = None, HIST_WEIGHT
+        self.log_bands = None
+        if spectrum and in_mask is None and not edge:
+            bp = grid.band_powers(target)
+            if bp is not None:
+                self.log_bands = torch.log(bp.mean(0) + 1e-12).detach()
         if histogram:
             vals = target.flatten(1) if in_mask is None else target[:, in_mask[0] > 0]
             self.quantiles = torch.sort(vals.reshape(-1)).values.detach()
@@ -97,6 +106,11 @@ class StatLoss:
         total = total / len(self.terms)
         if self.quantiles is not None:
             total = total + self.hist_weight * self.histogram_distance(u)
+        if self.log_bands is not None:
+            bp = self.grid.band_powers(u)
+            if bp.shape[-1] == self.log_bands.shape[-1]:   # not on n_up levels (other size)
+                d = torch.log(bp + 1e-12) - self.log_bands
+                total = total + BAND_WEIGHT * (d * d).mean()
         return total
 
     def histogram_distance(self, u: torch.Tensor) -> torch.Tensor:

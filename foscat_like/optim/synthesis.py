@@ -41,6 +41,7 @@ class SynthesisConfig:
     n_up: int = 0
     progress: bool = True
     histogram: bool = True
+    spectrum: bool = True
 
     def angular(self):
         if self.iso_ang and self.fft_ang:
@@ -154,7 +155,8 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
         if g_k is not None:
             free = (g_k > 0).expand(u.shape)
             u = torch.where(free, u, t_k.mean(0, keepdim=True).expand(u.shape))
-        loss = StatLoss(grid, t_k, J, r_k, m_k, cfg.edge, cfg.use_variance, angular, cfg.histogram)
+        loss = StatLoss(grid, t_k, J, r_k, m_k, cfg.edge, cfg.use_variance, angular, cfg.histogram,
+                        cfg.spectrum)
 
         def on_iter(it, f, x, k=k):
             result.history.append((k, it, f))

@@ -136,6 +136,23 @@ class PlanarGrid(Grid):
         out = torch.fft.ifftn(Xp, dim=axes) * 2 ** self.spatial_ndim
         return out if x.is_complex() else out.real
 
+    def band_powers(self, x: torch.Tensor) -> torch.Tensor:
+        """Power in rings of unit width in |k| (1 .. N/2), ``(B, nbands)``: a fine
+        isotropic S2 that pins the power spectrum inside each wavelet octave."""
+        shape = self.spatial_shape(x)
+        key = ("rings", shape, x.device)
+        if key not in self._filters:
+            k2 = sum(np.meshgrid(*[(np.fft.fftfreq(n) * n) ** 2 for n in shape], indexing="ij"))
+            ring = np.rint(np.sqrt(k2)).astype(np.int64).ravel()
+            nb = min(shape) // 2
+            onehot = np.zeros((ring.size, nb))
+            sel = (ring >= 1) & (ring <= nb)
+            onehot[np.nonzero(sel)[0], ring[sel] - 1] = 1.0
+            onehot /= np.maximum(onehot.sum(0, keepdims=True), 1)
+            self._filters[key] = torch.as_tensor(onehot, device=x.device)
+        P = torch.fft.fftn(x, dim=self._axes()).abs() ** 2 / math.prod(shape)
+        return P.flatten(-self.spatial_ndim) @ self._filters[key].to(P.dtype)
+
     def downsample_mask(self, w: torch.Tensor) -> torch.Tensor:
         if self.spatial_ndim == 1:
             return w.reshape(w.shape[:-1] + (w.shape[-1] // 2, 2)).mean(-1)
