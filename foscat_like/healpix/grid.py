@@ -36,13 +36,18 @@ class _SparseApply(torch.autograd.Function):
 
 
 def _csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """The CSR matrix and its transpose as torch tensors (int32 indices: less memory traffic)."""
+    import warnings
+
     import scipy.sparse as sp
     m = sp.csr_matrix((vals, (rows, cols)), shape=shape)
     mt = m.T.tocsr()
-    conv = lambda s: torch.sparse_csr_tensor(torch.from_numpy(s.indptr.astype(np.int64)),
-                                             torch.from_numpy(s.indices.astype(np.int64)),
-                                             torch.from_numpy(s.data).to(dtype), size=s.shape)
-    return conv(m), conv(mt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # "sparse CSR support is in beta"
+        conv = lambda s: torch.sparse_csr_tensor(torch.from_numpy(s.indptr.astype(np.int32)),
+                                                 torch.from_numpy(s.indices.astype(np.int32)),
+                                                 torch.from_numpy(s.data).to(dtype), size=s.shape)
+        return conv(m), conv(mt)
 
 
 def nside_of(npix: int) -> int:
@@ -91,7 +96,7 @@ class HealpixGrid(Grid):
 
     # -- operators ----------------------------------------------------------------
     def operators(self, nside: int, like: torch.Tensor) -> dict:
-        """Sparse wavelet (real and imaginary parts, ``(L npix, npix)``) and smoothing operators."""
+        """Sparse wavelet (real parts then imaginary parts, ``(2 L npix, npix)``) and smoothing."""
         key = (nside, like.dtype, like.device)
         if key not in self._ops:
             self._ops[key] = {k: tuple(t.to(like.device) for t in v)
@@ -117,12 +122,12 @@ class HealpixGrid(Grid):
             rows_l.append(l * npix + np.repeat(np.arange(npix), K))
             re_l.append(w.real.ravel()); im_l.append(w.imag.ravel())
         rows = np.concatenate(rows_l)
-        cols = np.tile(index.ravel(), self.L)
-        shape = (self.L * npix, npix)
+        rows = np.concatenate([rows, rows + self.L * npix])           # real parts, then imaginary
+        cols = np.tile(index.ravel(), 2 * self.L)
+        shape = (2 * self.L * npix, npix)
         smooth = np.exp(-r2 / (2 * 0.8 ** 2)) * valid
         smooth = smooth / smooth.sum(1, keepdims=True)
-        return {"re": _csr(rows, cols, np.concatenate(re_l), shape, dtype),
-                "im": _csr(rows, cols, np.concatenate(im_l), shape, dtype),
+        return {"psi": _csr(rows, cols, np.concatenate(re_l + im_l), shape, dtype),
                 "smooth": _csr(np.repeat(np.arange(npix), K), index.ravel(), smooth.ravel(),
                                (npix, npix), dtype)}
 
@@ -134,10 +139,9 @@ class HealpixGrid(Grid):
     def wavelet(self, x: torch.Tensor, lead: bool = False) -> torch.Tensor:
         npix = x.shape[-1]
         ops = self.operators(nside_of(npix), x)
-        cols = x.reshape(-1, npix).T                                      # (npix, M)
-        re = self._apply(ops["re"], cols).reshape(self.L, npix, -1)
-        im = self._apply(ops["im"], cols).reshape(self.L, npix, -1)
-        out = torch.complex(re, im).permute(2, 0, 1)                       # (M, L, npix)
+        cols = x.reshape(-1, npix).T.contiguous()                         # (npix, M)
+        y = self._apply(ops["psi"], cols).reshape(2, self.L, npix, -1)
+        out = torch.complex(y[0], y[1]).permute(2, 0, 1)                   # (M, L, npix)
         out = out.reshape(x.shape[:-1] + (self.L, npix))                   # (B, *C, L, npix)
         if lead and x.dim() > 2:
             out = out.movedim(-2, 1)
@@ -146,7 +150,7 @@ class HealpixGrid(Grid):
     def smooth(self, x: torch.Tensor) -> torch.Tensor:
         npix = x.shape[-1]
         ops = self.operators(nside_of(npix), x)
-        return self._apply(ops["smooth"], x.reshape(-1, npix).T).T.reshape(x.shape)
+        return self._apply(ops["smooth"], x.reshape(-1, npix).T.contiguous()).T.reshape(x.shape)
 
     def downsample(self, x: torch.Tensor) -> torch.Tensor:
         if x.is_complex():

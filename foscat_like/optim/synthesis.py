@@ -42,6 +42,7 @@ class SynthesisConfig:
     progress: bool = True
     histogram: bool = True
     spectrum: bool = True
+    precision: str = "double"
 
     def angular(self):
         if self.iso_ang and self.fft_ang:
@@ -102,6 +103,9 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
                grd_mask=None, in_mask=None, checkpoint: str | None = None) -> SynthesisResult:
     """Run the synthesis; see ``funct.synthesis`` for the meaning of every argument."""
     angular = cfg.angular()
+    if cfg.precision not in ("double", "single"):
+        raise ValueError(f"precision must be 'double' or 'single'; got {cfg.precision!r}")
+    cdtype = torch.float64 if cfg.precision == "double" else torch.float32
     tgt, _ = as_field(image_target, grid, "image_target", like=torch.zeros((), dtype=torch.float64))
     S = grid.spatial_shape(tgt)
     if cfg.n_up and not grid.can_upsample_beyond_input:
@@ -155,8 +159,9 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
         if g_k is not None:
             free = (g_k > 0).expand(u.shape)
             u = torch.where(free, u, t_k.mean(0, keepdim=True).expand(u.shape))
-        loss = StatLoss(grid, t_k, J, r_k, m_k, cfg.edge, cfg.use_variance, angular, cfg.histogram,
-                        cfg.spectrum)
+        cast = lambda t: None if t is None else t.to(cdtype)
+        loss = StatLoss(grid, cast(t_k), J, cast(r_k), cast(m_k), cfg.edge, cfg.use_variance, angular,
+                        cfg.histogram, cfg.spectrum)
 
         def on_iter(it, f, x, k=k):
             result.history.append((k, it, f))
@@ -164,7 +169,7 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
                 bar.update(1); bar.set_postfix(level=k, loss=f"{f:.3g}")
             if cfg.EVAL_FREQUENCY and it % cfg.EVAL_FREQUENCY == 0:
                 log.info("level %d iteration %d loss %.4g", k, it, f)
-        res = minimize(loss, u, cfg.NUM_EPOCHS, free=free, on_iter=on_iter)
+        res = minimize(lambda v: loss(v.to(cdtype)), u, cfg.NUM_EPOCHS, free=free, on_iter=on_iter)
         if bar is not None:
             bar.update(cfg.NUM_EPOCHS - res.nit)
         result.levels.append((k, J, res.nit, res.loss, res.message))
