@@ -17,7 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VPY) -m foscat_like.demo --out out
+	$(VENV)/bin/foscat-like demo --out out
 
 test: $(STAMP)
 	$(VPY) -m pytest -q

@@ -192,7 +192,8 @@ def _progress(cfg: SynthesisConfig, nlevels: int):
     if not cfg.progress:
         return None
     from tqdm.auto import tqdm
-    return tqdm(total=nlevels * cfg.NUM_EPOCHS, desc="synthesis", leave=False)
+    # disable=None: no bar when stderr is not a terminal (logs, CI)
+    return tqdm(total=nlevels * cfg.NUM_EPOCHS, desc="synthesis", leave=False, disable=None)
 
 
 def _fingerprint(cfg: SynthesisConfig, S, data: torch.Tensor) -> str:

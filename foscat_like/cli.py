@@ -1,0 +1,206 @@
+"""``foscat-like``: synthesis, statistics, comparisons and figures from files.
+
+    foscat-like synth INPUT -o OUT [--grid auto|1d|2d|healpix] [--mask M] [--inpaint] ...
+    foscat-like stats INPUT -o stats.npz [--mask M] [--plot stats.png]
+    foscat-like compare A B -o report.png
+    foscat-like scatter IMAGE -o disk.png
+    foscat-like demo [--out out]
+
+Errors (missing file, unknown format, NaN, wrong mask size...) exit with
+code 2 and a one-line message.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+import numpy as np
+
+log = logging.getLogger("foscat_like")
+
+
+def _grid(name: str, x: np.ndarray, kind: str) -> str:
+    if name != "auto":
+        return name
+    return {"healpix": "healpix", "image": "2d", "signal": "1d"}[kind]
+
+
+def _load_mask(path: str | None, shape) -> np.ndarray | None:
+    if path is None:
+        return None
+    from .io import read_field
+    m, _ = read_field(path)
+    if m.shape != tuple(shape):
+        raise ValueError(f"mask {path} has shape {m.shape}; the input has {tuple(shape)}")
+    return (m > 0).astype(np.float64)
+
+
+def cmd_synth(a) -> int:
+    import foscat_like as fl
+    from .io import read_field, write_field
+    x, info = read_field(a.input)
+    grid = _grid(a.grid, x, info["kind"])
+    mask = _load_mask(a.mask, x.shape)
+    kw = dict(nstep=a.nstep, NUM_EPOCHS=a.epochs, seed=a.seed, iso_ang=a.iso_ang, fft_ang=a.fft_ang,
+              n_up=a.n_up)
+    if mask is not None:
+        kw["in_mask"] = mask
+        if a.inpaint:
+            kw["grd_mask"] = 1.0 - mask
+    elif a.inpaint:
+        raise ValueError("--inpaint needs --mask (1 = observed pixel, 0 = pixel to fill)")
+    if a.reference:
+        kw["reference"] = read_field(a.reference)[0]
+    params = {"creator": "foscat_like", "grid": grid, "nstep": a.nstep, "epochs": a.epochs,
+              "seed": a.seed, "source": os.path.basename(a.input)}
+    if a.realizations > 1:
+        if a.mask or a.reference:
+            raise ValueError("--realizations does not combine with --mask/--reference yet")
+        from .ensemble import run_ensemble
+        root, ext = _split_ext(a.output)
+        rep = run_ensemble(a.input, root + "_{i:04d}" + ext, a.realizations, grid,
+                           {k: v for k, v in kw.items() if v is not None}, params,
+                           scheduler=a.scheduler, n_workers=a.workers, progress=not a.quiet)
+        print(f"realisations: {len(rep.written)} written, {len(rep.skipped)} already on disk, "
+              f"{len(rep.failed)} failed")
+        for i, msg in sorted(rep.failed.items()):
+            print(f"  realisation {i}: {msg}")
+        return 1 if rep.failed else 0
+    if a.checkpoint and not a.resume and os.path.exists(a.checkpoint):
+        os.remove(a.checkpoint)                    # a fresh run unless --resume
+    op = fl.funct(NORIENT=a.norient, grid=grid)
+    y = op.synthesis(x, checkpoint=a.checkpoint, progress=not a.quiet, **kw)
+    write_field(a.output, y, info["kind"], params)
+    print(f"wrote {a.output}")
+    if a.report:
+        _report(y if y.ndim == x.ndim else y[0], x, a.report)
+    return 0
+
+
+def _split_ext(path: str) -> tuple[str, str]:
+    for e in (".fits.gz", ".fits", ".npy", ".png"):
+        if path.endswith(e):
+            return path[: -len(e)], e
+    return os.path.splitext(path)
+
+
+def _report(a_, b_, path: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    from .report import compare_numbers, comparison_figure
+    comparison_figure(a_, b_, path=path)
+    for k, v in compare_numbers(a_, b_).items():
+        print(f"{k:>14s}  {v:.4g}")
+    print(f"wrote {path}")
+
+
+def cmd_stats(a) -> int:
+    import foscat_like as fl
+    from .io import read_field
+    x, info = read_field(a.input)
+    grid = _grid(a.grid, x, info["kind"])
+    op = fl.funct(NORIENT=a.norient, grid=grid)
+    st = op.eval(x, mask=_load_mask(a.mask, x.shape), norm=a.norm)
+    st.save(a.output)
+    print(f"wrote {a.output}: {st}")
+    if a.plot:
+        import matplotlib
+        matplotlib.use("Agg")
+        st.plot(path=a.plot)
+        print(f"wrote {a.plot}")
+    return 0
+
+
+def cmd_compare(a) -> int:
+    from .io import read_field
+    x, _ = read_field(a.a)
+    y, _ = read_field(a.b)
+    if x.shape != y.shape:
+        raise ValueError(f"{a.a} has shape {x.shape} but {a.b} has {y.shape}")
+    _report(x, y, a.output)
+    return 0
+
+
+def cmd_scatter(a) -> int:
+    import matplotlib
+    matplotlib.use("Agg")
+    from .io import read_field
+    from .planar import Scattering2D
+    from .planar.figures import plot_scattering_disk
+    x, info = read_field(a.image)
+    if x.ndim != 2:
+        raise ValueError(f"{a.image} is not a 2D image (shape {x.shape})")
+    if a.size and min(x.shape) > a.size:                 # block-average to about size x size
+        f = min(x.shape) // a.size
+        x = x[: x.shape[0] // f * f, : x.shape[1] // f * f]
+        x = x.reshape(x.shape[0] // f, f, x.shape[1] // f, f).mean((1, 3))
+    S = Scattering2D(a.J, x.shape, L=a.L)
+    plot_scattering_disk(S(x.astype(np.float32)), a.J, a.L, image=x, path=a.output)
+    print(f"wrote {a.output}")
+    return 0
+
+
+def cmd_demo(a) -> int:
+    from .demo import main as demo_main
+    return demo_main(["--out", a.out] + (["--quick"] if a.quick else []))
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    common.add_argument("--quiet", action="store_true", help="no progress bars")
+    p = argparse.ArgumentParser(prog="foscat-like", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    add = lambda name, **kw: sub.add_parser(name, parents=[common], **kw)
+    s = add("synth", help="synthesise a field with the statistics of INPUT")
+    s.add_argument("input"); s.add_argument("-o", "--output", required=True)
+    s.add_argument("--grid", default="auto", choices=["auto", "1d", "2d", "healpix"])
+    s.add_argument("--mask", help="valid-pixel mask (1 = observed)")
+    s.add_argument("--inpaint", action="store_true", help="fill the masked pixels, keep the others")
+    s.add_argument("--reference", help="second field for cross statistics")
+    s.add_argument("--nstep", type=int, default=None); s.add_argument("--epochs", type=int, default=300)
+    s.add_argument("--seed", type=int, default=1234); s.add_argument("--norient", type=int, default=4)
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--iso-ang", action="store_true"); g.add_argument("--fft-ang", action="store_true")
+    s.add_argument("--n-up", type=int, default=0)
+    s.add_argument("--realizations", type=int, default=1)
+    s.add_argument("--scheduler", help="address of an existing Dask scheduler")
+    s.add_argument("--workers", type=int, default=2, help="LocalCluster workers")
+    s.add_argument("--checkpoint"); s.add_argument("--resume", action="store_true")
+    s.add_argument("--report", help="PNG comparing the synthesis with the input")
+    s.set_defaults(fn=cmd_synth)
+    s = add("stats", help="scattering-covariance statistics of INPUT")
+    s.add_argument("input"); s.add_argument("-o", "--output", required=True)
+    s.add_argument("--grid", default="auto", choices=["auto", "1d", "2d", "healpix"])
+    s.add_argument("--mask"); s.add_argument("--plot"); s.add_argument("--norient", type=int, default=4)
+    s.add_argument("--norm", choices=["self"], default=None)
+    s.set_defaults(fn=cmd_stats)
+    s = add("compare", help="compare two fields (spectra, histograms, Minkowski)")
+    s.add_argument("a"); s.add_argument("b"); s.add_argument("-o", "--output", required=True)
+    s.set_defaults(fn=cmd_compare)
+    s = add("scatter", help="classic 2D scattering and its scattering-disk figure")
+    s.add_argument("image"); s.add_argument("-o", "--output", required=True)
+    s.add_argument("--J", type=int, default=3); s.add_argument("--L", type=int, default=6)
+    s.add_argument("--size", type=int, default=32, help="block-average the image to about this size")
+    s.set_defaults(fn=cmd_scatter)
+    s = add("demo", help="the embedded demo: texture + WMAP synthesis, scattering disk")
+    s.add_argument("--out", default="out"); s.add_argument("--quick", action="store_true")
+    s.set_defaults(fn=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if a.verbose else logging.WARNING, format="%(message)s")
+    try:
+        return a.fn(a)
+    except (ValueError, TypeError, FileNotFoundError, OSError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"foscat-like: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

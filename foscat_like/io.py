@@ -1,0 +1,110 @@
+"""Reading and writing fields: HEALPix FITS, FITS images, .npy, PNG/JPEG.
+
+``read_field(path)`` returns ``(array, info)`` where ``info["kind"]`` is
+"healpix" (NEST order, converted from RING using the header), "image" or
+"signal". ``write_field`` writes the same formats, recording parameters in
+FITS headers. Every problem is a ``ValueError`` with a one-line message.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+IMAGE_EXT = (".png", ".jpg", ".jpeg")
+FITS_EXT = (".fits", ".fit", ".fits.gz")
+
+
+def _ext(path: str) -> str:
+    p = path.lower()
+    for e in FITS_EXT + IMAGE_EXT + (".npy",):
+        if p.endswith(e):
+            return e
+    return os.path.splitext(p)[1]
+
+
+def guess_kind(a: np.ndarray) -> str:
+    """'healpix' for a 12*nside^2 vector (nside a power of 2), 'image' for 2D, 'signal' for 1D."""
+    if a.ndim == 1:
+        n = int(round(np.sqrt(a.size / 12)))
+        if 12 * n * n == a.size and n >= 1 and n & (n - 1) == 0:
+            return "healpix"
+        return "signal"
+    if a.ndim == 2:
+        return "image"
+    raise ValueError(f"expected a 1D or 2D field; got shape {a.shape}")
+
+
+def read_field(path: str) -> tuple[np.ndarray, dict]:
+    """Read one field; HEALPix FITS maps come back in NEST order."""
+    if not os.path.exists(path):
+        raise ValueError(f"{path}: no such file")
+    ext = _ext(path)
+    try:
+        if ext == ".npy":
+            a = np.load(path, allow_pickle=False)
+            info = {"kind": guess_kind(a), "format": "npy"}
+        elif ext in IMAGE_EXT:
+            import matplotlib.image as mpimg
+            a = np.asarray(mpimg.imread(path), dtype=np.float64)
+            if a.ndim == 3:                      # RGB(A) -> luminance
+                a = a[..., :3] @ np.array([0.299, 0.587, 0.114])
+            info = {"kind": "image", "format": "image"}
+        elif ext in FITS_EXT:
+            a, info = _read_fits(path)
+        else:
+            raise ValueError(f"{path}: unknown format '{ext}' (use .fits, .npy, .png or .jpg)")
+    except ValueError:
+        raise
+    except Exception as exc:   # corrupt files and the like: one line, no traceback
+        raise ValueError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from None
+    a = np.asarray(a, dtype=np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{path}: contains NaN or infinite values (UNSEEN pixels?); mask or fill them first")
+    return a, info
+
+
+def _read_fits(path: str) -> tuple[np.ndarray, dict]:
+    from astropy.io import fits
+    with fits.open(path) as hdul:
+        for hdu in hdul:
+            if str(hdu.header.get("PIXTYPE", "")).strip().upper() == "HEALPIX":
+                order = str(hdu.header.get("ORDERING", "")).strip().upper()
+                if order not in ("RING", "NESTED", "NEST"):
+                    raise ValueError(f"{path}: HEALPix FITS without ORDERING (RING/NESTED) keyword")
+                import healpy as hp
+                m = hp.read_map(path, field=0, nest=True, dtype=np.float64)
+                m = np.where(m == hp.UNSEEN, np.nan, m)
+                return m, {"kind": "healpix", "format": "fits", "ordering_on_disk": order}
+        for hdu in hdul:
+            if hdu.data is not None and getattr(hdu.data, "ndim", 0) in (1, 2) and hdu.header.get("XTENSION") != "BINTABLE":
+                a = np.asarray(hdu.data, dtype=np.float64)
+                return a, {"kind": guess_kind(a), "format": "fits"}
+    raise ValueError(f"{path}: no image or HEALPix map found in the FITS file")
+
+
+def write_field(path: str, a: np.ndarray, kind: str, params: dict | None = None) -> None:
+    """Write ``a`` (HEALPix maps in NEST) to .fits, .npy or .png; ``params`` go to the FITS header."""
+    ext = _ext(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    params = params or {}
+    if ext == ".npy":
+        np.save(path, a)
+    elif ext in IMAGE_EXT:
+        import matplotlib.pyplot as plt
+        if a.ndim != 2:
+            raise ValueError(f"{path}: only 2D fields can be written as images")
+        plt.imsave(path, a, cmap="gray")
+    elif ext in FITS_EXT:
+        from astropy.io import fits
+        if kind == "healpix":
+            import healpy as hp
+            extra = [(k.upper()[:8], str(v)[:60]) for k, v in params.items()]
+            hp.write_map(path, a, nest=True, overwrite=True, extra_header=extra, dtype=np.float64)
+        else:
+            hdu = fits.PrimaryHDU(np.asarray(a, dtype=np.float64))
+            for k, v in params.items():
+                hdu.header[k.upper()[:8]] = str(v)[:60]
+            hdu.writeto(path, overwrite=True)
+    else:
+        raise ValueError(f"{path}: unknown output format '{ext}' (use .fits, .npy or .png)")

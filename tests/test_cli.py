@@ -1,0 +1,116 @@
+"""The foscat-like command line, end to end through subprocess, on small real data."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from foscat_like.datasets import load_texture, load_wmap
+
+hp = pytest.importorskip("healpy")
+
+
+def run(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "foscat_like.cli", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    tex = load_texture("gravel", 32)
+    np.save(d / "tex.npy", tex)
+    import matplotlib.pyplot as plt
+    plt.imsave(d / "tex.png", load_texture("brick", 64), cmap="gray")
+    I, mask = load_wmap()
+    hp.write_map(str(d / "wmap_ring.fits"), hp.reorder(I, n2r=True), nest=False, dtype=np.float64)
+    hp.write_map(str(d / "mask_ring.fits"), hp.reorder(mask, n2r=True), nest=False, dtype=np.float64)
+    return d
+
+
+def test_synth_npy_with_report_and_fits_headers(files, tmp_path):
+    out = tmp_path / "s.fits"
+    r = run("synth", str(files / "tex.npy"), "-o", str(out), "--nstep", "2", "--epochs", "20",
+            "--report", str(tmp_path / "r.png"), "--quiet")
+    assert r.returncode == 0, r.stderr
+    from astropy.io import fits
+    h = fits.getheader(out)
+    assert h["GRID"] == "2d" and h["EPOCHS"] == "20" and fits.getdata(out).shape == (32, 32)
+    assert (tmp_path / "r.png").stat().st_size > 1000 and "minkowski" in r.stdout
+
+
+def test_synth_healpix_fits_inpaint_ring_converted(files, tmp_path):
+    out = tmp_path / "filled.fits"
+    r = run("synth", str(files / "wmap_ring.fits"), "-o", str(out), "--mask", str(files / "mask_ring.fits"),
+            "--inpaint", "--nstep", "2", "--epochs", "10", "--quiet")
+    assert r.returncode == 0, r.stderr
+    filled = hp.read_map(str(out), nest=True)
+    I, mask = load_wmap()
+    assert np.allclose(filled[mask > 0], I[mask > 0])     # RING on disk, NEST inside: pixels kept
+
+
+def test_stats_compare_scatter(files, tmp_path):
+    r = run("stats", str(files / "tex.png"), "-o", str(tmp_path / "st.npz"), "--plot", str(tmp_path / "st.png"))
+    assert r.returncode == 0, r.stderr
+    from foscat_like import ScatCov
+    assert ScatCov.load(tmp_path / "st.npz").S4 is not None
+    np.save(tmp_path / "other.npy", load_texture("grass", 32))
+    r = run("compare", str(files / "tex.npy"), str(tmp_path / "other.npy"), "-o", str(tmp_path / "c.png"))
+    assert r.returncode == 0 and "ps_log10_rms" in r.stdout
+    r = run("scatter", str(files / "tex.png"), "-o", str(tmp_path / "disk.png"))
+    assert r.returncode == 0 and (tmp_path / "disk.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("args, message", [
+    (["synth", "missing.npy", "-o", "x.npy"], "no such file"),
+    (["synth", "README.md", "-o", "x.npy"], "unknown format"),
+    (["stats", "{nan}", "-o", "x.npz"], "NaN"),
+    (["synth", "{tex}", "-o", "x.npy", "--mask", "{mask}"], "mask"),
+])
+def test_errors_exit_2_with_one_line(files, tmp_path, args, message):
+    bad = tmp_path / "nan.npy"
+    a = load_texture("gravel", 32); a[0, 0] = np.nan
+    np.save(bad, a)
+    args = [s.format(nan=bad, tex=files / "tex.npy", mask=files / "mask_ring.fits") for s in args]
+    r = run(*args)
+    assert r.returncode == 2
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_ensemble_on_local_cluster_and_resume(files, tmp_path):
+    pytest.importorskip("distributed")
+    out = tmp_path / "ens.npy"
+    args = ["synth", str(files / "tex.npy"), "-o", str(out), "--realizations", "3", "--workers", "2",
+            "--nstep", "1", "--epochs", "15", "--quiet"]
+    r = run(*args)
+    assert r.returncode == 0, r.stderr
+    maps = [np.load(tmp_path / f"ens_{i:04d}.npy") for i in range(3)]
+    assert not np.allclose(maps[0], maps[1])                 # independent seeds
+    mtimes = [os.path.getmtime(tmp_path / f"ens_{i:04d}.npy") for i in range(3)]
+    os.remove(tmp_path / "ens_0001.npy")
+    r = run(*args)
+    assert "1 written, 2 already on disk" in r.stdout
+    assert [os.path.getmtime(tmp_path / f"ens_{i:04d}.npy") for i in (0, 2)] == [mtimes[0], mtimes[2]]
+
+
+def test_killed_ensemble_keeps_finished_realisations(files, tmp_path):
+    pytest.importorskip("distributed")
+    out = tmp_path / "k.npy"
+    args = ["synth", str(files / "tex.npy"), "-o", str(out), "--realizations", "4", "--workers", "1",
+            "--nstep", "1", "--epochs", "25", "--quiet"]
+    p = subprocess.Popen([sys.executable, "-m", "foscat_like.cli", *args], start_new_session=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    t0 = time.time()
+    while not os.path.exists(tmp_path / "k_0000.npy") and time.time() - t0 < 240:
+        time.sleep(0.1)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    done = sorted(f for f in os.listdir(tmp_path) if f.startswith("k_") and f.endswith(".npy") and ".part" not in f)
+    assert 1 <= len(done) < 4
+    before = {f: os.path.getmtime(tmp_path / f) for f in done}
+    r = run(*args)
+    assert r.returncode == 0 and f"{4 - len(done)} written, {len(done)} already on disk" in r.stdout
+    assert all(os.path.getmtime(tmp_path / f) == t for f, t in before.items())
