@@ -140,3 +140,25 @@ class funct:
                          grd_mask=grd_mask, in_mask=in_mask, checkpoint=checkpoint)
         self.history, self.levels = res.history, res.levels
         return (res.maps, res.history) if return_history else res.maps
+
+    def separate(self, data, noise, reference=None, mask=None, n_noise: int = 8, nstep: int | None = None,
+                 Jmax: int | None = None, NUM_EPOCHS: int = 300, EVAL_FREQUENCY: int = 100,
+                 progress: bool = True, checkpoint: str | None = None, return_history: bool = False):
+        """Separate a non-Gaussian signal ``s`` from noise in ``data = s + n``.
+
+        noise : realisations ``(K, *S)`` of the noise, or a callable ``draw(k) -> (*S)``
+            (``n_noise`` draws). reference : optional template correlated with ``s``.
+        mask : weights ``(*S)`` of the valid pixels for every statistic.
+        Returns ``s`` (the shape of ``data``); see ``foscat_like.optim.separation``.
+        """
+        from .optim.separation import SeparationConfig, separate
+        cfg = SeparationConfig(nstep, Jmax, NUM_EPOCHS, EVAL_FREQUENCY, progress)
+        s, hist = separate(self.grid, data, noise, cfg, reference=reference, mask=mask, n_noise=n_noise,
+                           checkpoint=checkpoint)
+        self.history = hist
+        return (s, hist) if return_history else s
+
+
+def separate(data, noise, grid: str = "2d", NORIENT: int = 4, KERNELSZ: int = 3, **kwargs):
+    """``funct(NORIENT, KERNELSZ, grid).separate(data, noise, **kwargs)``."""
+    return funct(NORIENT=NORIENT, KERNELSZ=KERNELSZ, grid=grid).separate(data, noise, **kwargs)

@@ -70,6 +70,11 @@ class Grid(ABC):
         loss); ``None`` when the grid has none."""
         return None
 
+    def wiener(self, d: torch.Tensor, noise: torch.Tensor) -> torch.Tensor | None:
+        """Empirical Wiener estimate of the signal in ``d (1, *S)`` given noise draws ``(K, *S)``
+        (isotropic spectra estimated from the data themselves); ``None`` if the grid has none."""
+        return None
+
     def edge_weights(self, spatial_shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor | None:
         """Weights ``(*S)`` dropping pixels whose wavelet support crosses the edge (``None``: no edge)."""
         return None

@@ -91,3 +91,23 @@ def quality_report(synth: np.ndarray, target: np.ndarray) -> dict:
     return {"ps_log10_rms": power_spectrum_error(synth, target),
             "minkowski": minkowski_error(synth, target),
             "hist_ks": histogram_ks(_std(synth), _std(target))}
+
+
+def wiener_filter(data: np.ndarray, signal_power: np.ndarray, noise_power: float | np.ndarray) -> np.ndarray:
+    """Best linear estimate of ``s`` from ``d = s + n`` (periodic 2D or 1D):
+    ``S(k) = P_s(k) / (P_s(k) + P_n(k)) D(k)`` with the spectra given on the FFT grid
+    (``signal_power = |FFT(s)|^2 / N`` of a signal realisation, or its model)."""
+    d = np.asarray(data, dtype=np.float64)
+    D = np.fft.fftn(d - d.mean())
+    gain = signal_power / (signal_power + noise_power)
+    return np.real(np.fft.ifftn(D * gain)) + d.mean()
+
+
+def smooth_power(x: np.ndarray) -> np.ndarray:
+    """Isotropic power spectrum model of ``x`` on its FFT grid (ring averages), for Wiener filters."""
+    x = np.asarray(x, dtype=np.float64)
+    P = np.abs(np.fft.fftn(x - x.mean())) ** 2 / x.size
+    grids = np.meshgrid(*[np.fft.fftfreq(n) * n for n in x.shape], indexing="ij")
+    kr = np.rint(np.sqrt(sum(g ** 2 for g in grids))).astype(int)
+    ring = np.bincount(kr.ravel(), P.ravel()) / np.maximum(np.bincount(kr.ravel()), 1)
+    return ring[kr]

@@ -44,6 +44,8 @@ def minimize(loss_fn: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, 
         loss = loss_fn(x)
         (g,) = torch.autograd.grad(loss, x)
         f = float(loss.detach())
+        if not np.isfinite(f):
+            raise FloatingPointError(f"the loss is not finite ({f}) at this point")
         if not scale:       # make tolerances relative to the starting loss
             scale.append(1.0 / max(abs(f), 1e-30))
         g = g.detach().cpu().numpy().astype(np.float64).reshape(-1)

@@ -8,8 +8,7 @@ with ``J_k = J - k`` scales. The coarsest level starts from white noise
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -17,7 +16,7 @@ import torch
 from ..grid import Grid
 from ..inputs import as_field, as_mask
 from .gaussianize import Gaussianizer
-from .lbfgs import minimize
+from .levels import Level, SynthesisResult, run_levels
 from .loss import StatLoss
 
 log = logging.getLogger("foscat_like")
@@ -48,13 +47,6 @@ class SynthesisConfig:
         if self.iso_ang and self.fft_ang:
             raise ValueError("iso_ang and fft_ang cannot both be True")
         return "iso" if self.iso_ang else ("fft", self.fft_nharm, self.fft_imaginary) if self.fft_ang else "full"
-
-
-@dataclass
-class SynthesisResult:
-    maps: np.ndarray
-    history: list = field(default_factory=list)     # [(level, iteration, loss)]
-    levels: list = field(default_factory=list)      # [(level, J, nit, final loss, message)]
 
 
 def _pyramid(grid: Grid, x: torch.Tensor | None, n: int, fn) -> list:
@@ -136,88 +128,31 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
     inms = _pyramid(grid, inm, nlev, grid.downsample_mask)
     grds = _pyramid(grid, grd, nlev, grid.downsample_mask)
     N = cfg.synthesised_N
-    state = _load_checkpoint(checkpoint, cfg, S, tgt)
-    if state is not None:
-        u, start, result = state["u"], state["next_level"], state["result"]
-    else:
-        start, result = 0, SynthesisResult(np.zeros(0))
+
+    def init():
         gen = torch.Generator().manual_seed(int(cfg.seed))
         cshape = grid.spatial_shape(targets[-1])
         if input_image is not None:
             u0, _ = as_field(input_image, grid, "input_image", like=x_t)
             if grid.spatial_shape(u0) != S:
                 raise ValueError(f"input_image must have the spatial shape of image_target {S}")
-            u = _pyramid(grid, norm(u0), nlev, grid.downsample)[-1].expand((N,) + cshape).clone()
-        else:
-            u = torch.randn((N,) + cshape, generator=gen, dtype=torch.float64)
-    schedule = [(k, Js[k], targets[k], refs[k], inms[k], grds[k]) for k in range(nlev - 1, -1, -1)]
-    schedule += [(-(i + 1), Js[0], targets[0], refs[0], inms[0], None) for i in range(cfg.n_up)]
-    bar = _progress(cfg, len(schedule))
-    for step in range(start, len(schedule)):
-        k, J, t_k, r_k, m_k, g_k = schedule[step]
-        free = None
-        if g_k is not None:
-            free = (g_k > 0).expand(u.shape)
-            u = torch.where(free, u, t_k.mean(0, keepdim=True).expand(u.shape))
-        cast = lambda t: None if t is None else t.to(cdtype)
-        loss = StatLoss(grid, cast(t_k), J, cast(r_k), cast(m_k), cfg.edge, cfg.use_variance, angular,
-                        cfg.histogram, cfg.spectrum)
+            return _pyramid(grid, norm(u0), nlev, grid.downsample)[-1].expand((N,) + cshape).clone()
+        return torch.randn((N,) + cshape, generator=gen, dtype=torch.float64)
 
-        def on_iter(it, f, x, k=k):
-            result.history.append((k, it, f))
-            if bar is not None:
-                bar.update(1); bar.set_postfix(level=k, loss=f"{f:.3g}")
-            if cfg.EVAL_FREQUENCY and it % cfg.EVAL_FREQUENCY == 0:
-                log.info("level %d iteration %d loss %.4g", k, it, f)
-        res = minimize(lambda v: loss(v.to(cdtype)), u, cfg.NUM_EPOCHS, free=free, on_iter=on_iter)
-        if bar is not None:
-            bar.update(cfg.NUM_EPOCHS - res.nit)
-        result.levels.append((k, J, res.nit, res.loss, res.message))
-        log.info("level %d (J=%d) done: %d iterations, loss %.4g (%s)", k, J, res.nit, res.loss, res.message)
-        u = res.x
-        if step + 1 < len(schedule):
-            u = grid.upsample(u)
-        _save_checkpoint(checkpoint, cfg, S, tgt, u, step + 1, result)
-    if bar is not None:
-        bar.close()
+    cast = lambda t: None if t is None else t.to(cdtype)
+    steps = []
+    plan = [(k, Js[k], targets[k], refs[k], inms[k], grds[k]) for k in range(nlev - 1, -1, -1)]
+    plan += [(-(i + 1), Js[0], targets[0], refs[0], inms[0], None) for i in range(cfg.n_up)]
+    for k, J, t_k, r_k, m_k, g_k in plan:
+        make = (lambda J=J, t_k=t_k, r_k=r_k, m_k=m_k:
+                StatLoss(grid, cast(t_k), J, cast(r_k), cast(m_k), cfg.edge, cfg.use_variance, angular,
+                         cfg.histogram, cfg.spectrum))
+        frozen = None if g_k is None else t_k.mean(0, keepdim=True)
+        steps.append(Level(k, J, make, None if g_k is None else g_k > 0, frozen))
+    u, result = run_levels(grid, steps, init, cfg, cdtype, checkpoint, tgt)
     out = denorm(u)
     if grd is not None:
         out = torch.where(grd > 0, out, tgt.mean(0, keepdim=True))   # observed pixels exactly kept
     maps = out.detach().cpu().numpy()
     result.maps = maps[0] if N == 1 else maps
     return result
-
-
-def _progress(cfg: SynthesisConfig, nlevels: int):
-    if not cfg.progress:
-        return None
-    from tqdm.auto import tqdm
-    # disable=None: no bar when stderr is not a terminal (logs, CI)
-    return tqdm(total=nlevels * cfg.NUM_EPOCHS, desc="synthesis", leave=False, disable=None)
-
-
-def _fingerprint(cfg: SynthesisConfig, S, data: torch.Tensor) -> str:
-    d = dict(vars(cfg)); d.pop("progress"); d.pop("EVAL_FREQUENCY")
-    summary = (tuple(S), round(float(data.sum()), 6), round(float((data * data).sum()), 6))
-    return repr(sorted(d.items())) + repr(summary)
-
-
-def _save_checkpoint(path, cfg, S, data, u, next_level, result) -> None:
-    if not path:
-        return
-    tmp = path + ".tmp"
-    torch.save({"fingerprint": _fingerprint(cfg, S, data), "u": u, "next_level": next_level,
-                "history": result.history, "levels": result.levels}, tmp)
-    os.replace(tmp, path)       # atomic: a kill never leaves a half-written checkpoint
-
-
-def _load_checkpoint(path, cfg, S, data):
-    if not path or not os.path.exists(path):
-        return None
-    d = torch.load(path, weights_only=False)
-    if d.get("fingerprint") != _fingerprint(cfg, S, data):
-        raise ValueError(f"checkpoint {path!r} was written by a synthesis with other arguments; "
-                         "remove it or pass the same arguments")
-    log.info("resuming from %s at step %d", path, d["next_level"])
-    return {"u": d["u"], "next_level": d["next_level"],
-            "result": SynthesisResult(np.zeros(0), list(d["history"]), list(d["levels"]))}

@@ -140,18 +140,41 @@ class PlanarGrid(Grid):
         """Power in rings of unit width in |k| (1 .. N/2), ``(B, nbands)``: a fine
         isotropic S2 that pins the power spectrum inside each wavelet octave."""
         shape = self.spatial_shape(x)
-        key = ("rings", shape, x.device)
+        onehot = self._rings(shape, x)
+        P = torch.fft.fftn(x, dim=self._axes()).abs() ** 2 / math.prod(shape)
+        return P.flatten(-self.spatial_ndim) @ onehot.to(P.dtype)
+
+    def wiener(self, d: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Gain ``max(P_d - P_n, 0) / P_d`` with ring-averaged spectra of the data and noise draws."""
+        axes = self._axes()
+        shape = self.spatial_shape(d)
+        onehot = self._rings(shape, d)                                     # (P, nb)
+        ring = lambda x: ((torch.fft.fftn(x, dim=axes).abs() ** 2).flatten(-self.spatial_ndim)
+                          @ onehot.to(d.dtype)).mean(0)                    # (nb,)
+        pd, pn = ring(d), ring(noise)
+        gain_r = torch.clamp(pd - pn, min=0) / pd.clamp_min(1e-30)
+        idx = self._ring_index(shape)
+        gain = torch.where(idx >= 0, gain_r[idx.clamp(min=0)], torch.ones((), dtype=d.dtype))
+        gain = gain.reshape(shape)
+        return torch.fft.ifftn(torch.fft.fftn(d, dim=axes) * gain, dim=axes).real
+
+    def _ring_index(self, shape) -> torch.Tensor:
+        k2 = sum(np.meshgrid(*[(np.fft.fftfreq(n) * n) ** 2 for n in shape], indexing="ij"))
+        ring = np.rint(np.sqrt(k2)).astype(np.int64).ravel() - 1
+        ring[ring >= min(shape) // 2] = min(shape) // 2 - 1
+        return torch.from_numpy(ring)
+
+    def _rings(self, shape, like: torch.Tensor) -> torch.Tensor:
+        key = ("rings", shape, like.device)
         if key not in self._filters:
-            k2 = sum(np.meshgrid(*[(np.fft.fftfreq(n) * n) ** 2 for n in shape], indexing="ij"))
-            ring = np.rint(np.sqrt(k2)).astype(np.int64).ravel()
+            ring = self._ring_index(shape).numpy()
             nb = min(shape) // 2
             onehot = np.zeros((ring.size, nb))
-            sel = (ring >= 1) & (ring <= nb)
-            onehot[np.nonzero(sel)[0], ring[sel] - 1] = 1.0
+            sel = ring >= 0
+            onehot[np.nonzero(sel)[0], ring[sel]] = 1.0
             onehot /= np.maximum(onehot.sum(0, keepdims=True), 1)
-            self._filters[key] = torch.as_tensor(onehot, device=x.device)
-        P = torch.fft.fftn(x, dim=self._axes()).abs() ** 2 / math.prod(shape)
-        return P.flatten(-self.spatial_ndim) @ self._filters[key].to(P.dtype)
+            self._filters[key] = torch.as_tensor(onehot, device=like.device)
+        return self._filters[key]
 
     def downsample_mask(self, w: torch.Tensor) -> torch.Tensor:
         if self.spatial_ndim == 1:

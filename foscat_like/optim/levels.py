@@ -1,0 +1,109 @@
+"""The coarse-to-fine loop shared by synthesis and component separation.
+
+Each ``Level`` says how to build its loss; the loop runs L-BFGS-B on it from
+the previous level's upsampled result, keeps frozen pixels, reports progress
+(tqdm, logging), records the loss history and writes a checkpoint after every
+level (atomically), from which a killed run resumes to the same final map.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..grid import Grid
+from .lbfgs import minimize
+
+log = logging.getLogger("foscat_like")
+
+
+@dataclass
+class Level:
+    k: int                                   # resolution level (0 = full, < 0 = n_up levels)
+    J: int                                   # scales used at this level
+    make_loss: Callable[[], Callable]        # builds loss(u) for this level
+    free: torch.Tensor | None = None         # pixels the optimiser may move (None: all)
+    frozen: torch.Tensor | None = None       # values of the other pixels
+
+
+@dataclass
+class SynthesisResult:
+    maps: np.ndarray
+    history: list = field(default_factory=list)     # [(level, iteration, loss)]
+    levels: list = field(default_factory=list)      # [(level, J, nit, final loss, message)]
+
+
+def run_levels(grid: Grid, steps: list[Level], init: Callable[[], torch.Tensor], cfg, cdtype: torch.dtype,
+               checkpoint: str | None, data: torch.Tensor) -> tuple[torch.Tensor, SynthesisResult]:
+    """Run every level; returns the final field (float64) and the history."""
+    state = _load_checkpoint(checkpoint, cfg, data)
+    if state is not None:
+        u, start, result = state["u"], state["next_level"], state["result"]
+    else:
+        u, start, result = init(), 0, SynthesisResult(np.zeros(0))
+    bar = _progress(cfg, len(steps))
+    for step in range(start, len(steps)):
+        lv = steps[step]
+        free = None
+        if lv.free is not None:
+            free = lv.free.expand(u.shape)
+            u = torch.where(free, u, lv.frozen.expand(u.shape))
+        loss = lv.make_loss()
+
+        def on_iter(it, f, x, k=lv.k):
+            result.history.append((k, it, f))
+            if bar is not None:
+                bar.update(1); bar.set_postfix(level=k, loss=f"{f:.3g}")
+            if cfg.EVAL_FREQUENCY and it % cfg.EVAL_FREQUENCY == 0:
+                log.info("level %d iteration %d loss %.4g", k, it, f)
+        res = minimize(lambda v: loss(v.to(cdtype)), u, cfg.NUM_EPOCHS, free=free, on_iter=on_iter)
+        if bar is not None:
+            bar.update(cfg.NUM_EPOCHS - res.nit)
+        result.levels.append((lv.k, lv.J, res.nit, res.loss, res.message))
+        log.info("level %d (J=%d) done: %d iterations, loss %.4g (%s)", lv.k, lv.J, res.nit, res.loss, res.message)
+        u = res.x
+        if step + 1 < len(steps):
+            u = grid.upsample(u)
+        _save_checkpoint(checkpoint, cfg, data, u, step + 1, result)
+    if bar is not None:
+        bar.close()
+    return u, result
+
+
+def _progress(cfg, nlevels: int):
+    if not cfg.progress:
+        return None
+    from tqdm.auto import tqdm
+    # disable=None: no bar when stderr is not a terminal (logs, CI)
+    return tqdm(total=nlevels * cfg.NUM_EPOCHS, desc="synthesis", leave=False, disable=None)
+
+
+def _fingerprint(cfg, data: torch.Tensor) -> str:
+    d = dict(vars(cfg)); d.pop("progress", None); d.pop("EVAL_FREQUENCY", None)
+    summary = (tuple(data.shape), round(float(data.sum()), 6), round(float((data * data).sum()), 6))
+    return repr(sorted(d.items())) + repr(summary)
+
+
+def _save_checkpoint(path, cfg, data, u, next_level, result) -> None:
+    if not path:
+        return
+    tmp = path + ".tmp"
+    torch.save({"fingerprint": _fingerprint(cfg, data), "u": u, "next_level": next_level,
+                "history": result.history, "levels": result.levels}, tmp)
+    os.replace(tmp, path)       # atomic: a kill never leaves a half-written checkpoint
+
+
+def _load_checkpoint(path, cfg, data):
+    if not path or not os.path.exists(path):
+        return None
+    d = torch.load(path, weights_only=False)
+    if d.get("fingerprint") != _fingerprint(cfg, data):
+        raise ValueError(f"checkpoint {path!r} was written by a run with other arguments or data; "
+                         "remove it or pass the same arguments")
+    log.info("resuming from %s at step %d", path, d["next_level"])
+    return {"u": d["u"], "next_level": d["next_level"],
+            "result": SynthesisResult(np.zeros(0), list(d["history"]), list(d["levels"]))}
