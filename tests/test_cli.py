@@ -114,3 +114,10 @@ def test_killed_ensemble_keeps_finished_realisations(files, tmp_path):
     r = run(*args)
     assert r.returncode == 0 and f"{4 - len(done)} written, {len(done)} already on disk" in r.stdout
     assert all(os.path.getmtime(tmp_path / f) == t for f, t in before.items())
+
+
+def test_demo_subcommand_writes_pictures(tmp_path):
+    r = run("demo", "--quick", "--out", str(tmp_path), timeout=600)
+    assert r.returncode == 0, r.stderr
+    for name in ("scattering_disk.png", "texture_synthesis.png", "wmap_synthesis.png", "wmap_inpainting.png"):
+        assert (tmp_path / name).stat().st_size > 5000

@@ -125,3 +125,13 @@ def test_nan_target_rejected(op2):
     x = load_texture("gravel", 32); x[3, 3] = np.nan
     with pytest.raises(ValueError, match="image_target contains NaN"):
         op2.synthesis(x, progress=False)
+
+
+def test_to_gaussian_and_angular_reductions(op2):
+    x = load_texture("brick", 32)
+    g = op2.synthesis(x, to_gaussian=True, **FAST)
+    # the histogram is mapped back through the target's quantiles
+    assert abs(np.median(g) - np.median(x)) < 0.2 and g.min() >= x.min() - 1e-9 and g.max() <= x.max() + 1e-9
+    for kw in (dict(iso_ang=True), dict(fft_ang=True, fft_nharm=1)):
+        y, hist = op2.synthesis(x, return_history=True, **kw, **FAST)
+        assert y.shape == x.shape and hist[-1][2] < 0.5 * hist[0][2]

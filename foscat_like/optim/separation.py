@@ -33,7 +33,7 @@ from ..stats.compute import scattering_covariance
 from ..stats.normalize import normalize, reference_powers
 from ..stats.scatcov import ScatCov
 from .levels import Level, run_levels
-from .synthesis import _check_levels, _pyramid
+from .synthesis import _check_levels, _pyramid, standardized_reference
 
 SIGMA_FLOOR = 0.05
 
@@ -117,12 +117,7 @@ def separate(grid: Grid, data, noise, cfg: SeparationConfig, reference=None, mas
     w = None if mask is None else as_mask(mask, S, d)
     scale = d.std()
     d, n = d / scale, n / scale
-    r = None
-    if reference is not None:
-        r, _ = as_field(reference, grid, "reference", like=d)
-        if grid.spatial_shape(r) != S:
-            raise ValueError(f"reference must have the spatial shape of data {S}")
-        r = (r - r.mean()) / r.std()
+    r = standardized_reference(grid, reference, d, "data")
     Js = _check_levels(grid, S, cfg)
     nlev = cfg.nstep
     ds, ns = _pyramid(grid, d, nlev, grid.downsample), _pyramid(grid, n, nlev, grid.downsample)

@@ -49,6 +49,12 @@ class SynthesisConfig:
         return "iso" if self.iso_ang else ("fft", self.fft_nharm, self.fft_imaginary) if self.fft_ang else "full"
 
 
+def _strict(w: torch.Tensor) -> torch.Tensor:
+    """Keep only fully valid pixels of a downsampled 0/1 mask (unless none is)."""
+    full = (w >= 1 - 1e-9).to(w.dtype)
+    return full if bool((full.flatten(1).sum(1) > 0).all()) else w
+
+
 def _pyramid(grid: Grid, x: torch.Tensor | None, n: int, fn) -> list:
     out = [x]
     for _ in range(n - 1):
@@ -91,6 +97,17 @@ def _check_levels(grid: Grid, shape, cfg: SynthesisConfig) -> list[int]:
     return Js
 
 
+def standardized_reference(grid: Grid, reference, like: torch.Tensor, against: str) -> torch.Tensor | None:
+    """The cross-statistics template as a standardised ``(B, *S)`` tensor (or ``None``)."""
+    if reference is None:
+        return None
+    ref, _ = as_field(reference, grid, "reference", like=like)
+    S = grid.spatial_shape(like)
+    if grid.spatial_shape(ref) != S:
+        raise ValueError(f"reference must have the spatial shape of {against} {S}")
+    return (ref - ref.mean()) / ref.std()
+
+
 def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, input_image=None,
                grd_mask=None, in_mask=None, checkpoint: str | None = None) -> SynthesisResult:
     """Run the synthesis; see ``funct.synthesis`` for the meaning of every argument."""
@@ -116,16 +133,14 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
     norm = lambda t: gauss.forward(t) if gauss is not None else (t - mu) / sd
     denorm = lambda t: gauss.inverse(t) if gauss is not None else t * sd + mu
     x_t = norm(tgt)
-    ref = None
-    if reference is not None:
-        ref, _ = as_field(reference, grid, "reference", like=x_t)
-        if grid.spatial_shape(ref) != S:
-            raise ValueError(f"reference must have the spatial shape of image_target {S}")
-        ref = (ref - ref.mean()) / ref.std()
+    if inm is not None:   # invalid pixels must not leak into coarser levels through downsampling
+        x_t = torch.where(valid, x_t, torch.zeros((), dtype=x_t.dtype))
+    ref = standardized_reference(grid, reference, x_t, "image_target")
     nlev = cfg.nstep
     targets = _pyramid(grid, x_t, nlev, grid.downsample)
     refs = _pyramid(grid, ref, nlev, grid.downsample)
-    inms = _pyramid(grid, inm, nlev, grid.downsample_mask)
+    # at coarser levels only pixels whose children are all valid count
+    inms = [None if m is None else _strict(m) for m in _pyramid(grid, inm, nlev, grid.downsample_mask)]
     grds = _pyramid(grid, grd, nlev, grid.downsample_mask)
     N = cfg.synthesised_N
 
@@ -137,7 +152,10 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
             if grid.spatial_shape(u0) != S:
                 raise ValueError(f"input_image must have the spatial shape of image_target {S}")
             return _pyramid(grid, norm(u0), nlev, grid.downsample)[-1].expand((N,) + cshape).clone()
-        return torch.randn((N,) + cshape, generator=gen, dtype=torch.float64)
+        # white noise with the coarsest target's mean and spread (not unit variance: a coarse
+        # level holds less power, and excess noise becomes large smooth blobs when upsampled)
+        t = targets[-1]
+        return t.mean() + t.std() * torch.randn((N,) + cshape, generator=gen, dtype=torch.float64)
 
     cast = lambda t: None if t is None else t.to(cdtype)
     steps = []
