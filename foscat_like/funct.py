@@ -1,6 +1,7 @@
 """``funct``: the FOSCAT-style entry point (``eval`` and ``synthesis``) for every grid."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .grid import Grid
@@ -48,6 +49,19 @@ class funct:
         self.grid = make_grid(grid, NORIENT, KERNELSZ)
         self._norm_ref: dict | None = None
 
+    def _grid_for(self, cell_ids, nside):
+        """The grid to use: this one, or a HEALPix patch grid for ``cell_ids``."""
+        if cell_ids is None:
+            return self.grid
+        if self.grid.name != "healpix":
+            raise ValueError("cell_ids is only meaningful on the healpix grid")
+        from .healpix.grid import HealpixGrid
+        key = (hash(np.asarray(cell_ids, dtype=np.int64).tobytes()), nside)
+        if getattr(self, "_patch_key", None) != key:
+            self._patch_grid = HealpixGrid(self.NORIENT, self.KERNELSZ, cell_ids=cell_ids, nside=nside)
+            self._patch_key = key
+        return self._patch_grid
+
     def clean_norm(self) -> None:
         """Forget the reference normalisation cached by ``norm='auto'``."""
         self._norm_ref = None
@@ -57,12 +71,13 @@ class funct:
         t, _ = as_field(image, self.grid, "image1")
         return self._check_J(self.grid.spatial_shape(t), Jmax, edge)
 
-    def _check_J(self, shape, Jmax, edge) -> int:
-        J = self.grid.max_scales(shape, edge)
+    def _check_J(self, shape, Jmax, edge, grid=None) -> int:
+        grid = grid or self.grid
+        J = grid.max_scales(shape, edge)
         if J < 1:
-            raise ValueError(f"image1 of spatial shape {shape} is too small for grid '{self.grid.name}'")
+            raise ValueError(f"image1 of spatial shape {shape} is too small for grid '{grid.name}'")
         if Jmax is None:
-            return min(J, self.grid.default_scales(shape, edge))
+            return min(J, grid.default_scales(shape, edge))
         if isinstance(Jmax, bool) or not isinstance(Jmax, int) or Jmax < 1:
             raise ValueError(f"Jmax must be a positive integer; got {Jmax!r}")
         if Jmax > J:
@@ -70,27 +85,32 @@ class funct:
         return Jmax
 
     def eval(self, image1, image2=None, mask=None, norm: str | None = None, calc_var: bool = False,
-             Jmax: int | None = None, edge: bool = False):
+             Jmax: int | None = None, edge: bool = False, cell_ids=None, nside: int | None = None):
         """Scattering covariance of ``image1`` (and cross with ``image2``).
 
         image1, image2 : ``(*S)`` or ``(B, *S)`` numpy or torch (autograd flows through).
         mask : ``(*S)`` or ``(K, *S)`` non-negative weights; each mask gives its own statistics.
         norm : None, 'self' (by this field's powers) or 'auto' (by powers cached on first call).
         calc_var : also return the per-coefficient spatial standard deviations.
+        cell_ids, nside : HEALPix patch: ``image1 (..., ncells)`` holds the values of the NEST
+            cells ``cell_ids`` at ``nside`` (inferred if omitted); no full-sky array is made.
+            With ``edge=True`` only pixels whose whole stencil chain lies in the patch count,
+            and the statistics equal the full-sky ones restricted to them.
         Returns ``ScatCov`` (or ``(ScatCov, sigma ScatCov)`` with ``calc_var``).
         """
         if norm not in (None, "self", "auto"):
             raise ValueError(f"norm must be None, 'self' or 'auto'; got {norm!r}")
-        x1, _ = as_field(image1, self.grid, "image1")
+        grid = self._grid_for(cell_ids, nside)
+        x1, _ = as_field(image1, grid, "image1")
         x2 = None
         if image2 is not None:
-            x2, _ = as_field(image2, self.grid, "image2", like=x1)
+            x2, _ = as_field(image2, grid, "image2", like=x1)
             if x2.shape != x1.shape:
                 raise ValueError(f"image2 must have the shape of image1 {tuple(x1.shape)}; got {tuple(x2.shape)}")
-        S = self.grid.spatial_shape(x1)
-        J = self._check_J(S, Jmax, edge)
+        S = grid.spatial_shape(x1)
+        J = self._check_J(S, Jmax, edge, grid)
         w = None if mask is None else as_mask(mask, S, x1)
-        raw = scattering_covariance(self.grid, x1, x2, J, w, edge=edge, calc_var=calc_var)
+        raw = scattering_covariance(grid, x1, x2, J, w, edge=edge, calc_var=calc_var)
         if norm is not None:
             ref = None
             if norm == "auto":
@@ -110,7 +130,8 @@ class funct:
                   fft_nharm: int = 1, fft_imaginary: bool = True, EVAL_FREQUENCY: int = 100,
                   NUM_EPOCHS: int = 300, n_up: int = 0, checkpoint: str | None = None,
                   progress: bool = True, return_history: bool = False, histogram: bool = True,
-                  spectrum: bool = True, precision: str = "double"):
+                  spectrum: bool = True, precision: str = "double", cell_ids=None,
+                  nside: int | None = None):
         """Synthesise a field whose scattering covariance matches ``image_target``'s.
 
         Arguments follow FOSCAT's ``synthesis`` (seed 004): coarse-to-fine over
@@ -136,7 +157,7 @@ class funct:
         cfg = SynthesisConfig(nstep, seed, Jmax, edge, to_gaussian, use_variance, synthesised_N,
                               iso_ang, fft_ang, fft_nharm, fft_imaginary, EVAL_FREQUENCY,
                               NUM_EPOCHS, n_up, progress, histogram, spectrum, precision)
-        res = synthesize(self.grid, image_target, cfg, reference=reference, input_image=input_image,
+        res = synthesize(self._grid_for(cell_ids, nside), image_target, cfg, reference=reference, input_image=input_image,
                          grd_mask=grd_mask, in_mask=in_mask, checkpoint=checkpoint)
         self.history, self.levels = res.history, res.levels
         return (res.maps, res.history) if return_history else res.maps

@@ -119,3 +119,36 @@ def test_gradcheck_float64_small_nside():
 def test_bad_input(op, call, match):
     with pytest.raises(ValueError, match=match):
         call(op)
+
+
+def test_patch_statistics_equal_full_sky_restricted_to_the_patch(op, wmap):
+    """cell_ids: a disc processed alone equals the full-sky computation on its interior."""
+    import torch
+    from foscat_like.healpix.grid import HealpixGrid
+    from foscat_like.stats.compute import scattering_covariance
+    I, _ = wmap
+    cells = hp.query_disc(32, hp.ang2vec(60, 30, lonlat=True), np.radians(40), nest=True)
+    st = op.eval(I[cells], cell_ids=cells, nside=32, edge=True, Jmax=3)
+    patch = op._grid_for(cells, 32)
+
+    class Restricted(HealpixGrid):       # full sky, statistics weighted by the patch interior
+        def edge_weights(self, shape, like):
+            j = patch.patch.nsides.index(int(np.sqrt(shape[-1] // 12)))
+            w = torch.zeros(shape[-1], dtype=like.dtype)
+            w[torch.as_tensor(patch.patch.cells[j])] = patch.edge_weights((patch.patch.cells[j].size,), like)
+            return w
+    full = fl.ScatCov.from_raw(scattering_covariance(Restricted(4, 3), torch.tensor(I)[None], None, 3,
+                                                     None, edge=True))
+    for f in ("S0", "S1", "S2", "S3", "S4"):
+        a, b = getattr(st, f), getattr(full, f)
+        assert (a - b).abs().max() <= 1e-10 * b.abs().max()
+    # without edge=True the boundary pixels (truncated stencils) count too: close, not equal
+    loose = op.eval(I[cells], cell_ids=cells, nside=32, Jmax=3)
+    assert not torch.allclose(loose.S1, st.S1)
+    # a synthesis on the patch alone
+    y = op.synthesis(I[cells], cell_ids=cells, nside=32, nstep=2, NUM_EPOCHS=10, progress=False)
+    assert y.shape == cells.shape
+    with pytest.raises(ValueError, match="one value per cell_ids"):
+        op.eval(I[cells[:-1]], cell_ids=cells, nside=32)
+    with pytest.raises(ValueError, match="only meaningful on the healpix grid"):
+        fl.funct(grid="2d").eval(np.zeros((32, 32)), cell_ids=cells)

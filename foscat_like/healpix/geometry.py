@@ -36,16 +36,19 @@ def _unique_rows(cand: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-def neighbourhood(nside: int, KERNELSZ: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(index (npix, K), coords (npix, K, 2), valid (npix, K))`` with ``K = KERNELSZ**2``."""
+def neighbourhood(nside: int, KERNELSZ: int = 3, cells: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(index (n, K), coords (n, K, 2), valid (n, K))`` with ``K = KERNELSZ**2`` for the
+    pixels ``cells`` (NEST; default: the whole sphere). Indices are global NEST indices."""
     import healpy as hp
     if KERNELSZ not in (3, 5):
         raise ValueError(f"KERNELSZ must be 3 or 5; got {KERNELSZ}")
-    npix = 12 * nside * nside
+    allpix = np.arange(12 * nside * nside) if cells is None else np.asarray(cells, dtype=np.int64)
+    npix = len(allpix)
     K = KERNELSZ * KERNELSZ
     index = np.empty((npix, K), dtype=np.int64)
     for start in range(0, npix, CHUNK):
-        pix = np.arange(start, min(npix, start + CHUNK))
+        pix = allpix[start:start + CHUNK]
         ring1 = _first_ring(nside, pix)
         cand = np.concatenate([pix[:, None], ring1], axis=1)
         if KERNELSZ == 5 and nside > 1:
@@ -54,14 +57,14 @@ def neighbourhood(nside: int, KERNELSZ: int = 3) -> tuple[np.ndarray, np.ndarray
             cand = np.concatenate([cand, ring2], axis=1)
         index[start:start + len(pix)] = _unique_rows(cand, K)
     valid = index >= 0
-    index = np.where(valid, index, np.arange(npix)[:, None])
+    index = np.where(valid, index, allpix[:, None])
     # tangent-plane coordinates around each pixel
-    v = np.stack(hp.pix2vec(nside, np.arange(npix), nest=True), axis=1)         # (npix, 3)
-    theta, phi = hp.pix2ang(nside, np.arange(npix), nest=True)
+    v = np.stack(hp.pix2vec(nside, allpix, nest=True), axis=1)                  # (n, 3)
+    theta, phi = hp.pix2ang(nside, allpix, nest=True)
     east = np.stack([-np.sin(phi), np.cos(phi), np.zeros_like(phi)], axis=1)
     north = np.stack([-np.cos(theta) * np.cos(phi), -np.cos(theta) * np.sin(phi), np.sin(theta)], axis=1)
-    q = v[index]                                                                 # (npix, K, 3)
+    q = np.stack(hp.pix2vec(nside, index.ravel(), nest=True), axis=1).reshape(npix, K, 3)
     q = q / np.einsum("nkc,nc->nk", q, v)[..., None]                            # gnomonic
-    size = np.sqrt(4 * np.pi / npix)
+    size = np.sqrt(4 * np.pi / (12 * nside * nside))
     coords = np.stack([np.einsum("nkc,nc->nk", q, east), np.einsum("nkc,nc->nk", q, north)], -1) / size
     return index, coords, valid

@@ -61,25 +61,57 @@ def nside_of(npix: int) -> int:
 
 
 class HealpixGrid(Grid):
-    """Full-sky HEALPix NEST maps ``(..., 12 nside^2)``."""
+    """HEALPix NEST maps ``(..., 12 nside^2)``, or a patch ``(..., ncells)`` given by
+    ``cell_ids`` (NEST indices at ``nside``), processed without a full-sky array."""
 
     spatial_ndim = 1
     can_upsample_beyond_input = False
 
-    def __init__(self, L: int = 4, KERNELSZ: int = 3):
+    def __init__(self, L: int = 4, KERNELSZ: int = 3, cell_ids=None, nside: int | None = None):
         self.L, self.KERNELSZ, self.name = int(L), int(KERNELSZ), "healpix"
         self._ops: dict = {}
+        self.patch = None
+        if cell_ids is not None:
+            from .patch import PatchLevels
+            ids = np.asarray(cell_ids, dtype=np.int64)
+            if nside is None:    # smallest power of two holding every index
+                nside = 1
+                while 12 * nside * nside <= ids.max():
+                    nside *= 2
+            nside_of(12 * nside * nside)
+            self.patch = PatchLevels(nside, ids)
+            self._interior = None
+
+    # -- levels -------------------------------------------------------------------
+    def _level(self, n: int) -> tuple[int, np.ndarray | None]:
+        """(nside, cells or None) of a field with ``n`` values."""
+        if self.patch is None:
+            return nside_of(n), None
+        j = self.patch.level_of(n)
+        return self.patch.nsides[j], self.patch.cells[j]
 
     # -- shapes -----------------------------------------------------------------
     def check_field(self, x: torch.Tensor, name: str) -> None:
         if x.dim() < 1:
             raise ValueError(f"{name} must be a HEALPix map (..., 12*nside**2); got a scalar")
+        if self.patch is not None:
+            if x.shape[-1] != self.patch.cells[0].size:
+                raise ValueError(f"{name} must hold one value per cell_ids entry "
+                                 f"({self.patch.cells[0].size}); got {x.shape[-1]}")
+            return
         try:
             nside_of(x.shape[-1])
         except ValueError as e:
             raise ValueError(f"{name}: {e}") from None
 
     def max_scales(self, spatial_shape, edge: bool = False, coarsest: int = MIN_NSIDE) -> int:
+        if self.patch is not None:
+            j = self.patch.level_of(spatial_shape[-1])
+            J = sum(1 for ns in self.patch.nsides[j:] if ns >= coarsest)
+            if edge:   # every level used must keep some interior pixel
+                like = torch.zeros(())
+                J = next((k for k in range(J) if self.edge_weights((self.patch.cells[j + k].size,), like).sum() == 0), J)
+            return J
         nside = nside_of(spatial_shape[-1])
         J = 0
         while nside >= coarsest:
@@ -88,6 +120,9 @@ class HealpixGrid(Grid):
         return J
 
     def coarser(self, spatial_shape):
+        if self.patch is not None:
+            j = self.patch.level_of(spatial_shape[-1])
+            return (self.patch.cells[j + 1].size,) if j + 1 < len(self.patch.cells) else None
         nside = nside_of(spatial_shape[-1])
         return (spatial_shape[-1] // 4,) if nside > 1 else None
 
@@ -95,16 +130,30 @@ class HealpixGrid(Grid):
         return max(1, self.max_scales(spatial_shape, edge, DEFAULT_MIN_NSIDE))
 
     # -- operators ----------------------------------------------------------------
-    def operators(self, nside: int, like: torch.Tensor) -> dict:
-        """Sparse wavelet (real parts then imaginary parts, ``(2 L npix, npix)``) and smoothing."""
-        key = (nside, like.dtype, like.device)
+    def operators(self, n: int, like: torch.Tensor) -> dict:
+        """Sparse operators for fields of ``n`` values: wavelet (real parts then imaginary
+        parts, ``(2 L n, n)``), smoothing, and (patches) the child-mean to the next level."""
+        key = (n, like.dtype, like.device)
         if key not in self._ops:
+            nside, cells = self._level(n)
             self._ops[key] = {k: tuple(t.to(like.device) for t in v)
-                              for k, v in self._build(nside, like.dtype).items()}
+                              for k, v in self._build(nside, cells, like.dtype).items()}
         return self._ops[key]
 
-    def _build(self, nside: int, dtype: torch.dtype) -> dict:
-        index, xy, valid = neighbourhood(nside, self.KERNELSZ)
+    def _stencil(self, nside: int, cells):
+        """Neighbourhood in local indices; ``valid`` also drops neighbours outside a patch."""
+        index, xy, valid = neighbourhood(nside, self.KERNELSZ, cells)
+        ok = np.ones_like(valid)
+        if cells is not None:
+            pos = np.searchsorted(cells, index).clip(0, len(cells) - 1)
+            inside = cells[pos] == index
+            ok = inside | ~valid                  # a slot absent on the sphere is not a patch edge
+            valid = valid & inside
+            index = np.where(valid, pos, np.arange(len(cells))[:, None])
+        return index, xy, valid, ok
+
+    def _build(self, nside: int, cells, dtype: torch.dtype) -> dict:
+        index, xy, valid, _ = self._stencil(nside, cells)
         npix, K = index.shape
         sigma = 0.8 if self.KERNELSZ == 3 else 1.2
         xi, slant = 3 * np.pi / 4, min(1.0, 4.0 / self.L)
@@ -127,9 +176,16 @@ class HealpixGrid(Grid):
         shape = (2 * self.L * npix, npix)
         smooth = np.exp(-r2 / (2 * 0.8 ** 2)) * valid
         smooth = smooth / smooth.sum(1, keepdims=True)
-        return {"psi": _csr(rows, cols, np.concatenate(re_l + im_l), shape, dtype),
-                "smooth": _csr(np.repeat(np.arange(npix), K), index.ravel(), smooth.ravel(),
-                               (npix, npix), dtype)}
+        ops = {"psi": _csr(rows, cols, np.concatenate(re_l + im_l), shape, dtype),
+               "smooth": _csr(np.repeat(np.arange(npix), K), index.ravel(), smooth.ravel(),
+                              (npix, npix), dtype)}
+        if cells is not None:
+            j = self.patch.level_of(npix)
+            if j + 1 < len(self.patch.cells):
+                par = self.patch.parent[j]
+                cnt = self.patch.child_count(j)
+                ops["down"] = _csr(par, np.arange(npix), 1.0 / cnt[par], (len(cnt), npix), dtype)
+        return ops
 
     @staticmethod
     def _apply(pair, x: torch.Tensor) -> torch.Tensor:
@@ -138,7 +194,7 @@ class HealpixGrid(Grid):
 
     def wavelet(self, x: torch.Tensor, lead: bool = False) -> torch.Tensor:
         npix = x.shape[-1]
-        ops = self.operators(nside_of(npix), x)
+        ops = self.operators(npix, x)
         cols = x.reshape(-1, npix).T.contiguous()                         # (npix, M)
         y = self._apply(ops["psi"], cols).reshape(2, self.L, npix, -1)
         out = torch.complex(y[0], y[1]).permute(2, 0, 1)                   # (M, L, npix)
@@ -149,17 +205,40 @@ class HealpixGrid(Grid):
 
     def smooth(self, x: torch.Tensor) -> torch.Tensor:
         npix = x.shape[-1]
-        ops = self.operators(nside_of(npix), x)
+        ops = self.operators(npix, x)
         return self._apply(ops["smooth"], x.reshape(-1, npix).T.contiguous()).T.reshape(x.shape)
+
+    def _child_mean(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[-1]
+        if self.patch is None:
+            return x.reshape(x.shape[:-1] + (n // 4, 4)).mean(-1)
+        op = self.operators(n, x)["down"]
+        y = self._apply(op, x.reshape(-1, n).T.contiguous()).T
+        return y.reshape(x.shape[:-1] + (y.shape[-1],))
 
     def downsample(self, x: torch.Tensor) -> torch.Tensor:
         if x.is_complex():
             return torch.complex(self.downsample(x.real), self.downsample(x.imag))
-        y = self.smooth(x)
-        return y.reshape(x.shape[:-1] + (x.shape[-1] // 4, 4)).mean(-1)
+        return self._child_mean(self.smooth(x))
 
     def upsample(self, x: torch.Tensor) -> torch.Tensor:
-        return self.smooth(x.repeat_interleave(4, dim=-1))
+        if self.patch is None:
+            return self.smooth(x.repeat_interleave(4, dim=-1))
+        j = self.patch.level_of(x.shape[-1])
+        if j == 0:
+            raise ValueError("cannot upsample a patch beyond its input resolution")
+        par = torch.as_tensor(self.patch.parent[j - 1], device=x.device)
+        return self.smooth(x.index_select(-1, par))
 
     def downsample_mask(self, w: torch.Tensor) -> torch.Tensor:
-        return w.reshape(w.shape[:-1] + (w.shape[-1] // 4, 4)).mean(-1)
+        return self._child_mean(w)
+
+    def edge_weights(self, spatial_shape, like: torch.Tensor):
+        """Patches: 1 on pixels whose whole dependency cone lies inside the patch."""
+        if self.patch is None:
+            return None
+        if self._interior is None:
+            st = [self._stencil(ns, c)[::3] for ns, c in zip(self.patch.nsides, self.patch.cells)]
+            self._interior = self.patch.interior([(idx, ok) for idx, ok in st])
+        j = self.patch.level_of(spatial_shape[-1])
+        return torch.as_tensor(self._interior[j], dtype=like.dtype, device=like.device)
