@@ -1,7 +1,7 @@
 """Small real data shipped inside the package (no network, no ../shared at run time).
 
 - ``load_texture(name)``: 128x128 crops of scikit-image's ``brick``, ``gravel``, ``grass``.
-- ``load_wmap()``: WMAP 7-year W-band temperature map and analysis mask, nside 32, NEST.
+- ``load_wmap()``: WMAP 7-year W-band I (and Q, U) maps and the analysis mask, nside 32, NEST.
 """
 from __future__ import annotations
 
@@ -23,7 +23,11 @@ def load_texture(name: str = "brick", size: int = 128, normalize: bool = True) -
     return (img - img.mean()) / img.std() if normalize else img
 
 
-def load_wmap() -> tuple[np.ndarray, np.ndarray]:
-    """``(I, mask)``: W-band temperature (mK) and the temperature analysis mask, NEST, nside 32."""
+def load_wmap(polarization: bool = False):
+    """``(I, mask)``: W-band temperature (mK) and the temperature analysis mask, NEST, nside 32;
+    with ``polarization=True`` also ``(Q, U)``: ``(I, mask, QU (2, npix))``."""
     d = np.load(os.path.join(_DIR, "wmap_w_nside32_nest.npz"))
-    return d["I"].astype(np.float64), d["mask"].astype(np.float64)
+    out = (d["I"].astype(np.float64), d["mask"].astype(np.float64))
+    if polarization:
+        out += (np.stack([d["Q"], d["U"]]).astype(np.float64),)
+    return out

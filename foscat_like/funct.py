@@ -85,7 +85,8 @@ class funct:
         return Jmax
 
     def eval(self, image1, image2=None, mask=None, norm: str | None = None, calc_var: bool = False,
-             Jmax: int | None = None, edge: bool = False, cell_ids=None, nside: int | None = None):
+             Jmax: int | None = None, edge: bool = False, cell_ids=None, nside: int | None = None,
+             spin: int = 0):
         """Scattering covariance of ``image1`` (and cross with ``image2``).
 
         image1, image2 : ``(*S)`` or ``(B, *S)`` numpy or torch (autograd flows through).
@@ -96,10 +97,21 @@ class funct:
             cells ``cell_ids`` at ``nside`` (inferred if omitted); no full-sky array is made.
             With ``edge=True`` only pixels whose whole stencil chain lies in the patch count,
             and the statistics equal the full-sky ones restricted to them.
+        spin : 2 for polarisation: ``image1`` is ``(2, npix)`` (Q, U), analysed as its E and B
+            maps (batch axis ``[E, B]``; no autograd through the conversion).
         Returns ``ScatCov`` (or ``(ScatCov, sigma ScatCov)`` with ``calc_var``).
         """
         if norm not in (None, "self", "auto"):
             raise ValueError(f"norm must be None, 'self' or 'auto'; got {norm!r}")
+        if spin not in (0, 2):
+            raise ValueError(f"spin must be 0 or 2 (Q, U polarisation); got {spin!r}")
+        if spin == 2:
+            if self.grid.name != "healpix" or cell_ids is not None:
+                raise ValueError("spin=2 needs full-sky HEALPix (Q, U) maps")
+            from .healpix.spin import qu_to_eb
+            as_field(np.asarray(image1)[0] if np.ndim(image1) == 2 else image1, self.grid, "image1")
+            image1 = qu_to_eb(np.asarray(image1))
+            image2 = None if image2 is None else qu_to_eb(np.asarray(image2))
         grid = self._grid_for(cell_ids, nside)
         x1, _ = as_field(image1, grid, "image1")
         x2 = None

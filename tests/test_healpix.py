@@ -59,9 +59,17 @@ def test_masks_and_cross(op, wmap):
     stm = op.eval(I, mask=mask)
     rel = ((stm.S2 - st.S2).abs() / st.S2).max().item()
     assert rel > 0.2                             # the Galactic plane dominates the full sky
-    V, _ = load_wmap()
-    cross = op.eval(I, image2=np.roll(I, 1), mask=mask)
-    assert cross.S3P is not None and cross.S2.shape == st.S2.shape
+    vpath = os.path.join(SHARED, "wmap_band_iqumap_r9_7yr_V_v4_udgraded32.fits")
+    if os.path.exists(vpath):                      # cross W x V: the same sky at two frequencies
+        from foscat_like.healpix import read_map
+        V = read_map(vpath)
+        V = (V - V.mean()) / V.std()
+        cross = op.eval(I, image2=V, mask=mask, norm="self")
+        assert cross.S3P is not None and cross.S2.shape == st.S2.shape
+        assert (cross.S2[0, 0, :2] > 0.5).all()      # strongly correlated at small j (CMB)
+        noise_cross = op.eval(I, image2=np.random.default_rng(0).standard_normal(I.shape), mask=mask,
+                              norm="self")
+        assert (noise_cross.S2.abs() < 0.2).all()
     auto = op.eval(I, image2=I)
     assert torch.allclose(auto.S4, st.S4, atol=1e-12)
 
@@ -152,3 +160,21 @@ def test_patch_statistics_equal_full_sky_restricted_to_the_patch(op, wmap):
         op.eval(I[cells[:-1]], cell_ids=cells, nside=32)
     with pytest.raises(ValueError, match="only meaningful on the healpix grid"):
         fl.funct(grid="2d").eval(np.zeros((32, 32)), cell_ids=cells)
+
+
+def test_spin2_polarisation_E_and_B(op):
+    """(Q, U) -> E, B statistics: a pure-E sky has no B power; real WMAP Q/U maps run."""
+    _, _, qu = load_wmap(polarization=True)
+    st = op.eval(qu, spin=2, Jmax=3)
+    assert st.S1.shape[0] == 2                         # [E, B]
+    nside = 32
+    cl = 1.0 / (1.0 + np.arange(3 * nside)) ** 2
+    cl[:2] = 0
+    t, q, u = hp.synfast([0 * cl, cl, 0 * cl, 0 * cl], nside, new=True)   # TT, EE, BB, TE
+    pure_e = np.stack([hp.reorder(q, r2n=True), hp.reorder(u, r2n=True)])
+    s = op.eval(pure_e, spin=2, Jmax=3)
+    assert (s.S2[1] < 1e-3 * s.S2[0]).all()            # B << E at every scale and angle
+    with pytest.raises(ValueError, match="shape \\(2, 12\\*nside\\*\\*2\\)"):
+        op.eval(qu[:1].repeat(3, 0), spin=2)
+    with pytest.raises(ValueError, match="spin must be 0 or 2"):
+        op.eval(qu[0], spin=1)
