@@ -137,8 +137,8 @@ class PlanarGrid(Grid):
         return out if x.is_complex() else out.real
 
     def band_powers(self, x: torch.Tensor) -> torch.Tensor:
-        """Power in rings of unit width in |k| (1 .. N/2), ``(B, nbands)``: a fine
-        isotropic S2 that pins the power spectrum inside each wavelet octave."""
+        """Power in isotropic bands (2D: rings of unit width in |k|; 1D: 12 per octave),
+        ``(B, nbands)``: a fine S2 that pins the power spectrum inside each wavelet octave."""
         shape = self.spatial_shape(x)
         onehot = self._rings(shape, x)
         P = torch.fft.fftn(x, dim=self._axes()).abs() ** 2 / math.prod(shape)
@@ -159,16 +159,23 @@ class PlanarGrid(Grid):
         return torch.fft.ifftn(torch.fft.fftn(d, dim=axes) * gain, dim=axes).real
 
     def _ring_index(self, shape) -> torch.Tensor:
-        k2 = sum(np.meshgrid(*[(np.fft.fftfreq(n) * n) ** 2 for n in shape], indexing="ij"))
-        ring = np.rint(np.sqrt(k2)).astype(np.int64).ravel() - 1
-        ring[ring >= min(shape) // 2] = min(shape) // 2 - 1
-        return torch.from_numpy(ring)
+        """Band of every Fourier mode (-1: the mean). 2D: rings of unit width in |k|;
+        1D: 12 bands per octave (a unit-width band would be a single, noisy periodogram bin)."""
+        k = np.sqrt(sum(np.meshgrid(*[(np.fft.fftfreq(n) * n) ** 2 for n in shape], indexing="ij"))).ravel()
+        if self.spatial_ndim == 1:
+            band = np.where(k > 0, np.floor(12 * np.log2(np.maximum(k, 1))), -1)
+            ids = np.unique(band[band >= 0])
+            ring = np.where(band >= 0, np.searchsorted(ids, band), -1)
+        else:
+            ring = np.rint(k).astype(np.int64) - 1
+            ring[ring >= min(shape) // 2] = min(shape) // 2 - 1
+        return torch.from_numpy(ring.astype(np.int64))
 
     def _rings(self, shape, like: torch.Tensor) -> torch.Tensor:
         key = ("rings", shape, like.device)
         if key not in self._filters:
             ring = self._ring_index(shape).numpy()
-            nb = min(shape) // 2
+            nb = int(ring.max()) + 1
             onehot = np.zeros((ring.size, nb))
             sel = ring >= 0
             onehot[np.nonzero(sel)[0], ring[sel]] = 1.0
