@@ -22,10 +22,3 @@ def read_map(path: str, field=0, nest: bool = True) -> np.ndarray:
                          "cannot tell the pixel order")
     m = hp.read_map(path, field=field, nest=nest, dtype=np.float64)
     return np.asarray(m)
-
-
-def check_nest(m: np.ndarray, header_ordering: str | None) -> None:
-    """ValueError when a header says RING but NEST is expected."""
-    if header_ordering is not None and header_ordering.strip().upper() == "RING":
-        raise ValueError("map is in RING ordering (FITS header); reorder it to NEST "
-                         "(healpy.reorder(m, r2n=True)) or read it with foscat_like.healpix.io.read_map")
