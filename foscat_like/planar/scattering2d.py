@@ -94,10 +94,12 @@ class Scattering2D:
         order2 = []
         for j1 in range(J):
             u1 = band(U0[:, None], self._psi1[j1])            # (B, L, M/2^j1, N/2^j1)
-            out.append(lowpass(u1, j1))                            # (B, L, h, w)
             if self.max_order < 2 or j1 == J - 1:
+                out.append(lowpass(u1, j1))                        # (B, L, h, w)
                 continue
-            U1 = torch.fft.fft2(u1)
+            U1 = torch.fft.fft2(u1)                                # one FFT serves both orders
+            half = U1[..., : U1.shape[-1] // 2 + 1]                # = rfft2(u1)
+            out.append(self._phi[j1](half)[..., 1:-1, 1:-1])
             rows_j2 = [lowpass(band(U1[:, :, None], self._psi2[j1, j2]), j2)
                        for j2 in range(j1 + 1, J)]                  # each (B, L1, L2, h, w)
             S2 = torch.stack(rows_j2, dim=2)                       # (B, L1, nj2, L2, h, w)
