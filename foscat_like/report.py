@@ -89,7 +89,10 @@ def comparison_figure(a: np.ndarray, b: np.ndarray, labels=("synthesis", "target
         axh.set_title("pixel histogram"); axh.legend()
     text = ", ".join(f"{k} {v:.3g}" for k, v in nums.items())
     fig.suptitle((title + ": " if title else "") + text, fontsize=10)
-    fig.tight_layout()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")      # Mollweide axes do not take part in tight_layout
+        fig.tight_layout()
     if path:
         fig.savefig(path, dpi=80)
     return fig
