@@ -112,6 +112,7 @@ def test_synthesis_reproduces_cl_and_histogram(op, wmap):
 
 
 def test_gradcheck_float64_small_nside():
+    torch.manual_seed(0)
     op = fl.funct(NORIENT=2, KERNELSZ=3)
     x = torch.randn(12 * 4 ** 2, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda t: op.eval(t, Jmax=2, norm="self").flatten(), (x,),

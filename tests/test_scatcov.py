@@ -149,6 +149,7 @@ def test_calc_var_and_norm_auto_cache(op2):
 
 
 def test_gradcheck_float64():
+    torch.manual_seed(0)
     op = fl.funct(NORIENT=2, grid="2d")
     x = torch.tensor(gaussian_field(16, seed=10), requires_grad=True)
     f = lambda t: op.eval(t, Jmax=2, norm="self").flatten()
