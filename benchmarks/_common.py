@@ -78,3 +78,27 @@ def find_python_with(module: str, candidates: list[str]) -> str | None:
             if ok:
                 return py
     return None
+
+
+def peer_python(module: str, hint: str | None, install: str) -> str | None:
+    """Interpreter that has the peer ``module``, or None with a message saying its rows are skipped."""
+    py = find_python_with(module, [hint])
+    if py is None:
+        print(f"{module} not found ({install}, or pass its interpreter): its rows are skipped.")
+    return py
+
+
+def compare_rows(case: str, results: dict, ours: str, peer: str, speedups: dict) -> list[dict]:
+    """Table rows for one case; ``speedups = {column: measured key}`` gives peer / ours ratios."""
+    rows = []
+    for lib, r in results.items():
+        if r is None:
+            continue
+        row = {"case": case, "lib": lib, **r}
+        mine = results.get(ours) or {}
+        if lib == peer:
+            for col, key in speedups.items():
+                if key in r and key in mine:
+                    row[col] = r[key] / mine[key]
+        rows.append(row)
+    return rows

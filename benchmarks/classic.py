@@ -15,7 +15,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import find_python_with, print_table, run_child, write_json  # noqa: E402
+from _common import compare_rows, peer_python, print_table, run_child, write_json  # noqa: E402
 
 CASES = {
     "2d_16x128x128_J4_L8": dict(dim=2, batch=(16, 1), shape=(128, 128), J=4, L=8),
@@ -63,23 +63,14 @@ def main() -> None:
     a = ap.parse_args()
     if a.child:
         return child(a.child[0], a.child[1], a.threads)
-    ky_py = find_python_with("kymatio", [a.kymatio_python])
-    if ky_py is None:
-        print("Kymatio 0.3.0 not found (pip install kymatio==0.3.0, or pass --kymatio-python): "
-              "its rows are skipped.")
+    ky_py = peer_python("kymatio", a.kymatio_python, "pip install kymatio==0.3.0")
     rows, results = [], {}
     for case in CASES:
         ours = run_child(sys.executable, __file__, ["--child", "foscat_like", case, "--threads", str(a.threads)])
         ky = run_child(ky_py, __file__, ["--child", "kymatio", case, "--threads", str(a.threads)]) if ky_py else None
         results[case] = {"foscat_like": ours, "kymatio": ky}
-        for lib, r in (("foscat_like", ours), ("kymatio", ky)):
-            if r is None:
-                continue
-            row = {"case": case, "lib": lib, **{k: r.get(k) for k in ("build_s", "forward_s", "forward_backward_s", "peak_rss_mb")}}
-            if lib == "kymatio" and "forward_s" in r and "forward_s" in ours:
-                row["speedup_fwd"] = r["forward_s"] / ours["forward_s"]
-                row["speedup_fwd_bwd"] = r["forward_backward_s"] / ours["forward_backward_s"]
-            rows.append(row)
+        rows += compare_rows(case, results[case], "foscat_like", "kymatio",
+                             {"speedup_fwd": "forward_s", "speedup_fwd_bwd": "forward_backward_s"})
     print_table(rows, ["case", "lib", "build_s", "forward_s", "forward_backward_s", "peak_rss_mb",
                        "speedup_fwd", "speedup_fwd_bwd"])
     print("wrote", write_json("classic", {"threads": a.threads, "results": results}))

@@ -17,7 +17,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import find_python_with, print_table, run_child, write_json  # noqa: E402
+from _common import compare_rows, peer_python, print_table, run_child, write_json  # noqa: E402
 
 
 def _map(nside: int):
@@ -86,9 +86,7 @@ def main() -> None:
     a = ap.parse_args()
     if a.child:
         return child(a.child[0], a.child[1], int(a.child[2]), a.threads, a.epochs)
-    fpy = find_python_with("foscat", [a.foscat_python])
-    if fpy is None:
-        print("FOSCAT not found (pip install foscat, or pass --foscat-python): its rows are skipped.")
+    fpy = peer_python("foscat", a.foscat_python, "pip install foscat")
     common = ["--threads", str(a.threads), "--epochs", str(a.epochs), "--child"]
     rows, results = [], {}
     for what, nsides, fos in (("eval", a.nsides, a.foscat_nsides), ("synthesis", a.synth_nsides, a.foscat_synth_nsides)):
@@ -98,14 +96,8 @@ def main() -> None:
             if fpy and nside in fos:
                 res["foscat"] = run_child(fpy, __file__, common + ["foscat", what, str(nside)], 1800)
             results[key] = res
-            for lib, r in res.items():
-                row = {"case": key, "lib": lib, **(r or {})}
-                ours = res["foscat_like"] or {}
-                if lib == "foscat" and r:
-                    for k in ("eval_grad_s", "synthesis_s"):
-                        if k in r and k in ours:
-                            row["speedup"] = r[k] / ours[k]
-                rows.append(row)
+            rows += compare_rows(key, res, "foscat_like", "foscat",
+                                 {"speedup": "eval_grad_s" if what == "eval" else "synthesis_s"})
     print_table(rows, ["case", "lib", "first_call_s", "eval_s", "eval_grad_s", "synthesis_s", "cl_log10_rms",
                        "peak_rss_mb", "speedup", "error"])
     print("wrote", write_json("healpix", {"threads": a.threads, "epochs": a.epochs, "results": results}))

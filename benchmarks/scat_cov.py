@@ -16,7 +16,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import find_python_with, print_table, run_child, write_json  # noqa: E402
+from _common import compare_rows, peer_python, print_table, run_child, write_json  # noqa: E402
 
 CASES = {"2d_128": (2, (128, 128)), "2d_256": (2, (256, 256)),
          "1d_4096": (1, (4096,)), "1d_65536": (1, (65536,))}
@@ -71,22 +71,14 @@ def main() -> None:
     a = ap.parse_args()
     if a.child:
         return child(a.child[0], a.child[1], a.threads)
-    fpy = find_python_with("foscat", [a.foscat_python])
-    if fpy is None:
-        print("FOSCAT not found (pip install foscat, or pass --foscat-python): its rows are skipped.")
+    fpy = peer_python("foscat", a.foscat_python, "pip install foscat")
     rows, results = [], {}
     for case in CASES:
         ours = run_child(sys.executable, __file__, ["--child", "foscat_like", case, "--threads", str(a.threads)])
         fos = run_child(fpy, __file__, ["--child", "foscat", case, "--threads", str(a.threads)]) if fpy else None
         results[case] = {"foscat_like": ours, "foscat": fos}
-        for lib, r in (("foscat_like", ours), ("foscat", fos)):
-            if r is None:
-                continue
-            row = {"case": case, "lib": lib, **r}
-            if lib == "foscat" and "eval_s" in r and "eval_s" in ours:
-                row["speedup_eval"] = r["eval_s"] / ours["eval_s"]
-                row["speedup_eval_grad"] = r["eval_grad_s"] / ours["eval_grad_s"]
-            rows.append(row)
+        rows += compare_rows(case, results[case], "foscat_like", "foscat",
+                             {"speedup_eval": "eval_s", "speedup_eval_grad": "eval_grad_s"})
     print_table(rows, ["case", "lib", "n_coeffs", "build_s", "eval_s", "eval_grad_s", "peak_rss_mb",
                        "speedup_eval", "speedup_eval_grad", "error"])
     print("wrote", write_json("scat_cov", {"threads": a.threads, "results": results}))

@@ -17,7 +17,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import find_python_with, print_table, run_child, write_json  # noqa: E402
+from _common import peer_python, print_table, run_child, write_json  # noqa: E402
 
 
 def child(lib: str, texture: str, size: int, threads: int, epochs: int) -> None:
@@ -58,13 +58,10 @@ def main() -> None:
     a = ap.parse_args()
     if a.child:
         return child(a.child[0], a.child[1], int(a.child[2]), a.threads, a.epochs)
-    import numpy as np  # noqa: F401
     from foscat_like.datasets import load_texture
     from foscat_like.metrics import phase_randomized, quality_report
     os.makedirs(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"), exist_ok=True)
-    fpy = find_python_with("foscat", [a.foscat_python])
-    if fpy is None:
-        print("FOSCAT not found (pip install foscat, or pass --foscat-python): its rows are skipped.")
+    fpy = peer_python("foscat", a.foscat_python, "pip install foscat")
     rows, results = [], {}
     for size in a.sizes:
         for tex in a.textures:

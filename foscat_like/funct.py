@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from .grid import Grid
 from .inputs import as_field, as_mask

@@ -80,16 +80,22 @@ class Grid(ABC):
         return None
 
     # -- reductions -------------------------------------------------------------
-    def mean(self, x: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
-        """Weighted spatial mean.
+    def pixel_weights(self, w: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor | None:
+        """Masked-mean weights: ``w (K, *S)`` -> normalised ``(K, P)``; ``None`` = uniform.
 
-        ``x (B, *C, *S)`` with ``w (K, *S)`` -> ``(B, K, *C)``; ``w=None`` -> ``(B, 1, *C)``.
-        """
-        xf = x.flatten(-self.spatial_ndim)                       # (B, *C, P)
+        Both grids have equal-area pixels; a grid whose pixels differ in area would fold
+        the areas in here, and every statistic would follow."""
         if w is None:
-            return xf.mean(-1).unsqueeze(1)
-        wf = w.flatten(-self.spatial_ndim)                       # (K, P)
-        wf = wf / wf.sum(-1, keepdim=True)
-        B, C = xf.shape[0], xf.shape[1:-1]
-        out = xf.reshape(B, -1, xf.shape[-1]) @ wf.to(xf.dtype).T     # (B, prod C, K)
-        return out.transpose(1, 2).reshape((B, wf.shape[0]) + C)
+            return None
+        wf = w.flatten(-self.spatial_ndim).to(like.dtype)
+        return wf / wf.sum(-1, keepdim=True)
+
+    @staticmethod
+    def mean(x: torch.Tensor, wf: torch.Tensor | None) -> torch.Tensor:
+        """Masked spatial mean of flattened fields: ``x (N, *C, P)``, ``wf (K, P)`` from
+        :meth:`pixel_weights` (or ``None``) -> ``(N, K, *C)``."""
+        if wf is None:
+            return x.mean(-1).unsqueeze(1)
+        N, C = x.shape[0], x.shape[1:-1]
+        out = x.reshape(N, -1, x.shape[-1]) @ wf.to(x.dtype).T
+        return out.transpose(1, 2).reshape((N, wf.shape[0]) + C)

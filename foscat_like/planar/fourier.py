@@ -7,7 +7,6 @@ import itertools
 import numpy as np
 import torch
 
-from ..ops import modulus  # noqa: F401  (re-exported for the transforms)
 
 # Blocks of a folded filter whose largest value is below this fraction of the
 # filter's maximum are skipped: their contribution is below float32 rounding.
@@ -28,25 +27,12 @@ def reflect_index(n: int, pad_left: int, pad_right: int) -> np.ndarray:
     return np.where(idx >= n, period - idx, idx)
 
 
-def subsample_fourier(x: torch.Tensor, k: int, ndim: int) -> torch.Tensor:
-    """Fourier-domain equivalent of spatial subsampling by ``k`` on the last ``ndim`` axes.
-
-    ``ifft(subsample_fourier(fft(u), k))[n] == u[k n]``: the spectrum is folded (mean).
-    Shapes: ``(..., M[, N]) -> (..., M/k[, N/k])``.
-    """
-    if k == 1:
-        return x
-    shape = x.shape[:-ndim]
-    split = []
-    for n in x.shape[-ndim:]:
-        split += [k, n // k]
-    y = x.reshape(shape + tuple(split))
-    dims = tuple(range(-2 * ndim, 0, 2))
-    return y.mean(dim=dims)
-
-
 class FoldedFilter:
-    """``subsample_fourier(U * f, k)`` computed block by block, skipping negligible blocks.
+    """Fourier-domain "multiply by ``f`` then subsample by ``k``", block by block.
+
+    Spatial subsampling by ``k`` folds the spectrum: the result is the mean over the
+    ``k**ndim`` blocks of ``U * f``, so ``ifft(result)[n] == ifft(U * f)[k n]``. Blocks where
+    ``f`` is negligible are skipped.
 
     ``f`` is a real Fourier filter ``(..., *grid)`` on an ``ndim``-dimensional grid.
     Calling with a complex spectrum ``U`` broadcastable against ``f`` returns the
@@ -102,7 +88,7 @@ class _Fold(torch.autograd.Function):
 
 
 class HalfFoldLowpass:
-    """``ifft2(subsample_fourier(fft2(u) * phi, k)).real`` from ``rfft2(u)`` only.
+    """Low-pass ``phi`` then subsample by ``k`` of a real signal, from ``rfft2(u)`` only.
 
     For a real signal ``u`` and a real, even low-pass ``phi``: the folded spectrum
     is Hermitian, so only its first ``N'/2+1`` columns are formed (from the

@@ -46,20 +46,6 @@ def as_real_tensor(x, name: str = "x") -> tuple[torch.Tensor, bool]:
     return t, was_numpy
 
 
-class FilterCache:
-    """Filters converted to torch once per (dtype, device); no global state."""
-
-    def __init__(self, build: Callable[[torch.dtype, torch.device], object]):
-        self._build = build
-        self._cache: dict = {}
-
-    def get(self, like: torch.Tensor):
-        key = (like.dtype, like.device)
-        if key not in self._cache:
-            self._cache[key] = self._build(like.dtype, like.device)
-        return self._cache[key]
-
-
 def run_batched(fn: Callable[[torch.Tensor], torch.Tensor], x, signal_ndim: int,
                 shape: tuple[int, ...], name: str = "x"):
     """Apply ``fn`` on ``(B, *shape)`` after flattening leading dims; restore types."""

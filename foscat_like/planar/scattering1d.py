@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from .filters1d import SIGMA0, filter_bank_1d, morlet_1d, temporal_support
-from .fourier import FoldedFilter, modulus, reflect_index
+from ..ops import modulus
+from .fourier import FoldedFilter, reflect_index
 from .frontend import run_batched
 from .scattering2d import _check_int
 

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from .filters2d import filter_bank_2d
-from .fourier import FoldedFilter, HalfFoldLowpass, modulus, reflect_index
+from ..ops import modulus
+from .fourier import FoldedFilter, HalfFoldLowpass, reflect_index
 from .frontend import run_batched
 
 CHUNK_ELEMENTS = 2 ** 20  # complex values in the largest second-order tensor of a chunk
@@ -77,7 +78,7 @@ class Scattering2D:
 
     # ------------------------------------------------------------------ transform
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        J, L = self.J, self.L
+        J = self.J
         xp = x.index_select(-2, self._rows.to(x.device)).index_select(-1, self._cols.to(x.device))
         U0 = torch.fft.fft2(xp)
 

@@ -22,14 +22,6 @@ from ..grid import Grid
 from ..ops import modulus, safe_sqrt
 
 
-def _weights_flat(grid: Grid, w: torch.Tensor | None, P: int, like: torch.Tensor) -> torch.Tensor | None:
-    """Normalised weights ``(K, P)``; ``None`` for a uniform mean over all pixels."""
-    if w is None:
-        return None
-    wf = w.flatten(-grid.spatial_ndim).to(like.dtype)
-    return wf / wf.sum(-1, keepdim=True)
-
-
 def wmean_prod(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
     """``out[n,k,x,y,z] = sum_p w[k,p] a[n,z,x,p] conj(b[n,z,y,p])``.
 
@@ -43,15 +35,6 @@ def wmean_prod(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor | None) -> torc
         wa = a.unsqueeze(1) * w.to(a.dtype)[None, :, None, None, :]   # (N, K, Z, X, P)
         out = torch.matmul(wa, bt.unsqueeze(1))                        # (N, K, Z, X, Y)
     return out.permute(0, 1, 3, 4, 2)
-
-
-def _wmean(x: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
-    """``x (N, *C, P)``, ``w (K, P)`` or ``None`` -> ``(N, K, *C)``."""
-    if w is None:
-        return x.mean(-1).unsqueeze(1)
-    N, C = x.shape[0], x.shape[1:-1]
-    out = x.reshape(N, -1, x.shape[-1]) @ w.to(x.dtype).T
-    return out.transpose(1, 2).reshape((N, w.shape[0]) + C)
 
 
 def _zx(grid: Grid, m: torch.Tensor) -> torch.Tensor:
@@ -68,11 +51,11 @@ def _stat(a, b, w, calc_var):
     return m, safe_sqrt(m2 - m.abs() ** 2)
 
 
-def _mean_var(x, w, calc_var):
-    m = _wmean(x, w)
+def _mean_var(grid: Grid, x, w, calc_var):
+    m = grid.mean(x, w)
     if not calc_var:
         return m, None
-    return m, safe_sqrt(_wmean(x * x, w) - m * m)
+    return m, safe_sqrt(grid.mean(x * x, w) - m * m)
 
 
 def scattering_covariance(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: int,
@@ -99,29 +82,29 @@ def scattering_covariance(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None,
         if edge:
             e = grid.edge_weights(S, x1)
             wl = e[None] if w is None else w * e
-        wf = _weights_flat(grid, wl, x1.shape[-nd:].numel(), x1)
+        wf = grid.pixel_weights(wl, x1)
         if j3 == 0:
             f1, f2 = x1.flatten(-nd), (x2 if cross else x1).flatten(-nd)
-            m1, m2 = _wmean(f1, wf), _wmean(f2, wf)
-            s0 = torch.stack([m1, _wmean(f1 * f2, wf) - m1 * m2], dim=-1)
+            m1, m2 = grid.mean(f1, wf), grid.mean(f2, wf)
+            s0 = torch.stack([m1, grid.mean(f1 * f2, wf) - m1 * m2], dim=-1)
             if calc_var:
-                v_mean = safe_sqrt(_wmean(f1 * f1, wf) - m1 * m1)
-                v_cov = safe_sqrt(_wmean((f1 * f2) ** 2, wf) - _wmean(f1 * f2, wf) ** 2)
+                v_mean = safe_sqrt(grid.mean(f1 * f1, wf) - m1 * m1)
+                v_cov = safe_sqrt(grid.mean((f1 * f2) ** 2, wf) - grid.mean(f1 * f2, wf) ** 2)
                 var_s0 = torch.stack([v_mean, v_cov], dim=-1)
         C1 = grid.wavelet(x1)                                   # (B, L, *S)
         C2 = grid.wavelet(x2) if cross else C1
         A1 = modulus(C1)
         A2 = modulus(C2) if cross else A1
         c1, c2, a1, a2 = (t.flatten(-nd) for t in (C1, C2, A1, A2))
-        P1, v2 = _mean_var(a1 * a1, wf, calc_var)
+        P1, v2 = _mean_var(grid, a1 * a1, wf, calc_var)
         out["P1"].append(P1)
         if cross:
-            P2 = _wmean(a2 * a2, wf)
-            s1, v1 = _mean_var(safe_sqrt(a1 * a2), wf, calc_var)
-            s2, v2 = _mean_var((c1 * c2.conj()).real, wf, calc_var)
+            P2 = grid.mean(a2 * a2, wf)
+            s1, v1 = _mean_var(grid, safe_sqrt(a1 * a2), wf, calc_var)
+            s2, v2 = _mean_var(grid, (c1 * c2.conj()).real, wf, calc_var)
         else:
             P2, s2 = P1, P1
-            s1, v1 = _mean_var(a1, wf, calc_var)
+            s1, v1 = _mean_var(grid, a1, wf, calc_var)
         out["P2"].append(P2); out["S1"].append(s1); out["S2"].append(s2)
         var["S1"].append(v1); var["S2"].append(v2)
         mods1.append(A1)
