@@ -173,18 +173,21 @@ class funct:
         self.history, self.levels = res.history, res.levels
         return (res.maps, res.history) if return_history else res.maps
 
-    def separate(self, data, noise, reference=None, mask=None, n_noise: int = 8, nstep: int | None = None,
-                 Jmax: int | None = None, NUM_EPOCHS: int = 300, EVAL_FREQUENCY: int = 100,
+    def separate(self, data, noise, reference=None, mask=None, n_noise: int = 16, nstep: int | None = 1,
+                 n_iter: int = 3, Jmax: int | None = None, NUM_EPOCHS: int = 100, EVAL_FREQUENCY: int = 100,
                  progress: bool = True, checkpoint: str | None = None, return_history: bool = False):
         """Separate a non-Gaussian signal ``s`` from noise in ``data = s + n``.
 
-        noise : realisations ``(K, *S)`` of the noise, or a callable ``draw(k) -> (*S)``
-            (``n_noise`` draws). reference : optional template correlated with ``s``.
+        data : ``(*S)`` one field on this grid. noise : realisations ``(K, *S)`` (K >= 2; 16 or
+        more recommended) or a callable ``draw(k) -> (*S)`` called ``n_noise`` times.
+        reference : optional template ``(*S)`` correlated with ``s`` (cross statistics).
         mask : weights ``(*S)`` of the valid pixels for every statistic.
-        Returns ``s`` (the shape of ``data``); see ``foscat_like.optim.separation``.
+        n_iter : bias-correction iterations at full resolution, ``NUM_EPOCHS`` L-BFGS-B steps each;
+        ``nstep > 1`` adds coarser levels first. ``checkpoint`` resumes a killed run.
+        Returns ``s`` ``(*S)``; see ``foscat_like.optim.separation`` for the method and its limits.
         """
         from .optim.separation import SeparationConfig, separate
-        cfg = SeparationConfig(nstep, Jmax, NUM_EPOCHS, EVAL_FREQUENCY, progress)
+        cfg = SeparationConfig(nstep, Jmax, NUM_EPOCHS, EVAL_FREQUENCY, progress, n_iter=n_iter)
         s, hist = separate(self.grid, data, noise, cfg, reference=reference, mask=mask, n_noise=n_noise,
                            checkpoint=checkpoint)
         self.history = hist

@@ -93,13 +93,16 @@ def quality_report(synth: np.ndarray, target: np.ndarray) -> dict:
             "hist_ks": histogram_ks(_std(synth), _std(target))}
 
 
-def wiener_filter(data: np.ndarray, signal_power: np.ndarray, noise_power: float | np.ndarray) -> np.ndarray:
+def wiener_filter(data: np.ndarray, signal_power: np.ndarray, noise_power: float | np.ndarray,
+                  exponent: float = 1.0) -> np.ndarray:
     """Best linear estimate of ``s`` from ``d = s + n`` (periodic 2D or 1D):
-    ``S(k) = P_s(k) / (P_s(k) + P_n(k)) D(k)`` with the spectra given on the FFT grid
-    (``signal_power = |FFT(s)|^2 / N`` of a signal realisation, or its model)."""
+    ``S(k) = W(k) D(k)``, ``W = P_s / (P_s + P_n)``, with the spectra given on the FFT grid
+    (``signal_power = |FFT(s)|^2 / N`` of a signal realisation, or its model).
+    ``exponent=0.5`` gives the power-preserving filter ``sqrt(W)`` (its output has the
+    signal's spectrum): the best linear estimate among those that keep ``P_s``."""
     d = np.asarray(data, dtype=np.float64)
     D = np.fft.fftn(d - d.mean())
-    gain = signal_power / (signal_power + noise_power)
+    gain = (signal_power / (signal_power + noise_power)) ** exponent
     return np.real(np.fft.ifftn(D * gain)) + d.mean()
 
 

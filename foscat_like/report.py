@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import metrics
+from .healpix.spectra import cl_error, cl_nest
 
 
 def _is_healpix(x: np.ndarray) -> bool:
@@ -25,14 +26,8 @@ def compare_numbers(a: np.ndarray, b: np.ndarray) -> dict:
     if a.ndim == 2:
         out.update(ps_log10_rms=metrics.power_spectrum_error(a, b), minkowski=metrics.minkowski_error(a, b))
     elif _is_healpix(a):
-        cl_a, cl_b = healpix_cl(a)[2:], healpix_cl(b)[2:]
-        out["cl_log10_rms"] = float(np.sqrt(np.mean(np.log10(cl_a / cl_b) ** 2)))
+        out["cl_log10_rms"] = cl_error(a, b)
     return out
-
-
-def healpix_cl(m: np.ndarray) -> np.ndarray:
-    import healpy as hp
-    return hp.anafast(hp.reorder(np.asarray(m, float), n2r=True), use_pixel_weights=False)
 
 
 def comparison_figure(a: np.ndarray, b: np.ndarray, labels=("synthesis", "target"), path: str | None = None,
@@ -51,7 +46,7 @@ def comparison_figure(a: np.ndarray, b: np.ndarray, labels=("synthesis", "target
             hp.mollview(m, nest=True, fig=fig.number, sub=(1, ncol + 1, i + 1), title=lab, cbar=False)
         ax = fig.add_subplot(1, ncol + 1, 3)
         for m, lab in ((b, labels[1]), (a, labels[0])):
-            cl = healpix_cl(m)
+            cl = cl_nest(m)
             ax.loglog(np.arange(2, len(cl)), cl[2:], label=lab)
         ax.set_xlabel("l"); ax.set_title("C_l"); ax.legend()
         axh = fig.add_subplot(1, ncol + 1, 4)

@@ -242,3 +242,13 @@ class HealpixGrid(Grid):
             self._interior = self.patch.interior([(idx, ok) for idx, ok in st])
         j = self.patch.level_of(spatial_shape[-1])
         return torch.as_tensor(self._interior[j], dtype=like.dtype, device=like.device)
+
+    def wiener(self, d: torch.Tensor, noise: torch.Tensor) -> torch.Tensor | None:
+        """Full sky: harmonic Wiener gain ``max(C_l^d - <C_l^n>, 0) / C_l^d`` (healpy, no
+        autograd: a starting point). Patches have no harmonic transform: ``None``."""
+        if self.patch is not None:
+            return None
+        from .spectra import wiener_nest
+        out = wiener_nest(d.detach().cpu().numpy().reshape(-1, d.shape[-1]),
+                          noise.detach().cpu().numpy().reshape(-1, noise.shape[-1]))
+        return torch.as_tensor(out, dtype=d.dtype, device=d.device).reshape(d.shape)

@@ -25,7 +25,7 @@ log = logging.getLogger("foscat_like")
 class Level:
     k: int                                   # resolution level (0 = full, < 0 = n_up levels)
     J: int                                   # scales used at this level
-    make_loss: Callable[[], Callable]        # builds loss(u) for this level
+    make_loss: Callable[[torch.Tensor], Callable]   # builds loss(u) from the level's starting u
     free: torch.Tensor | None = None         # pixels the optimiser may move (None: all)
     frozen: torch.Tensor | None = None       # values of the other pixels
 
@@ -52,7 +52,7 @@ def run_levels(grid: Grid, steps: list[Level], init: Callable[[], torch.Tensor],
         if lv.free is not None:
             free = lv.free.expand(u.shape)
             u = torch.where(free, u, lv.frozen.expand(u.shape))
-        loss = lv.make_loss()
+        loss = lv.make_loss(u)
 
         def on_iter(it, f, x, k=lv.k):
             result.history.append((k, it, f))
@@ -66,7 +66,7 @@ def run_levels(grid: Grid, steps: list[Level], init: Callable[[], torch.Tensor],
         result.levels.append((lv.k, lv.J, res.nit, res.loss, res.message))
         log.info("level %d (J=%d) done: %d iterations, loss %.4g (%s)", lv.k, lv.J, res.nit, res.loss, res.message)
         u = res.x
-        if step + 1 < len(steps):
+        if step + 1 < len(steps) and steps[step + 1].k != lv.k:   # repeated levels: same resolution
             u = grid.upsample(u)
         _save_checkpoint(checkpoint, cfg, data, u, step + 1, result)
     if bar is not None:

@@ -161,7 +161,7 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
     plan = [(k, Js[k], targets[k], refs[k], inms[k], grds[k]) for k in range(nlev - 1, -1, -1)]
     plan += [(-(i + 1), Js[0], targets[0], refs[0], inms[0], None) for i in range(cfg.n_up)]
     for k, J, t_k, r_k, m_k, g_k in plan:
-        make = (lambda J=J, t_k=t_k, r_k=r_k, m_k=m_k:
+        make = (lambda _u, J=J, t_k=t_k, r_k=r_k, m_k=m_k:
                 StatLoss(grid, cast(t_k), J, cast(r_k), cast(m_k), cfg.edge, cfg.use_variance, angular,
                          cfg.histogram, cfg.spectrum))
         frozen = None if g_k is None else t_k.mean(0, keepdim=True)

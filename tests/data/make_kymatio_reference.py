@@ -1,6 +1,8 @@
 """Regenerate tests/data/kymatio_ref.npz with Kymatio 0.3.0 (development only).
 
-    pip install kymatio==0.3.0 && python tests/data/make_kymatio_reference.py
+    pip install kymatio==0.3.0 && python tests/data/make_kymatio_reference.py [3d]
+
+(``3d``: only tests/data/kymatio_ref_3d.npz, the solid-harmonic 3D cases.)
 
 Inputs are random (seeded) signals with large- and small-scale structure;
 every case draws
@@ -11,10 +13,13 @@ import os
 import numpy as np
 import scipy.special
 
-scipy.special.sph_harm = getattr(scipy.special, "sph_harm", None)  # Kymatio 0.3 on new SciPy
+if not hasattr(scipy.special, "sph_harm"):  # Kymatio 0.3 on SciPy >= 1.17: the old signature
+    scipy.special.sph_harm = lambda m, n, theta, phi: scipy.special.sph_harm_y(n, m, phi, theta)
+import sys  # noqa: E402
+
 import kymatio  # noqa: E402
 import torch  # noqa: E402
-from kymatio.torch import Scattering1D, Scattering2D  # noqa: E402
+from kymatio.torch import HarmonicScattering3D, Scattering1D, Scattering2D  # noqa: E402
 
 assert kymatio.__version__ == "0.3.0", kymatio.__version__
 
@@ -33,6 +38,29 @@ CASES_1D = [  # J, N, Q, max_order, batch
     (4, 100, 2, 1, ()),
     (3, 37, 1, 2, (1,)),
 ]
+
+CASES_3D = [  # J, (M, N, O), L, max_order, rotation_covariant, integral_powers, batch
+    (2, (16, 16, 16), 2, 2, True, (0.5, 1.0, 2.0), (2,)),
+    (1, (12, 14, 10), 3, 1, True, (0.5, 1.0, 2.0), ()),
+    (2, (17, 16, 15), 1, 2, True, (1.0, 2.0), (1,)),
+    (1, (16, 16, 16), 2, 2, False, (0.5, 1.0, 2.0), (2,)),
+]
+
+
+def main_3d() -> None:
+    rng = np.random.default_rng(3)
+    out = {}
+    for i, (J, shape, L, order, rot, powers, batch) in enumerate(CASES_3D):
+        x = rng.standard_normal(batch + shape).astype(np.float32)
+        x = np.cumsum(x, axis=-1) * 0.1 + x
+        S = HarmonicScattering3D(J=J, shape=shape, L=L, max_order=order, rotation_covariant=rot,
+                                 integral_powers=powers)(torch.from_numpy(x)).numpy()
+        out[f"3d_{i}_x"], out[f"3d_{i}_S"] = x, S
+        out[f"3d_{i}_params"] = np.array([J, *shape, L, order, int(rot)])
+        out[f"3d_{i}_powers"] = np.array(powers)
+    path = os.path.join(os.path.dirname(__file__), "kymatio_ref_3d.npz")
+    np.savez_compressed(path, **out)
+    print("wrote", path, os.path.getsize(path), "bytes")
 
 
 def main() -> None:
@@ -56,4 +84,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] != ["3d"]:
+        main()
+    main_3d()
