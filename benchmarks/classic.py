@@ -24,7 +24,7 @@ CASES = {
 }
 
 
-def child(lib: str, case: str, threads: int) -> None:
+def child(lib: str, case: str, threads: int, device: str = "cpu") -> None:
     """Measure one (library, case) and print a JSON line."""
     import time
 
@@ -39,17 +39,24 @@ def child(lib: str, case: str, threads: int) -> None:
         from kymatio.torch import Scattering1D, Scattering2D
         S = (Scattering2D(J=c["J"], shape=c["shape"], L=c["L"]) if c["dim"] == 2
              else Scattering1D(J=c["J"], shape=c["shape"][0], Q=c["Q"]))
+    elif lib == "smallkernel":
+        from foscat_like.planar.smallkernel import SmallKernelScattering2D
+        S = SmallKernelScattering2D(c["J"], c["shape"], L=c["L"])
     else:
         from foscat_like.planar import Scattering1D, Scattering2D
         S = (Scattering2D(c["J"], c["shape"], L=c["L"]) if c["dim"] == 2
              else Scattering1D(c["J"], c["shape"][0], Q=c["Q"]))
     build = time.perf_counter() - t0
-    x = torch.randn(c["batch"] + c["shape"])
-    fwd = timeit(lambda: S(x), repeat=5)
+    x = torch.randn(c["batch"] + c["shape"], device=device)
+    if device != "cpu" and hasattr(S, "to"):
+        S = S.to(device)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    fwd = timeit(lambda: (S(x), sync()), repeat=5)
     xg = x.clone().requires_grad_()
 
     def fb():
         S(xg).sum().backward()
+        sync()
     fwdbwd = timeit(fb, repeat=3)
     print(json.dumps({"build_s": build, "forward_s": fwd, "forward_backward_s": fwdbwd,
                       "peak_rss_mb": peak_rss_mb()}))
@@ -60,9 +67,10 @@ def main() -> None:
     ap.add_argument("--kymatio-python", default=os.environ.get("KYMATIO_PYTHON"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--child", nargs=2)
+    ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
     if a.child:
-        return child(a.child[0], a.child[1], a.threads)
+        return child(a.child[0], a.child[1], a.threads, a.device)
     ky_py = peer_python("kymatio", a.kymatio_python, "pip install kymatio==0.3.0")
     rows, results = [], {}
     for case in CASES:

@@ -7,7 +7,9 @@ variance): relative distances ||x - y|| / ||x|| and ||Sx - Sy|| / ||Sx|| for
 y = x + white noise (std 0.1), a 2-pixel shift, and a random smooth deformation
 (displacement field smoothed by a Gaussian of 3 px, 1 px rms). Scattering is
 stable when the second ratio is much smaller than the first for shifts and
-deformations. (The small-kernel backend of issue 9 is not written yet.)
+deformations. Two transforms: Scattering2D (equal to Kymatio 0.3) and the small-kernel
+backend (SmallKernelScattering2D, fitted 7x7 kernels). Squared distances are the squares
+of the relative distances reported.
 Writes benchmarks/results/stability.json.
 """
 from __future__ import annotations
@@ -39,7 +41,9 @@ def main() -> None:
     a = ap.parse_args()
     from skimage import data
     from foscat_like.planar import Scattering2D
+    from foscat_like.planar.smallkernel import SmallKernelScattering2D
     S = Scattering2D(a.J, (a.size, a.size), L=8)
+    Sk = SmallKernelScattering2D(a.J, (a.size, a.size), L=8)
     rel = lambda u, v: float(np.linalg.norm(u - v) / np.linalg.norm(v))
     rows, results = [], {}
     for name in ("camera", "brick", "grass", "gravel"):
@@ -49,13 +53,15 @@ def main() -> None:
         cases = {"noise 0.1": x + 0.1 * rng.standard_normal(x.shape).astype(np.float32),
                  "shift 2 px": np.roll(x, 2, axis=1),
                  "deformation": deform(x).astype(np.float32)}
-        Sx = S(x)
+        Sx, Skx = S(x), Sk(x)
         for case, y in cases.items():
-            r = {"image_rel": rel(y, x), "scattering_rel": rel(S(y), Sx)}
+            r = {"image_rel": rel(y, x), "scattering_rel": rel(S(y), Sx), "small_kernel_rel": rel(Sk(y), Skx)}
             r["ratio"] = r["scattering_rel"] / r["image_rel"]
+            r["ratio_small"] = r["small_kernel_rel"] / r["image_rel"]
             results[f"{name}/{case}"] = r
             rows.append({"image": name, "perturbation": case, **r})
-    print_table(rows, ["image", "perturbation", "image_rel", "scattering_rel", "ratio"])
+    print_table(rows, ["image", "perturbation", "image_rel", "scattering_rel", "ratio", "small_kernel_rel",
+                       "ratio_small"])
     print("wrote", write_json("stability", {"J": a.J, "size": a.size, "results": results}))
 
 
