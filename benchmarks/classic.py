@@ -21,7 +21,26 @@ CASES = {
     "2d_16x128x128_J4_L8": dict(dim=2, batch=(16, 1), shape=(128, 128), J=4, L=8),
     "2d_4x3x256x256_J5_L8": dict(dim=2, batch=(4, 3), shape=(256, 256), J=5, L=8),
     "1d_16x8192_J8_Q8": dict(dim=1, batch=(16,), shape=(8192,), J=8, Q=8),
+    "3d_4x32x32x32_J2_L3": dict(dim=3, batch=(4,), shape=(32, 32, 32), J=2, L=3),
 }
+
+
+def _make(lib: str, c: dict):
+    """The transform of ``lib`` ('kymatio' or 'foscat_like') for case ``c``."""
+    if lib == "kymatio":
+        import scipy.special
+        if not hasattr(scipy.special, "sph_harm"):     # Kymatio 0.3 on SciPy >= 1.17
+            scipy.special.sph_harm = lambda m, n, az, pol: scipy.special.sph_harm_y(n, m, pol, az)
+        from kymatio.torch import HarmonicScattering3D, Scattering1D, Scattering2D
+        if c["dim"] == 3:
+            return HarmonicScattering3D(J=c["J"], shape=c["shape"], L=c["L"])
+        return (Scattering2D(J=c["J"], shape=c["shape"], L=c["L"]) if c["dim"] == 2
+                else Scattering1D(J=c["J"], shape=c["shape"][0], Q=c["Q"]))
+    from foscat_like.planar import HarmonicScattering3D, Scattering1D, Scattering2D
+    if c["dim"] == 3:
+        return HarmonicScattering3D(c["J"], c["shape"], L=c["L"])
+    return (Scattering2D(c["J"], c["shape"], L=c["L"]) if c["dim"] == 2
+            else Scattering1D(c["J"], c["shape"][0], Q=c["Q"]))
 
 
 def child(lib: str, case: str, threads: int, device: str = "cpu") -> None:
@@ -33,19 +52,11 @@ def child(lib: str, case: str, threads: int, device: str = "cpu") -> None:
     from _common import peak_rss_mb, timeit
     c = CASES[case]
     t0 = time.perf_counter()
-    if lib == "kymatio":
-        import scipy.special
-        scipy.special.sph_harm = getattr(scipy.special, "sph_harm", None)
-        from kymatio.torch import Scattering1D, Scattering2D
-        S = (Scattering2D(J=c["J"], shape=c["shape"], L=c["L"]) if c["dim"] == 2
-             else Scattering1D(J=c["J"], shape=c["shape"][0], Q=c["Q"]))
-    elif lib == "smallkernel":
+    if lib == "smallkernel":
         from foscat_like.planar.smallkernel import SmallKernelScattering2D
         S = SmallKernelScattering2D(c["J"], c["shape"], L=c["L"])
     else:
-        from foscat_like.planar import Scattering1D, Scattering2D
-        S = (Scattering2D(c["J"], c["shape"], L=c["L"]) if c["dim"] == 2
-             else Scattering1D(c["J"], c["shape"][0], Q=c["Q"]))
+        S = _make(lib, c)
     build = time.perf_counter() - t0
     x = torch.randn(c["batch"] + c["shape"], device=device)
     if device != "cpu" and hasattr(S, "to"):
