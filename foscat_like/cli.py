@@ -1,6 +1,7 @@
 """``foscat-like``: synthesis, statistics, comparisons and figures from files.
 
     foscat-like synth INPUT -o OUT [--grid auto|1d|2d|healpix] [--mask M] [--inpaint] ...
+    foscat-like separate INPUT -o OUT (--noise-std S|MAP | --noise DRAWS.npy) [--mask M] ...
     foscat-like stats INPUT -o stats.npz [--mask M] [--plot stats.png]
     foscat-like compare A B -o report.png
     foscat-like scatter IMAGE -o disk.png
@@ -76,6 +77,54 @@ def cmd_synth(a) -> int:
     print(f"wrote {a.output}")
     if a.report:
         _report(y if y.ndim == x.ndim else y[0], x, a.report)
+    return 0
+
+
+def _noise_draws(a, shape) -> np.ndarray:
+    """``(K, *shape)`` noise realisations from ``--noise`` (a .npy of draws) or ``--noise-std``
+    (a number, or a map of per-pixel standard deviations: white, heteroscedastic noise)."""
+    if (a.noise is None) == (a.noise_std is None):
+        raise ValueError("give exactly one of --noise (a .npy of noise realisations) and --noise-std")
+    if a.noise is not None:
+        if not a.noise.endswith(".npy"):
+            raise ValueError(f"--noise must be a .npy array of realisations (K, *shape); got {a.noise}")
+        n = np.load(a.noise)
+        if n.shape[1:] != tuple(shape) or n.shape[0] < 2:
+            raise ValueError(f"--noise {a.noise} has shape {n.shape}; expected (K >= 2, *{tuple(shape)})")
+        return n.astype(np.float64)
+    try:
+        sigma = np.full(shape, float(a.noise_std))
+    except ValueError:
+        from .io import read_field
+        sigma, _ = read_field(a.noise_std)
+        if sigma.shape != tuple(shape):
+            raise ValueError(f"--noise-std map {a.noise_std} has shape {sigma.shape}; the input has {tuple(shape)}")
+    if not (np.isfinite(sigma).all() and (sigma >= 0).all()):
+        raise ValueError("--noise-std must be finite and non-negative")
+    rng = np.random.default_rng(a.seed)
+    return sigma * rng.standard_normal((a.n_noise,) + tuple(shape))
+
+
+def cmd_separate(a) -> int:
+    import foscat_like as fl
+    from .io import read_field, write_field
+    x, info = read_field(a.input)
+    grid = _grid(a.grid, x, info["kind"])
+    noise = _noise_draws(a, x.shape)
+    kw = dict(mask=_load_mask(a.mask, x.shape), NUM_EPOCHS=a.epochs, n_iter=a.n_iter, nstep=a.nstep,
+              progress=not a.quiet)
+    if a.reference:
+        kw["reference"] = read_field(a.reference)[0]
+    if a.checkpoint and not a.resume and os.path.exists(a.checkpoint):
+        os.remove(a.checkpoint)
+    s = fl.funct(NORIENT=a.norient, grid=grid).separate(x, noise, checkpoint=a.checkpoint, **kw)
+    params = {"creator": "foscat_like", "method": "separate", "grid": grid, "epochs": a.epochs,
+              "n_iter": a.n_iter, "n_noise": int(noise.shape[0]), "source": os.path.basename(a.input)}
+    write_field(a.output, s, info["kind"], params)
+    print(f"wrote {a.output}")
+    if a.residual:
+        write_field(a.residual, x - s, info["kind"], dict(params, content="data - separated"))
+        print(f"wrote {a.residual}")
     return 0
 
 
@@ -185,6 +234,19 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--J", type=int, default=3); s.add_argument("--L", type=int, default=6)
     s.add_argument("--size", type=int, default=32, help="block-average the image to about this size")
     s.set_defaults(fn=cmd_scatter)
+    s = add("separate", help="separate a non-Gaussian signal from noise (data = s + n)")
+    s.add_argument("input"); s.add_argument("-o", "--output", required=True)
+    s.add_argument("--grid", default="auto", choices=["auto", "1d", "2d", "healpix"])
+    s.add_argument("--noise", help=".npy of noise realisations (K, *shape)")
+    s.add_argument("--noise-std", help="white-noise std: a number or a map of per-pixel std")
+    s.add_argument("--n-noise", type=int, default=16, help="draws made from --noise-std")
+    s.add_argument("--mask"); s.add_argument("--reference", help="template correlated with the signal")
+    s.add_argument("--residual", help="also write data - separated signal here")
+    s.add_argument("--epochs", type=int, default=100); s.add_argument("--n-iter", type=int, default=3)
+    s.add_argument("--nstep", type=int, default=1); s.add_argument("--norient", type=int, default=4)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--checkpoint"); s.add_argument("--resume", action="store_true")
+    s.set_defaults(fn=cmd_separate)
     s = add("demo", help="the embedded demo: texture + WMAP synthesis, scattering disk")
     s.add_argument("--out", default="out"); s.add_argument("--quick", action="store_true")
     s.set_defaults(fn=cmd_demo)
