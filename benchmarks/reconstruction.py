@@ -2,7 +2,7 @@
 
     python benchmarks/reconstruction.py [--epochs 400] [--out out]
 
-1D: a linear chirp (N = 1024, Q = 8); 2D: a 64x64 crop of scikit-image's brick (L = 8).
+1D: a linear chirp (N = 1024, Q = 8; J >= 4: with Q = 8 and J = 2 Kymatio keeps only low-frequency wavelets, 0.1% of the energy); 2D: a 64x64 crop of scikit-image's brick (L = 8).
 For each J and max_order, ``foscat_like.planar.reconstruct`` starts from white noise and
 matches the coefficients; reported: signal error ||x_hat - x|| / ||x|| (and after the best
 circular shift, the transform being nearly translation invariant), for the chirp the error of
@@ -57,7 +57,7 @@ def main() -> None:
     x1 = chirp()
     x2 = load_texture("brick", 128)[:64, :64].copy()
     only = set(a.only)
-    cases = [("chirp_1024", x1, lambda J, o: Scattering1D(J, 1024, Q=8, max_order=o), (2, 4, 6, 8)),
+    cases = [("chirp_1024", x1, lambda J, o: Scattering1D(J, 1024, Q=8, max_order=o), (4, 6, 8)),
              ("brick_64", x2, lambda J, o: Scattering2D(J, (64, 64), L=8, max_order=o), (1, 2, 3, 4))]
     rows, keep = [], {}
     for name, x, make, Js in [c for c in cases if not only or c[0] in only]:
@@ -79,6 +79,8 @@ def main() -> None:
     print()
     print_table(rows, list(rows[0]))
     print("wrote", write_json("reconstruction", {"epochs": a.epochs, "rows": rows}))
+    if only:
+        return
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

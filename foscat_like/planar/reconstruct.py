@@ -1,8 +1,8 @@
 """Gradient-based reconstruction of a signal from its classic scattering coefficients.
 
 ``reconstruct(S, Sx)`` finds ``x`` with ``S(x) ~ Sx`` by L-BFGS-B (the synthesis driver's
-``optim.lbfgs.minimize``) on ``||S(x) - Sx||^2 / ||Sx||^2``, from white noise with the target's
-mean and spread (read off the order-0 coefficients). The transform
+``optim.lbfgs.minimize``) on the misfit of each order relative to its energy, from the
+order-0 coefficients (the low-passed signal) interpolated back to full size plus white noise. The transform
 is invariant to translations smaller than ``2^J`` and loses the phase of each wavelet
 band, so the reconstruction error grows with ``J``; second-order coefficients keep
 more of the lost information (``examples/reconstruction.py`` measures this).
@@ -16,11 +16,25 @@ from ..optim.lbfgs import minimize
 from .frontend import as_real_tensor
 
 
-def reconstruct(scattering, Sx, x0=None, NUM_EPOCHS: int = 500, seed: int = 0):
+def _default_start(S0: torch.Tensor, shape: tuple, seed: int) -> torch.Tensor:
+    """The order-0 coefficients (the low-passed signal) interpolated back to ``shape``, plus
+    seeded white noise of their spread: the large scales start in place."""
+    mode = "linear" if len(shape) == 1 else "bicubic"
+    up = torch.nn.functional.interpolate(S0.reshape((1, 1) + tuple(S0.shape[-len(shape):])), size=shape,
+                                         mode=mode, align_corners=False)[0, 0]
+    rng = np.random.default_rng(seed)
+    return up + torch.from_numpy(rng.standard_normal(shape)) * float(S0.std().clamp_min(1e-3))
+
+
+def reconstruct(scattering, Sx, x0=None, NUM_EPOCHS: int = 500, seed: int = 0, balance: bool = False):
     """Signal ``(*shape)`` whose coefficients under ``scattering`` (a ``Scattering1D`` or
     ``Scattering2D``) match ``Sx`` (its output for one signal, numpy or torch).
 
     x0 : optional starting signal ``(*shape)`` (default: seeded white noise).
+    balance : weigh each order by its own energy (``sum_o ||S_o x - Sx_o||^2 / ||Sx_o||^2``,
+    floored at 1% of the total);
+    otherwise the plain ``||S x - Sx||^2 / ||Sx||^2``, where the small second-order
+    coefficients hardly count.
     Returns a numpy array (or a torch tensor if ``Sx`` is one) and sets
     ``scattering.reconstruct_history`` to the loss per iteration.
     """
@@ -32,18 +46,23 @@ def reconstruct(scattering, Sx, x0=None, NUM_EPOCHS: int = 500, seed: int = 0):
         raise ValueError(f"Sx must be the coefficients of one signal, shape {tuple(probe.shape[1:])}; "
                          f"got {tuple(target.shape)}")
     if x0 is None:
-        rng = np.random.default_rng(seed)
-        S0 = target[0]                                   # order 0: the low-passed signal
-        x0 = torch.from_numpy(rng.standard_normal(shape)) * float(S0.std().clamp_min(1e-3)) + float(S0.mean())
+        x0 = _default_start(target[0], shape, seed)
     else:
         x0, _ = as_real_tensor(x0, "x0")
         if tuple(x0.shape) != shape:
             raise ValueError(f"x0 must have shape {shape}; got {tuple(x0.shape)}")
     x0 = x0.to(torch.float64)[None]
-    norm = float((target ** 2).sum())
+    order = np.asarray(scattering.meta()["order"]) if balance else np.zeros(target.shape[0], int)
+    w = torch.zeros(target.shape[0], dtype=torch.float64)
+    total = float((target ** 2).sum().clamp_min(1e-30))
+    for o in np.unique(order):
+        sel = torch.from_numpy(order == o)
+        # an order with almost no energy (S0 of an oscillation) is weighed as if it had 1%
+        w[sel] = 1.0 / max(float((target[sel] ** 2).sum()), 0.01 * total)
+    w = w.reshape((-1,) + (1,) * (target.dim() - 1)) / len(np.unique(order))
 
     def loss(u: torch.Tensor) -> torch.Tensor:
-        return ((scattering(u)[0] - target) ** 2).sum() / norm
+        return (w * (scattering(u)[0] - target) ** 2).sum()
 
     res = minimize(loss, x0, NUM_EPOCHS)
     scattering.reconstruct_history = res.history
