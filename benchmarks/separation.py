@@ -9,7 +9,7 @@ filter built from the *true* spectra (the best linear estimate); the power-prese
 filter sqrt(W) (the best linear estimate whose output keeps the signal's spectrum: the bar
 a statistics-matching method must pass to have used non-Gaussian information); the data.
 Metrics against the truth: pixel RMS, power-spectrum log error (C_l on the sphere),
-Minkowski-functional error (2D), pixel-histogram KS distance and the RMS difference of the
+Minkowski-functional error (on the sphere: on the 12 HEALPix base faces), pixel-histogram KS distance and the RMS difference of the
 normalised scattering covariances (log S1, log S2, S3, S4 in units of the truth's powers). Writes benchmarks/results/separation.json.
 """
 from __future__ import annotations
@@ -41,14 +41,15 @@ def planar_case(tex: str, size: int, sigma: float, draws: int, rng):
 def sphere_case(sigma: float, draws: int, rng):
     from foscat_like.datasets import load_wmap
     from foscat_like.healpix.spectra import cl_error, cl_nest, wiener_nest
-    from foscat_like.metrics import histogram_ks
+    from foscat_like.metrics import histogram_ks, minkowski_error
     I, _ = load_wmap()
     truth = (I - I.mean()) / I.std()
     data = truth + sigma * rng.standard_normal(truth.shape)
     noise = sigma * rng.standard_normal((draws,) + truth.shape)
     linear = {"wiener": wiener_nest(data[None], noise, cl_nest(truth))[0],
               "sqrt_wiener": wiener_nest(data[None], noise, cl_nest(truth), exponent=0.5)[0]}
-    return "healpix", truth, data, noise, linear, {"ps_log10_rms": cl_error, "ks": histogram_ks}
+    return "healpix", truth, data, noise, linear, {"ps_log10_rms": cl_error, "minkowski": minkowski_error,
+                                                   "ks": histogram_ks}
 
 
 def scat_distance(op, a, b) -> float:

@@ -4,7 +4,10 @@
 - ``power_spectrum_error``: RMS over k of log10(P_a / P_b).
 - ``histogram_ks``: two-sample Kolmogorov-Smirnov distance of the pixel values.
 - ``minkowski_functionals``: area fraction, boundary length per pixel and Euler
-  characteristic per pixel of the excursion sets {x > nu}, nu in units of std.
+  characteristic per pixel of the excursion sets {x > nu}, nu in units of std
+  (2D fields: periodic grid; HEALPix NEST maps: on the 12 base faces, each an
+  nside x nside square grid, without crossing face edges: a set that crosses
+  an edge counts once per face, the same for every map compared).
 - ``minkowski_error``: mean over the three functionals of
   RMS_nu(f_a - f_b) / RMS_nu(f_b).
 - ``phase_randomized``: a Gaussian field with exactly the power spectrum of x.
@@ -49,24 +52,47 @@ def histogram_ks(a: np.ndarray, b: np.ndarray) -> float:
     return float(ks_2samp(np.ravel(a), np.ravel(b)).statistic)
 
 
+def _cubical_counts(b: np.ndarray, periodic: bool) -> tuple[int, int, int]:
+    """(Euler characteristic, boundary length, area) of the closed pixels ``b (..., N, M)``."""
+    if not periodic:   # pad with empty pixels: sets are closed inside each grid
+        b = np.pad(b, [(0, 0)] * (b.ndim - 2) + [(1, 1), (1, 1)])
+    r, d = np.roll(b, -1, axis=-1), np.roll(b, -1, axis=-2)
+    rd = np.roll(r, -1, axis=-2)
+    F, E = b.sum(), (b | r).sum() + (b | d).sum()
+    V = (b | r | d | rd).sum()
+    if periodic:
+        perimeter = (b ^ r).sum() + (b ^ d).sum()
+    else:              # only pairs of pixels inside the grid (a grid edge is no boundary)
+        inner = b[..., 1:-1, 1:-1]
+        perimeter = (inner[..., :, 1:] ^ inner[..., :, :-1]).sum() + (inner[..., 1:, :] ^ inner[..., :-1, :]).sum()
+    return int(V - E + F), int(perimeter), int(F)
+
+
+def _healpix_faces(x: np.ndarray) -> np.ndarray | None:
+    """``(12, nside, nside)`` base faces of a NEST map, or ``None`` if ``x`` is not one."""
+    n = int(round(np.sqrt(x.size / 12))) if x.ndim == 1 else 0
+    if n < 1 or 12 * n * n != x.size or n & (n - 1):
+        return None
+    import healpy as hp
+    ix, iy, f = hp.pix2xyf(n, np.arange(x.size), nest=True)
+    faces = np.empty((12, n, n))
+    faces[f, ix, iy] = x
+    return faces
+
+
 def minkowski_functionals(x: np.ndarray, thresholds: np.ndarray = THRESHOLDS) -> np.ndarray:
     """``(3, n_thresholds)``: area fraction, perimeter and Euler characteristic per pixel
-    of {x > nu std} on the periodic pixel grid (closed pixels, cubical complex)."""
+    of {x > nu std} (closed pixels, cubical complex): a 2D field on its periodic grid, or a
+    HEALPix NEST map ``(12 nside^2,)`` on its 12 base faces."""
     x = _std(x)
-    if x.ndim != 2:
-        raise ValueError(f"x must be a 2D field; got shape {x.shape}")
+    faces = _healpix_faces(x)
+    if faces is None and x.ndim != 2:
+        raise ValueError(f"x must be a 2D field or a HEALPix NEST map; got shape {x.shape}")
+    grid, periodic = (x, True) if faces is None else (faces, False)
     out = np.zeros((3, len(thresholds)))
-    npix = x.size
     for i, nu in enumerate(thresholds):
-        b = x > nu
-        r = np.roll(b, -1, axis=1)
-        d = np.roll(b, -1, axis=0)
-        rd = np.roll(r, -1, axis=0)
-        F = b.sum()
-        E = (b | r).sum() + (b | d).sum()
-        V = (b | r | d | rd).sum()
-        perimeter = (b ^ r).sum() + (b ^ d).sum()
-        out[:, i] = F / npix, perimeter / npix, (V - E + F) / npix
+        chi, perimeter, area = _cubical_counts(grid > nu, periodic)
+        out[:, i] = area / x.size, perimeter / x.size, chi / x.size
     return out
 
 

@@ -6,7 +6,7 @@ import torch
 
 import foscat_like as fl
 from foscat_like.datasets import load_texture, load_wmap
-from foscat_like.metrics import histogram_ks, power_spectrum_error, smooth_power, wiener_filter
+from foscat_like.metrics import histogram_ks, minkowski_error, power_spectrum_error, smooth_power, wiener_filter
 from foscat_like.optim.separation import SeparationLoss
 
 rms = lambda a, b: float(np.sqrt(np.mean((a - b) ** 2)))
@@ -64,6 +64,7 @@ def test_separation_on_healpix_beats_wiener():
     assert rms(wien, truth) < rms(data, truth)
     assert rms(s, truth) < rms(wien, truth)
     assert cl_error(s, truth) < 0.5 * cl_error(wien, truth)
+    assert minkowski_error(s, truth) < minkowski_error(wien, truth)
 
 
 def test_noise_callable_checkpoint_and_errors(brick, tmp_path):
