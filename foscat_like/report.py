@@ -26,7 +26,7 @@ def compare_numbers(a: np.ndarray, b: np.ndarray) -> dict:
     if a.ndim == 2:
         out.update(ps_log10_rms=metrics.power_spectrum_error(a, b), minkowski=metrics.minkowski_error(a, b))
     elif _is_healpix(a):
-        out["cl_log10_rms"] = cl_error(a, b)
+        out.update(cl_log10_rms=cl_error(a, b), minkowski=metrics.minkowski_error(a, b))
     return out
 
 
