@@ -181,7 +181,8 @@ class funct:
         data : ``(*S)`` one field on this grid. noise : realisations ``(K, *S)`` (K >= 2; 16 or
         more recommended) or a callable ``draw(k) -> (*S)`` called ``n_noise`` times.
         reference : optional template ``(*S)`` correlated with ``s`` (cross statistics).
-        mask : weights ``(*S)`` of the valid pixels for every statistic.
+        mask : weights ``(*S)`` of the valid pixels for every statistic; pixels of weight 0 are
+        missing data (ignored; the output there is not constrained).
         n_iter : bias-correction iterations at full resolution, ``NUM_EPOCHS`` L-BFGS-B steps each;
         ``nstep > 1`` adds coarser levels first. ``checkpoint`` resumes a killed run.
         Returns ``s`` ``(*S)``; see ``foscat_like.optim.separation`` for the method and its limits.

@@ -24,8 +24,8 @@ worse) and costs ``K`` evaluations per step instead of three.
 Each iteration is an L-BFGS-B run of the synthesis driver (coarse-to-fine
 levels first, if ``nstep > 1``, then ``n_iter`` bias iterations at full
 resolution), started from the empirical Wiener estimate where the grid has one
-(planar grids, full-sky HEALPix) and from the data shrunk by its signal fraction
-otherwise.
+(planar grids, full-sky HEALPix; masked pixels zero-filled for it) and from the
+data shrunk by its signal fraction otherwise.
 
 What to expect (benchmarks/separation.py): the estimate has the signal's power
 spectrum and pixel histogram, far closer than the Wiener filter's; its pixel
@@ -137,7 +137,14 @@ def separate(grid: Grid, data, noise, cfg: SeparationConfig, reference=None, mas
     S = grid.spatial_shape(d)
     n = _noise_draws(noise, n_noise, S).to(d.device)
     w = None if mask is None else as_mask(mask, S, d)
-    scale = d.std()
+    if w is not None:   # masked pixels are missing data: zero them so that nothing leaks from them
+        valid = w > 0
+        if not bool(valid.any()):
+            raise ValueError("mask has no valid pixel (all weights are 0)")
+        d, n = torch.where(valid, d, torch.zeros_like(d)), torch.where(valid, n, torch.zeros_like(n))
+        scale = d[valid.expand_as(d)].std()
+    else:
+        scale = d.std()
     d, n = d / scale, n / scale
     r = standardized_reference(grid, reference, d, "data")
     Js = _check_levels(grid, S, cfg)
@@ -150,8 +157,9 @@ def separate(grid: Grid, data, noise, cfg: SeparationConfig, reference=None, mas
     # s = d would make the residual d - s exactly zero (log-normalised statistics: -inf)
     frac = float(((d.var() - n.var(dim=tuple(range(1, n.dim()))).mean()) / d.var()).clamp(0.1, 0.9))
 
-    def init():
-        w0 = grid.wiener(ds[-1], ns[-1]) if ws[-1] is None else None
-        return frac * ds[-1].clone() if w0 is None else w0
+    def init():     # masked pixels are zero-filled for the (global) Wiener estimate
+        m = 1.0 if ws[-1] is None else ws[-1]
+        w0 = grid.wiener(ds[-1] * m, ns[-1] * m)
+        return frac * ds[-1].clone() if w0 is None else w0 + (1.0 - m) * frac * ds[-1]
     s, result = run_levels(grid, steps, init, cfg, torch.float64, checkpoint, d)
     return (s[0] * scale).detach().cpu().numpy(), result.history
