@@ -175,7 +175,8 @@ class funct:
 
     def separate(self, data, noise, reference=None, mask=None, n_noise: int = 16, nstep: int | None = 1,
                  n_iter: int = 3, Jmax: int | None = None, NUM_EPOCHS: int = 100, EVAL_FREQUENCY: int = 100,
-                 progress: bool = True, checkpoint: str | None = None, return_history: bool = False):
+                 progress: bool = True, checkpoint: str | None = None, return_history: bool = False,
+                 edge: bool = False, cell_ids=None, nside: int | None = None):
         """Separate a non-Gaussian signal ``s`` from noise in ``data = s + n``.
 
         data : ``(*S)`` one field on this grid. noise : realisations ``(K, *S)`` (K >= 2; 16 or
@@ -185,11 +186,13 @@ class funct:
         missing data (ignored; the output there is not constrained).
         n_iter : bias-correction iterations at full resolution, ``NUM_EPOCHS`` L-BFGS-B steps each;
         ``nstep > 1`` adds coarser levels first. ``checkpoint`` resumes a killed run.
+        cell_ids, nside : HEALPix patch (values of the NEST cells ``cell_ids``), as in ``eval``;
+        ``edge=True`` keeps only pixels whose wavelets stay inside the patch (or image).
         Returns ``s`` ``(*S)``; see ``foscat_like.optim.separation`` for the method and its limits.
         """
         from .optim.separation import SeparationConfig, separate
-        cfg = SeparationConfig(nstep, Jmax, NUM_EPOCHS, EVAL_FREQUENCY, progress, n_iter=n_iter)
-        s, hist = separate(self.grid, data, noise, cfg, reference=reference, mask=mask, n_noise=n_noise,
+        cfg = SeparationConfig(nstep, Jmax, NUM_EPOCHS, EVAL_FREQUENCY, progress, edge=edge, n_iter=n_iter)
+        s, hist = separate(self._grid_for(cell_ids, nside), data, noise, cfg, reference=reference, mask=mask, n_noise=n_noise,
                            checkpoint=checkpoint)
         self.history = hist
         return (s, hist) if return_history else s

@@ -108,3 +108,20 @@ def test_masked_pixels_do_not_matter(brick):
     inside = mask > 0
     assert rms(a[inside], truth[inside]) < 0.6 * rms(data[inside], truth[inside])
     assert rms(b[inside], truth[inside]) < 1.1 * rms(a[inside], truth[inside])
+
+
+def test_separation_on_a_healpix_patch_and_on_1d_signals():
+    rng = np.random.default_rng(2)
+    I, _ = load_wmap()
+    ids = np.arange(4 * 32 * 32)                         # base pixels 0-3 at nside 32, no full sky
+    truth = ((I - I.mean()) / I.std())[ids]
+    data = truth + 0.5 * rng.standard_normal(truth.shape)
+    s = fl.funct().separate(data, 0.5 * rng.standard_normal((16, ids.size)), cell_ids=ids, nside=32,
+                            NUM_EPOCHS=30, n_iter=2, progress=False)
+    assert s.shape == ids.shape and rms(s, truth) < 0.7 * rms(data, truth)
+    x = np.cumsum(rng.standard_normal(1024))
+    x = (x - x.mean()) / x.std()
+    d1 = x + 0.5 * rng.standard_normal(1024)
+    s1 = fl.separate(d1, 0.5 * rng.standard_normal((16, 1024)), grid="1d", NUM_EPOCHS=30, n_iter=2,
+                     progress=False)
+    assert rms(s1, x) < 0.6 * rms(d1, x)
