@@ -23,7 +23,8 @@ def _default_start(S0: torch.Tensor, shape: tuple, seed: int) -> torch.Tensor:
     up = torch.nn.functional.interpolate(S0.reshape((1, 1) + tuple(S0.shape[-len(shape):])), size=shape,
                                          mode=mode, align_corners=False)[0, 0]
     rng = np.random.default_rng(seed)
-    return up + torch.from_numpy(rng.standard_normal(shape)) * float(S0.std().clamp_min(1e-3))
+    noise = torch.from_numpy(rng.standard_normal(shape)).to(S0.device)
+    return up + noise * float(S0.std().clamp_min(1e-3))
 
 
 def reconstruct(scattering, Sx, x0=None, NUM_EPOCHS: int = 500, seed: int = 0, balance: bool = False):
@@ -41,7 +42,7 @@ def reconstruct(scattering, Sx, x0=None, NUM_EPOCHS: int = 500, seed: int = 0, b
     t, was_numpy = as_real_tensor(Sx, "Sx")
     shape = tuple(scattering.shape) if hasattr(scattering.shape, "__len__") else (int(scattering.shape),)
     target = t.detach().to(torch.float64)
-    probe = scattering(torch.zeros((1,) + shape, dtype=torch.float64))
+    probe = scattering(torch.zeros((1,) + shape, dtype=torch.float64, device=target.device))
     if tuple(target.shape) != tuple(probe.shape[1:]):
         raise ValueError(f"Sx must be the coefficients of one signal, shape {tuple(probe.shape[1:])}; "
                          f"got {tuple(target.shape)}")
@@ -51,12 +52,12 @@ def reconstruct(scattering, Sx, x0=None, NUM_EPOCHS: int = 500, seed: int = 0, b
         x0, _ = as_real_tensor(x0, "x0")
         if tuple(x0.shape) != shape:
             raise ValueError(f"x0 must have shape {shape}; got {tuple(x0.shape)}")
-    x0 = x0.to(torch.float64)[None]
+    x0 = x0.to(dtype=torch.float64, device=target.device)[None]
     order = np.asarray(scattering.meta()["order"]) if balance else np.zeros(target.shape[0], int)
-    w = torch.zeros(target.shape[0], dtype=torch.float64)
+    w = torch.zeros(target.shape[0], dtype=torch.float64, device=target.device)
     total = float((target ** 2).sum().clamp_min(1e-30))
     for o in np.unique(order):
-        sel = torch.from_numpy(order == o)
+        sel = torch.from_numpy(order == o).to(target.device)
         # an order with almost no energy (S0 of an oscillation) is weighed as if it had 1%
         w[sel] = 1.0 / max(float((target[sel] ** 2).sum()), 0.01 * total)
     w = w.reshape((-1,) + (1,) * (target.dim() - 1)) / len(np.unique(order))
