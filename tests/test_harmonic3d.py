@@ -59,3 +59,11 @@ def test_bad_arguments():
         HarmonicScattering3D(1, (8, 8, 8), integral_powers=(0.0,))
     with pytest.raises(ValueError, match="trailing shape"):
         HarmonicScattering3D(1, (8, 8, 8))(np.zeros((8, 8, 9)))
+
+
+def test_chunked_scales_give_the_same_output(monkeypatch):
+    import foscat_like.planar.harmonic3d as h3
+    x = np.random.default_rng(1).standard_normal((2, 8, 8, 8))
+    full = HarmonicScattering3D(2, (8, 8, 8), L=2)(x)
+    monkeypatch.setattr(h3, "CHUNK_ELEMENTS", 1)      # one scale at a time
+    np.testing.assert_array_equal(HarmonicScattering3D(2, (8, 8, 8), L=2)(x), full)

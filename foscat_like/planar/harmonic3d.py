@@ -20,6 +20,8 @@ import torch
 
 from .frontend import run_batched
 
+CHUNK_ELEMENTS = 2 ** 25   # complex values held at once by one wavelet product (256 MiB in complex64)
+
 
 def _sph_harm(m: int, l: int, azimuthal: np.ndarray, polar: np.ndarray) -> np.ndarray:
     """``Y_l^m`` (SciPy convention) with the new ``sph_harm_y`` or the old ``sph_harm``."""
@@ -105,9 +107,15 @@ class HarmonicScattering3D:
 
     def _modulus(self, Xf: torch.Tensor, psi: torch.Tensor) -> torch.Tensor:
         """``sqrt(sum_m |ifft(Xf psi_m)|^2)`` for ``Xf (B, M, N, O)``, ``psi (k, m, M, N, O)``
-        -> ``(B, k, M, N, O)`` (without rotation covariance: ``|ifft(Xf psi_0)|``)."""
-        y = torch.fft.ifftn(Xf[:, None, None] * psi[None], dim=(-3, -2, -1))
-        return torch.sqrt((y.real ** 2 + y.imag ** 2).sum(2))
+        -> ``(B, k, M, N, O)`` (without rotation covariance: ``|ifft(Xf psi_0)|``).
+        Scales are processed in chunks of at most ``CHUNK_ELEMENTS`` complex values."""
+        per = Xf.shape[0] * psi[0].numel()
+        step = max(1, CHUNK_ELEMENTS // max(per, 1))
+        out = []
+        for k in range(0, psi.shape[0], step):
+            y = torch.fft.ifftn(Xf[:, None, None] * psi[None, k:k + step], dim=(-3, -2, -1))
+            out.append(torch.sqrt((y.real ** 2 + y.imag ** 2).sum(2)))
+        return torch.cat(out, dim=1)
 
     def _integrals(self, U: torch.Tensor) -> torch.Tensor:
         """``(..., M, N, O) -> (..., P)`` sums of ``U^q``."""
