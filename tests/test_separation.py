@@ -125,3 +125,25 @@ def test_separation_on_a_healpix_patch_and_on_1d_signals():
     s1 = fl.separate(d1, 0.5 * rng.standard_normal((16, 1024)), grid="1d", NUM_EPOCHS=30, n_iter=2,
                      progress=False)
     assert rms(s1, x) < 0.6 * rms(d1, x)
+
+
+def test_separation_from_correlated_gaussian_noise_on_the_sphere():
+    """Noise that is a red Gaussian sky (a CMB-like C_l ~ 1/l^2), not white: the W band map
+    (nside 16) is still recovered better than by the Wiener filter with the true C_l."""
+    import healpy as hp
+    from foscat_like.healpix.spectra import cl_nest, wiener_nest
+    I, _ = load_wmap()
+    truth = hp.ud_grade(I, 16, order_in="NEST", order_out="NEST")
+    truth = (truth - truth.mean()) / truth.std()
+    ell = np.arange(48)
+    cl = np.where(ell > 1, 1.0 / np.maximum(ell, 1) ** 2, 0.0)
+
+    def sky(k):
+        np.random.seed(k)
+        m = hp.reorder(hp.synfast(cl, 16), r2n=True)
+        return m / m.std()
+    data = truth + sky(0)
+    draws = np.stack([sky(k) for k in range(1, 17)])
+    s = fl.separate(data, draws, grid="healpix", NUM_EPOCHS=40, n_iter=2, progress=False)
+    wien = wiener_nest(data[None], draws, cl_nest(truth))[0]
+    assert rms(s, truth) < rms(wien, truth) < rms(data, truth)
