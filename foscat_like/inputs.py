@@ -59,3 +59,10 @@ def as_mask(mask, spatial_shape: tuple[int, ...], like: torch.Tensor, name: str 
     if empty:
         raise ValueError(f"{name} number(s) {empty} are all zero: no pixel to average over")
     return w
+
+
+def check_positive_int(name: str, v) -> int:
+    """``v`` as an int, or ValueError naming ``name`` unless it is an integer >= 1."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise ValueError(f"{name} must be a positive integer; got {v!r}")
+    return int(v)

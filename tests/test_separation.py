@@ -84,6 +84,8 @@ def test_noise_callable_checkpoint_and_errors(brick, tmp_path):
         op.separate(data, np.full_like(draws, np.nan), progress=False)
     with pytest.raises(ValueError, match="n_iter must be a positive integer"):
         op.separate(data, draws, n_iter=0, progress=False)
+    with pytest.raises(ValueError, match="NUM_EPOCHS must be a positive integer"):
+        op.separate(data, draws, NUM_EPOCHS=0, progress=False)
 
 
 def test_reference_template_helps(brick):

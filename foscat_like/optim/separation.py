@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from ..grid import Grid
-from ..inputs import as_field, as_mask, as_tensor
+from ..inputs import as_field, as_mask, as_tensor, check_positive_int
 from ..stats.compute import scattering_covariance
 from ..stats.normalize import normalize, reference_powers
 from ..stats.scatcov import ScatCov
@@ -132,8 +132,8 @@ def separate(grid: Grid, data, noise, cfg: SeparationConfig, reference=None, mas
     d, _ = as_field(data, grid, "data", like=torch.zeros((), dtype=torch.float64))
     if d.shape[0] != 1:
         raise ValueError(f"data must be a single field; got a batch of {d.shape[0]}")
-    if isinstance(cfg.n_iter, bool) or not isinstance(cfg.n_iter, int) or cfg.n_iter < 1:
-        raise ValueError(f"n_iter must be a positive integer; got {cfg.n_iter!r}")
+    check_positive_int("n_iter", cfg.n_iter)
+    check_positive_int("NUM_EPOCHS", cfg.NUM_EPOCHS)
     S = grid.spatial_shape(d)
     n = _noise_draws(noise, n_noise, S).to(d.device)
     w = None if mask is None else as_mask(mask, S, d)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from ..grid import Grid
-from ..inputs import as_field, as_mask
+from ..inputs import as_field, as_mask, check_positive_int
 from .gaussianize import Gaussianizer
 from .levels import Level, SynthesisResult, run_levels
 from .loss import StatLoss
@@ -111,6 +111,7 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
                grd_mask=None, in_mask=None, checkpoint: str | None = None) -> SynthesisResult:
     """Run the synthesis; see ``funct.synthesis`` for the meaning of every argument."""
     angular = cfg.angular()
+    check_positive_int("NUM_EPOCHS", cfg.NUM_EPOCHS)
     if cfg.precision not in ("double", "single"):
         raise ValueError(f"precision must be 'double' or 'single'; got {cfg.precision!r}")
     cdtype = torch.float64 if cfg.precision == "double" else torch.float32
