@@ -176,7 +176,7 @@ class funct:
     def separate(self, data, noise, reference=None, mask=None, n_noise: int = 16, nstep: int | None = 1,
                  n_iter: int = 3, Jmax: int | None = None, NUM_EPOCHS: int = 100, EVAL_FREQUENCY: int = 100,
                  progress: bool = True, checkpoint: str | None = None, return_history: bool = False,
-                 edge: bool = False, cell_ids=None, nside: int | None = None):
+                 edge: bool = False, cell_ids=None, nside: int | None = None, precision: str = "double"):
         """Separate a non-Gaussian signal ``s`` from noise in ``data = s + n``.
 
         data : ``(*S)`` one field on this grid. noise : realisations ``(K, *S)`` (K >= 2; 16 or
@@ -188,10 +188,12 @@ class funct:
         ``nstep > 1`` adds coarser levels first. ``checkpoint`` resumes a killed run.
         cell_ids, nside : HEALPix patch (values of the NEST cells ``cell_ids``), as in ``eval``;
         ``edge=True`` keeps only pixels whose wavelets stay inside the patch (or image).
+        precision : ``'single'`` computes the statistics in float32 (about 2x faster on large maps).
         Returns ``s`` ``(*S)``; see ``foscat_like.optim.separation`` for the method and its limits.
         """
         from .optim.separation import SeparationConfig, separate
-        cfg = SeparationConfig(nstep, Jmax, NUM_EPOCHS, EVAL_FREQUENCY, progress, edge=edge, n_iter=n_iter)
+        cfg = SeparationConfig(nstep, Jmax, NUM_EPOCHS, EVAL_FREQUENCY, progress, edge=edge, n_iter=n_iter,
+                               precision=precision)
         s, hist = separate(self._grid_for(cell_ids, nside), data, noise, cfg, reference=reference, mask=mask, n_noise=n_noise,
                            checkpoint=checkpoint)
         self.history = hist

@@ -86,6 +86,18 @@ def test_noise_callable_checkpoint_and_errors(brick, tmp_path):
         op.separate(data, draws, n_iter=0, progress=False)
     with pytest.raises(ValueError, match="NUM_EPOCHS must be a positive integer"):
         op.separate(data, draws, NUM_EPOCHS=0, progress=False)
+    with pytest.raises(ValueError, match="precision must be"):
+        op.separate(data, draws, precision="half", progress=False)
+
+
+def test_single_precision_gives_the_double_precision_answer(brick):
+    truth, data, draws = (v[..., :64, :64] for v in brick)
+    kw = dict(grid="2d", NUM_EPOCHS=20, n_iter=1, progress=False)
+    a = fl.separate(data, draws, **kw)
+    b = fl.separate(data, draws, precision="single", **kw)
+    # L-BFGS paths part slightly (a non-convex loss); the answers agree far below their error
+    assert rms(a, b) < 0.2 * rms(a, truth)
+    assert abs(rms(b, truth) - rms(a, truth)) < 0.05 * rms(a, truth)
 
 
 def test_reference_template_helps(brick):

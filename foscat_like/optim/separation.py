@@ -61,6 +61,7 @@ class SeparationConfig:
     progress: bool = True
     edge: bool = False
     n_iter: int = 3                  # bias iterations at full resolution
+    precision: str = "double"        # "single": statistics in float32 (faster, less memory)
 
 
 def _vectors(st: ScatCov) -> torch.Tensor:
@@ -134,6 +135,9 @@ def separate(grid: Grid, data, noise, cfg: SeparationConfig, reference=None, mas
         raise ValueError(f"data must be a single field; got a batch of {d.shape[0]}")
     check_positive_int("n_iter", cfg.n_iter)
     check_positive_int("NUM_EPOCHS", cfg.NUM_EPOCHS)
+    if cfg.precision not in ("double", "single"):
+        raise ValueError(f"precision must be 'double' or 'single'; got {cfg.precision!r}")
+    cdtype = torch.float64 if cfg.precision == "double" else torch.float32
     S = grid.spatial_shape(d)
     n = _noise_draws(noise, n_noise, S).to(d.device)
     w = None if mask is None else as_mask(mask, S, d)
@@ -151,7 +155,9 @@ def separate(grid: Grid, data, noise, cfg: SeparationConfig, reference=None, mas
     nlev = cfg.nstep
     ds, ns = _pyramid(grid, d, nlev, grid.downsample), _pyramid(grid, n, nlev, grid.downsample)
     rs, ws = _pyramid(grid, r, nlev, grid.downsample), _pyramid(grid, w, nlev, grid.downsample_mask)
-    make = lambda k: (lambda u: SeparationLoss(grid, ds[k], ns[k], Js[k], u, ws[k], rs[k], cfg.edge))
+    cast = lambda t: None if t is None else t.to(cdtype)
+    make = lambda k: (lambda u: SeparationLoss(grid, cast(ds[k]), cast(ns[k]), Js[k], cast(u), cast(ws[k]),
+                                               cast(rs[k]), cfg.edge))
     steps = [Level(k, Js[k], make(k)) for k in range(nlev - 1, 0, -1)]
     steps += [Level(0, Js[0], make(0)) for _ in range(cfg.n_iter)]
     # s = d would make the residual d - s exactly zero (log-normalised statistics: -inf)
@@ -161,5 +167,5 @@ def separate(grid: Grid, data, noise, cfg: SeparationConfig, reference=None, mas
         m = 1.0 if ws[-1] is None else ws[-1]
         w0 = grid.wiener(ds[-1] * m, ns[-1] * m)
         return frac * ds[-1].clone() if w0 is None else w0 + (1.0 - m) * frac * ds[-1]
-    s, result = run_levels(grid, steps, init, cfg, torch.float64, checkpoint, d)
+    s, result = run_levels(grid, steps, init, cfg, cdtype, checkpoint, d)
     return (s[0] * scale).detach().cpu().numpy(), result.history
