@@ -26,7 +26,10 @@ CASES = {
 
 
 def _make(lib: str, c: dict):
-    """The transform of ``lib`` ('kymatio' or 'foscat_like') for case ``c``."""
+    """The transform of ``lib`` ('kymatio', 'foscat_like' or 'smallkernel') for case ``c``."""
+    if lib == "smallkernel":
+        from foscat_like.planar.smallkernel import SmallKernelScattering2D
+        return SmallKernelScattering2D(c["J"], c["shape"], L=c["L"])
     if lib == "kymatio":
         import scipy.special
         if not hasattr(scipy.special, "sph_harm"):     # Kymatio 0.3 on SciPy >= 1.17
@@ -52,11 +55,7 @@ def child(lib: str, case: str, threads: int, device: str = "cpu") -> None:
     from _common import peak_rss_mb, timeit
     c = CASES[case]
     t0 = time.perf_counter()
-    if lib == "smallkernel":
-        from foscat_like.planar.smallkernel import SmallKernelScattering2D
-        S = SmallKernelScattering2D(c["J"], c["shape"], L=c["L"])
-    else:
-        S = _make(lib, c)
+    S = _make(lib, c)
     build = time.perf_counter() - t0
     x = torch.randn(c["batch"] + c["shape"], device=device)
     if device != "cpu" and hasattr(S, "to"):

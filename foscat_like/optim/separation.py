@@ -86,12 +86,14 @@ class SeparationLoss:
                  mask=None, reference: torch.Tensor | None = None, edge: bool = False):
         self.grid, self.J, self.mask, self.edge = grid, J, mask, edge
         self.d, self.reference = d, reference
-        self.ref = reference_powers(self._raw(d))
+        raw_d = self._raw(d)
+        self.ref = reference_powers(raw_d)
         phi, n = self.phi, noise
         with torch.no_grad():
+            phi_d = _vectors(ScatCov.from_raw(normalize(raw_d, self.ref)))[0]
             s0 = s0.to(d.dtype)
             sn = phi(s0 + n)
-            self.terms = [(lambda s: phi(s), phi(d)[0] - (sn.mean(0) - phi(s0)[0]), _sigma(sn))]
+            self.terms = [(lambda s: phi(s), phi_d - (sn.mean(0) - phi(s0)[0]), _sigma(sn))]
             pn = phi(n)
             self.terms.append((lambda s: phi(d - s), pn.mean(0), _sigma(pn)))
             c = phi(s0.expand_as(n), n)

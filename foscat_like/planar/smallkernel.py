@@ -132,19 +132,15 @@ class SmallKernelScattering2D:
                 xj = down(xj, 1)
             U1 = wave(xj)[:, 0]                                               # (B, L, H, W)
             out.append(crop(down(U1, J - j1)))
-            if self.max_order == 2:
-                u = U1
+            if self.max_order == 2 and j1 + 1 < J:
+                u, per_j2 = U1, []
                 for j2 in range(j1 + 1, J):
                     u = down(u, 1)
                     U2 = wave(u)                                              # (B, L1, L2, H, W)
-                    order2.append((j1, j2, crop(down(U2.flatten(1, 2), J - j2)).unflatten(1, (L, L))))
-        S = [out[0]] + out[1:]
-        if self.max_order == 2:   # Kymatio's order: (j1, l1, j2, l2)
-            for j1 in range(J):
-                for l1 in range(L):
-                    for j1_, j2, U in order2:
-                        if j1_ == j1:
-                            S.append(U[:, l1])
+                    per_j2.append(crop(down(U2.flatten(1, 2), J - j2)).unflatten(1, (L, L)))
+                # Kymatio's order within j1: (l1, j2, l2)
+                order2.append(torch.stack(per_j2, dim=2).flatten(1, 3))     # (B, L1 * n_j2 * L2, h, w)
+        S = out + order2
         return torch.cat(S, dim=1)
 
     def __call__(self, x):
