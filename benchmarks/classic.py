@@ -28,7 +28,7 @@ CASES = {
 def _make(lib: str, c: dict):
     """The transform of ``lib`` ('kymatio', 'foscat_like' or 'smallkernel') for case ``c``."""
     if lib == "smallkernel":
-        from foscat_like.planar.smallkernel import SmallKernelScattering2D
+        from foscat_like.classic.smallkernel import SmallKernelScattering2D
         return SmallKernelScattering2D(c["J"], c["shape"], L=c["L"])
     if lib == "kymatio":
         import scipy.special

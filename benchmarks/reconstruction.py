@@ -3,7 +3,7 @@
     python benchmarks/reconstruction.py [--epochs 400] [--out out]
 
 1D: a linear chirp (N = 1024, Q = 8; J >= 4: with Q = 8 and J = 2 Kymatio keeps only low-frequency wavelets, 0.1% of the energy); 2D: a 64x64 crop of scikit-image's brick (L = 8).
-For each J and max_order, ``foscat_like.planar.reconstruct`` starts from white noise and
+For each J and max_order, ``foscat_like.classic.reconstruct`` starts from white noise and
 matches the coefficients; reported: signal error ||x_hat - x|| / ||x|| (and after the best
 circular shift, the transform being nearly translation invariant), for the chirp the error of
 its spectrogram (the band phases are lost by the modulus), and the coefficient error
@@ -53,7 +53,7 @@ def main() -> None:
     a = ap.parse_args()
     from foscat_like.datasets import load_texture
     from foscat_like.planar import Scattering1D, Scattering2D
-    from foscat_like.planar.reconstruct import reconstruct
+    from foscat_like.classic.reconstruct import reconstruct
     x1 = chirp()
     x2 = load_texture("brick", 128)[:64, :64].copy()
     only = set(a.only)

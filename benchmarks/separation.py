@@ -56,10 +56,8 @@ def sphere_case(sigma: float, draws: int, rng):
 
 def scat_distance(op, a, b) -> float:
     """RMS difference of the scattering covariances of ``a`` and ``b``, normalised by ``b``'s powers."""
-    op.clean_norm()
-    sb = op.eval(b, norm="auto")
-    sa = op.eval(a, norm="auto")
-    op.clean_norm()
+    powers = op.eval(b)
+    sb, sa = op.eval(b, norm=powers), op.eval(a, norm=powers)
     return float(sa.reduce_distance(sb)) ** 0.5
 
 

@@ -37,7 +37,7 @@ def images() -> dict:
 
 def deviation_rows() -> list[dict]:
     from foscat_like.planar import Scattering2D
-    from foscat_like.planar.smallkernel import SmallKernelScattering2D
+    from foscat_like.classic.smallkernel import SmallKernelScattering2D
     rows = []
     for name, x in images().items():
         for J in (2, 3, 4):
@@ -60,7 +60,7 @@ def main() -> None:
     a = ap.parse_args()
     if a.fit:
         from foscat_like.datasets import load_texture
-        from foscat_like.planar.smallkernel import _DATA, fit_kernels
+        from foscat_like.classic.smallkernel import _DATA, fit_kernels
         tr = np.stack([load_texture(t, 128) for t in ("gravel", "grass")])
         k = fit_kernels(np.concatenate([tr, tr.transpose(0, 2, 1)]), J=3, maxiter=150)
         np.savez(os.path.join(_DATA, "smallkernel_L8_K7.npz"), h=k["h"], psi=k["psi"])

@@ -41,7 +41,7 @@ def main() -> None:
     a = ap.parse_args()
     from skimage import data
     from foscat_like.planar import Scattering2D
-    from foscat_like.planar.smallkernel import SmallKernelScattering2D
+    from foscat_like.classic.smallkernel import SmallKernelScattering2D
     S = Scattering2D(a.J, (a.size, a.size), L=8)
     Sk = SmallKernelScattering2D(a.J, (a.size, a.size), L=8)
     rel = lambda u, v: float(np.linalg.norm(u - v) / np.linalg.norm(v))

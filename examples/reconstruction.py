@@ -13,7 +13,7 @@ import numpy as np
 
 from foscat_like.datasets import load_texture
 from foscat_like.planar import Scattering2D
-from foscat_like.planar.reconstruct import reconstruct
+from foscat_like.classic.reconstruct import reconstruct
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

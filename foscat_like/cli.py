@@ -22,10 +22,33 @@ import numpy as np
 log = logging.getLogger("foscat_like")
 
 
+_GRID_OF_KIND = {"healpix": "healpix", "image": "2d", "signal": "1d"}
+
+
 def _grid(name: str, x: np.ndarray, kind: str) -> str:
-    if name != "auto":
-        return name
-    return {"healpix": "healpix", "image": "2d", "signal": "1d"}[kind]
+    """The grid for a field of this kind: ``auto`` picks it; an explicit one must fit the field
+    (a HEALPix map may be analysed as a 1D signal, nothing else crosses kinds)."""
+    if name == "auto":
+        return _GRID_OF_KIND[kind]
+    if name != _GRID_OF_KIND[kind] and not (name == "1d" and kind == "healpix"):
+        raise ValueError(f"--grid {name} does not fit the input, a {kind} of shape {x.shape} "
+                         f"(use --grid {_GRID_OF_KIND[kind]} or auto)")
+    return name
+
+
+def _outputs(a, kind: str, *attrs: str) -> None:
+    """Check every output the command will write before any work (format, directory, not an input)."""
+    from .io import check_output
+    inputs = [getattr(a, k, None) for k in ("input", "a", "b", "image", "mask", "reference", "noise", "noise_std")]
+    inputs = [q for q in inputs if isinstance(q, str) and os.path.exists(q)]
+    for attr in attrs:
+        if getattr(a, attr, None):
+            check_output(getattr(a, attr), kind if attr in ("output", "residual") else "image", inputs)
+
+
+def _at_least(name: str, v: int, minimum: int) -> None:
+    if v < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {v}")
 
 
 def _load_mask(path: str | None, shape) -> np.ndarray | None:
@@ -43,6 +66,17 @@ def cmd_synth(a) -> int:
     from .io import read_field, write_field
     x, info = read_field(a.input)
     grid = _grid(a.grid, x, info["kind"])
+    _at_least("--realizations", a.realizations, 1)
+    _at_least("--workers", a.workers, 1)
+    if a.realizations > 1:
+        from .io import split_ext
+        root, ext = split_ext(a.output)
+        a.pattern = root + "_{i:04d}" + ext
+        from .io import check_output
+        check_output(a.output, info["kind"], [a.input] + [q for q in (a.mask, a.reference) if q])
+    else:
+        _outputs(a, info["kind"], "output")
+    _outputs(a, info["kind"], "report")
     mask = _load_mask(a.mask, x.shape)
     kw = dict(nstep=a.nstep, NUM_EPOCHS=a.epochs, seed=a.seed, iso_ang=a.iso_ang, fft_ang=a.fft_ang,
               n_up=a.n_up)
@@ -59,11 +93,14 @@ def cmd_synth(a) -> int:
     if a.realizations > 1:
         if a.mask or a.reference:
             raise ValueError("--realizations does not combine with --mask/--reference yet")
+        if not a.verbose:   # Dask's own logs (scheduler, nannies, workers) only for errors
+            os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
         from .ensemble import run_ensemble
-        root, ext = _split_ext(a.output)
-        rep = run_ensemble(a.input, root + "_{i:04d}" + ext, a.realizations, grid,
-                           {k: v for k, v in kw.items() if v is not None}, params,
-                           scheduler=a.scheduler, n_workers=a.workers, progress=not a.quiet)
+        kw = {k: v for k, v in kw.items() if v is not None}
+        _validate_synthesis(x, grid, a.norient, kw)       # bad input: exit 2 here, not inside Dask
+        rep = run_ensemble(a.input, a.pattern, a.realizations, grid, dict(kw, NORIENT=a.norient), params,
+                           scheduler=a.scheduler, n_workers=a.workers, progress=not a.quiet, shape=x.shape,
+                           manifest=split_ext(a.output)[0] + ".ensemble.json")
         print(f"realisations: {len(rep.written)} written, {len(rep.skipped)} already on disk, "
               f"{len(rep.failed)} failed")
         for i, msg in sorted(rep.failed.items()):
@@ -78,6 +115,21 @@ def cmd_synth(a) -> int:
     if a.report:
         _report(y if y.ndim == x.ndim else y[0], x, a.report)
     return 0
+
+
+def _validate_synthesis(x: np.ndarray, grid: str, norient: int, kw: dict) -> None:
+    """The checks ``synthesis`` makes before its first step, run here (cheaply) for an ensemble."""
+    import torch
+
+    import foscat_like as fl
+    from .inputs import as_field, check_varies
+    from .optim.config import SynthesisConfig
+    from .optim.plan import level_scales
+    cfg = SynthesisConfig(**kw)
+    g = fl.funct(NORIENT=norient, grid=grid).grid
+    t, _ = as_field(x, g, "input", like=torch.zeros((), dtype=torch.float64))
+    check_varies(t, g, "input")
+    level_scales(g, g.spatial_shape(t), cfg.nstep, cfg.Jmax, cfg.edge)
 
 
 def _noise_draws(a, shape) -> np.ndarray:
@@ -110,6 +162,8 @@ def cmd_separate(a) -> int:
     from .io import read_field, write_field
     x, info = read_field(a.input)
     grid = _grid(a.grid, x, info["kind"])
+    _outputs(a, info["kind"], "output", "residual")
+    _at_least("--n-noise", a.n_noise, 2)
     noise = _noise_draws(a, x.shape)
     kw = dict(mask=_load_mask(a.mask, x.shape), NUM_EPOCHS=a.epochs, n_iter=a.n_iter, nstep=a.nstep,
               progress=not a.quiet)
@@ -128,13 +182,6 @@ def cmd_separate(a) -> int:
     return 0
 
 
-def _split_ext(path: str) -> tuple[str, str]:
-    for e in (".fits.gz", ".fits", ".npy", ".png"):
-        if path.endswith(e):
-            return path[: -len(e)], e
-    return os.path.splitext(path)
-
-
 def _report(a_, b_, path: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -150,6 +197,9 @@ def cmd_stats(a) -> int:
     from .io import read_field
     x, info = read_field(a.input)
     grid = _grid(a.grid, x, info["kind"])
+    from .io import check_output
+    check_output(a.output, None, [a.input], formats=(".npz",))     # ScatCov.save writes .npz
+    _outputs(a, info["kind"], "plot")
     op = fl.funct(NORIENT=a.norient, grid=grid)
     st = op.eval(x, mask=_load_mask(a.mask, x.shape), norm=a.norm)
     st.save(a.output)
@@ -166,6 +216,7 @@ def cmd_compare(a) -> int:
     from .io import read_field
     x, _ = read_field(a.a)
     y, _ = read_field(a.b)
+    _outputs(a, "image", "output")
     if x.shape != y.shape:
         raise ValueError(f"{a.a} has shape {x.shape} but {a.b} has {y.shape}")
     _report(x, y, a.output)
@@ -176,9 +227,10 @@ def cmd_scatter(a) -> int:
     import matplotlib
     matplotlib.use("Agg")
     from .io import read_field
-    from .planar import Scattering2D
-    from .planar.figures import plot_scattering_disk
+    from .classic import Scattering2D
+    from .classic.figures import plot_scattering_disk
     x, info = read_field(a.image)
+    _outputs(a, "image", "output")
     if x.ndim != 2:
         raise ValueError(f"{a.image} is not a 2D image (shape {x.shape})")
     if a.size and min(x.shape) > a.size:                 # block-average to about size x size

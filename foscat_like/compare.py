@@ -19,11 +19,11 @@ from .funct import funct
 
 
 def chi2_distance(op: funct, a, b, mask=None, Jmax: int | None = None) -> float:
-    """Scattering-covariance chi-square distance between fields ``a`` and ``b``."""
-    op.clean_norm()
-    sb, vb = op.eval(b, mask=mask, norm="auto", calc_var=True, Jmax=Jmax)   # caches b's powers
-    sa, va = op.eval(a, mask=mask, norm="auto", calc_var=True, Jmax=Jmax)
-    op.clean_norm()
+    """Scattering-covariance chi-square distance between fields ``a`` and ``b`` (both
+    normalised by ``b``'s powers, passed by value: no state on ``op`` is read or changed)."""
+    powers = op.eval(b, mask=mask, Jmax=Jmax)
+    sb, vb = op.eval(b, mask=mask, norm=powers, calc_var=True, Jmax=Jmax)
+    sa, va = op.eval(a, mask=mask, norm=powers, calc_var=True, Jmax=Jmax)
     sigma = (va * va + vb * vb).map(torch.sqrt)
     return float(sa.reduce_distance(sb, sigma))
 

@@ -25,8 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
     import foscat_like as fl
     from .datasets import load_texture, load_wmap
-    from .planar import Scattering2D
-    from .planar.figures import plot_filter_bank, plot_scattering_disk
+    from .classic import Scattering2D
+    from .classic.figures import plot_filter_bank, plot_scattering_disk
     from .report import compare_numbers, comparison_figure
 
     out = args.out

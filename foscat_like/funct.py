@@ -1,26 +1,44 @@
-"""``funct``: the FOSCAT-style entry point (``eval`` and ``synthesis``) for every grid."""
+"""``funct``: the FOSCAT-style entry point (``eval``, ``synthesis``, ``separate``) for every grid."""
 from __future__ import annotations
 
-import numpy as np
+import warnings
 
-from .grid import Grid
-from .inputs import as_field, as_mask
+import numpy as np
+import torch
+
+from .checks import check_bool, check_int, unknown_keyword
+from .grid import make_grid
+from .inputs import as_field, as_mask, check_varies
 from .stats.compute import scattering_covariance
-from .stats.normalize import normalize, reference_powers
+from .stats.normalize import batch_reference, normalize, powers_of, reference_powers
 from .stats.scatcov import ScatCov
 
-GRIDS = ("1d", "2d", "healpix")
+# FOSCAT's funct keywords (seed 004) with FOSCAT's defaults. Those in _NO_EFFECT change
+# nothing here by design (a non-default value warns, saying why); the others are FOSCAT
+# features foscat_like does not have: their default is accepted, any other value refused.
+_FOSCAT_DEFAULTS = dict(LAMBDA=1.2, slope=1.0, all_type="float32", nstep_max=20, padding="SAME", gpupos=0,
+                        mask_thres=None, mask_norm=False, isMPI=False, TEMPLATE_PATH=None, BACKEND="torch",
+                        return_data=False, DODIV=False, use_median=False, InitWave=None, silent=True,
+                        mpi_size=1, mpi_rank=0)
+_NO_EFFECT = {"all_type": "the statistics follow the input's dtype (synthesis: precision=)",
+              "TEMPLATE_PATH": "nothing is written to disk", "gpupos": "tensors stay on the input's device",
+              "silent": "use progress= and logging", "nstep_max": "nstep is checked against the size"}
 
 
-def make_grid(grid: str, NORIENT: int, KERNELSZ: int) -> Grid:
-    """Grid implementation by name."""
-    if grid in ("1d", "2d"):
-        from .planar.grid import PlanarGrid
-        return PlanarGrid(int(grid[0]), NORIENT)
-    if grid == "healpix":
-        from .healpix.grid import HealpixGrid
-        return HealpixGrid(NORIENT, KERNELSZ)
-    raise ValueError(f"grid must be one of {GRIDS}; got {grid!r}")
+def _foscat_keywords(kwargs: dict) -> None:
+    for k, v in kwargs.items():
+        if k not in _FOSCAT_DEFAULTS:
+            raise unknown_keyword("funct()", k, ["NORIENT", "KERNELSZ", "grid", "use_1D", "use_2D",
+                                                 *_FOSCAT_DEFAULTS])
+        default = _FOSCAT_DEFAULTS[k]
+        same = v is default or (type(v) is type(default) and v == default)
+        if same:
+            continue
+        if k in _NO_EFFECT:
+            warnings.warn(f"funct({k}={v!r}) has no effect in foscat_like: {_NO_EFFECT[k]}", stacklevel=3)
+        else:
+            raise ValueError(f"funct({k}={v!r}): this FOSCAT option is not supported by foscat_like "
+                             f"(only its default {default!r} is accepted)")
 
 
 class funct:
@@ -31,39 +49,54 @@ class funct:
     NORIENT : number of wavelet orientations spanning pi (2D and HEALPix; 1 in 1D).
     KERNELSZ : 3 or 5, the HEALPix wavelet stencil size (planar grids use Fourier wavelets).
     grid : "healpix" (default, as FOSCAT), "2d" or "1d". ``use_1D=True`` / ``use_2D=True``
-        are accepted as in FOSCAT.
+        are accepted as in FOSCAT, and so are FOSCAT's other keywords at their defaults.
     """
 
     def __init__(self, NORIENT: int = 4, KERNELSZ: int = 3, grid: str | None = None,
-                 use_1D: bool = False, use_2D: bool = False, **unused):
-        if isinstance(NORIENT, bool) or not isinstance(NORIENT, int) or NORIENT < 1:
-            raise ValueError(f"NORIENT must be a positive integer; got {NORIENT!r}")
+                 use_1D: bool = False, use_2D: bool = False, **foscat_keywords):
+        NORIENT = check_int("NORIENT", NORIENT, minimum=1)
+        KERNELSZ = check_int("KERNELSZ", KERNELSZ)
         if KERNELSZ not in (3, 5):
             raise ValueError(f"KERNELSZ must be 3 or 5; got {KERNELSZ!r}")
-        if use_1D and use_2D:
+        if check_bool("use_1D", use_1D) and check_bool("use_2D", use_2D):
             raise ValueError("use_1D and use_2D cannot both be True")
+        _foscat_keywords(foscat_keywords)
         if grid is None:
             grid = "1d" if use_1D else "2d" if use_2D else "healpix"
         self.NORIENT, self.KERNELSZ = NORIENT, KERNELSZ
         self.grid = make_grid(grid, NORIENT, KERNELSZ)
-        self._norm_ref: dict | None = None
+        self._auto: tuple | None = None          # (key, powers) of norm='auto'
+        self._patch: tuple | None = None         # (key, grid) of the last cell_ids
+        self._last = None                        # last synthesis / separation result
 
+    # -- grids ----------------------------------------------------------------------
     def _grid_for(self, cell_ids, nside):
-        """The grid to use: this one, or a HEALPix patch grid for ``cell_ids``."""
+        """This grid, or its restriction to the patch ``cell_ids`` (one cached)."""
         if cell_ids is None:
+            if nside is not None:
+                raise ValueError("nside is only used with cell_ids")
             return self.grid
-        if self.grid.name != "healpix":
-            raise ValueError("cell_ids is only meaningful on the healpix grid")
-        from .healpix.grid import HealpixGrid
-        key = (hash(np.asarray(cell_ids, dtype=np.int64).tobytes()), nside)
-        if getattr(self, "_patch_key", None) != key:
-            self._patch_grid = HealpixGrid(self.NORIENT, self.KERNELSZ, cell_ids=cell_ids, nside=nside)
-            self._patch_key = key
-        return self._patch_grid
+        a = np.asarray(cell_ids.detach().cpu() if isinstance(cell_ids, torch.Tensor) else cell_ids)
+        key = (a.dtype.str, a.shape, a.tobytes(), nside)
+        if self._patch is None or self._patch[0] != key:
+            self._patch = (key, self.grid.restrict(cell_ids, nside))
+        return self._patch[1]
+
+    # -- history (read-only views of the last run) ----------------------------------------
+    @property
+    def history(self) -> tuple:
+        """``[(level, iteration, loss)]`` of the last ``synthesis``/``separate`` (read-only;
+        ``return_history=True`` returns it with the result)."""
+        return tuple(self._last.history) if self._last is not None else ()
+
+    @property
+    def levels(self) -> tuple:
+        """``[(level, J, iterations, final loss, message)]`` of the last run (read-only)."""
+        return tuple(self._last.levels) if self._last is not None else ()
 
     def clean_norm(self) -> None:
         """Forget the reference normalisation cached by ``norm='auto'``."""
-        self._norm_ref = None
+        self._auto = None
 
     def scales(self, image, Jmax: int | None = None, edge: bool = False) -> int:
         """Number of scales ``J`` that ``eval`` uses for a field like ``image``."""
@@ -77,63 +110,79 @@ class funct:
             raise ValueError(f"image1 of spatial shape {shape} is too small for grid '{grid.name}'")
         if Jmax is None:
             return min(J, grid.default_scales(shape, edge))
-        if isinstance(Jmax, bool) or not isinstance(Jmax, int) or Jmax < 1:
-            raise ValueError(f"Jmax must be a positive integer; got {Jmax!r}")
+        Jmax = check_int("Jmax", Jmax, minimum=1)
         if Jmax > J:
             raise ValueError(f"Jmax={Jmax} is too large for spatial shape {shape}: at most {J}")
         return Jmax
 
-    def eval(self, image1, image2=None, mask=None, norm: str | None = None, calc_var: bool = False,
+    # -- statistics -----------------------------------------------------------------
+    def eval(self, image1, image2=None, mask=None, norm=None, calc_var: bool = False,
              Jmax: int | None = None, edge: bool = False, cell_ids=None, nside: int | None = None,
              spin: int = 0):
         """Scattering covariance of ``image1`` (and cross with ``image2``).
 
         image1, image2 : ``(*S)`` or ``(B, *S)`` numpy or torch (autograd flows through).
         mask : ``(*S)`` or ``(K, *S)`` non-negative weights; each mask gives its own statistics.
-        norm : None, 'self' (by this field's powers) or 'auto' (by powers cached on first call).
+        norm : None; 'self' (by this field's powers); 'auto' (by the powers of the first field
+            evaluated with the same grid, J, masks and edge: FOSCAT's cache, see ``clean_norm``);
+            or the reference itself: a ``ScatCov`` from ``eval(ref)`` (norm=None, full angles)
+            or a dict of powers ``{"P1", "P2": (B|1, K, J, L)}``.
         calc_var : also return the per-coefficient spatial standard deviations.
         cell_ids, nside : HEALPix patch: ``image1 (..., ncells)`` holds the values of the NEST
-            cells ``cell_ids`` at ``nside`` (inferred if omitted); no full-sky array is made.
-            With ``edge=True`` only pixels whose whole stencil chain lies in the patch count,
-            and the statistics equal the full-sky ones restricted to them.
+            cells ``cell_ids`` (any order) at ``nside`` (inferred if omitted); no full-sky
+            array is made. With ``edge=True`` only pixels whose whole stencil chain lies in the
+            patch count, and the statistics equal the full-sky ones restricted to them.
         spin : 2 for polarisation: ``image1`` is ``(2, npix)`` (Q, U), analysed as its E and B
             maps (batch axis ``[E, B]``; no autograd through the conversion).
         Returns ``ScatCov`` (or ``(ScatCov, sigma ScatCov)`` with ``calc_var``).
+        A constant field has no normalised statistics: ``ValueError``.
         """
-        if norm not in (None, "self", "auto"):
-            raise ValueError(f"norm must be None, 'self' or 'auto'; got {norm!r}")
-        if spin not in (0, 2):
+        if not (norm is None or isinstance(norm, (ScatCov, dict)) or norm in ("self", "auto")):
+            raise ValueError(f"norm must be None, 'self', 'auto', a reference ScatCov or a dict of powers; got {norm!r}")
+        if spin not in (0, 2) or isinstance(spin, bool):
             raise ValueError(f"spin must be 0 or 2 (Q, U polarisation); got {spin!r}")
+        calc_var, edge = check_bool("calc_var", calc_var), check_bool("edge", edge)
         if spin == 2:
             if self.grid.name != "healpix" or cell_ids is not None:
                 raise ValueError("spin=2 needs full-sky HEALPix (Q, U) maps")
             from .healpix.spin import qu_to_eb
-            as_field(np.asarray(image1)[0] if np.ndim(image1) == 2 else image1, self.grid, "image1")
-            image1 = qu_to_eb(np.asarray(image1))
-            image2 = None if image2 is None else qu_to_eb(np.asarray(image2))
+            image1 = qu_to_eb(as_field(image1, self.grid, "image1")[0].detach().cpu().numpy())
+            image2 = None if image2 is None else qu_to_eb(as_field(image2, self.grid, "image2")[0].detach().cpu().numpy())
         grid = self._grid_for(cell_ids, nside)
-        x1, _ = as_field(image1, grid, "image1")
+        x1, _ = as_field(grid.to_internal(image1), grid, "image1")
         x2 = None
         if image2 is not None:
-            x2, _ = as_field(image2, grid, "image2", like=x1)
+            x2, _ = as_field(grid.to_internal(image2), grid, "image2", like=x1)
             if x2.shape != x1.shape:
                 raise ValueError(f"image2 must have the shape of image1 {tuple(x1.shape)}; got {tuple(x2.shape)}")
         S = grid.spatial_shape(x1)
         J = self._check_J(S, Jmax, edge, grid)
-        w = None if mask is None else as_mask(mask, S, x1)
+        w = None if mask is None else as_mask(grid.to_internal(mask), S, x1)
+        if norm is not None:
+            check_varies(x1, grid, "image1")
+            if x2 is not None:
+                check_varies(x2, grid, "image2")
         raw = scattering_covariance(grid, x1, x2, J, w, edge=edge, calc_var=calc_var)
         if norm is not None:
-            ref = None
-            if norm == "auto":
-                if self._norm_ref is None or self._norm_ref["P1"].shape[2] != J:
-                    self._norm_ref = reference_powers(raw)
-                ref = self._norm_ref
-            raw = normalize(raw, ref)
-        st = ScatCov.from_raw(raw, norm=norm)
+            raw = normalize(raw, self._reference(norm, raw, grid, J, w, edge))
+        st = ScatCov.from_raw(raw, norm=norm if norm is None or isinstance(norm, str) else "reference")
+        st.check_finite("image1", x1.dtype)
         if calc_var:
-            return st, ScatCov.from_raw(raw, sigma=True, norm=norm)
+            return st, ScatCov.from_raw(raw, sigma=True, norm=st.norm)
         return st
 
+    def _reference(self, norm, raw: dict, grid, J: int, w, edge: bool) -> dict | None:
+        """The powers that normalise ``raw`` for ``norm``."""
+        if norm == "self":
+            return None
+        if norm == "auto":
+            key = (grid.key(), J, edge, None if w is None else (tuple(w.shape), w.detach().cpu().numpy().tobytes()))
+            if self._auto is None or self._auto[0] != key:
+                self._auto = (key, batch_reference(reference_powers(raw)))
+            return self._auto[1]
+        return powers_of(norm, raw)
+
+    # -- synthesis and separation ---------------------------------------------------------
     def synthesis(self, image_target, reference=None, nstep: int | None = None, seed: int = 1234,
                   Jmax: int | None = None, edge: bool = False, to_gaussian: bool = False,
                   use_variance: bool = True, synthesised_N: int = 1, input_image=None,
@@ -155,23 +204,30 @@ class funct:
         ``input_image`` as warm start; ``iso_ang`` / ``fft_ang`` reduce the angles.
         ``histogram`` adds the pixel-histogram (1D Wasserstein) term to the loss;
         ``spectrum`` the fine ring band powers (planar grids, periodic targets).
-        ``precision='single'`` computes the loss in float32 (about 2x faster on large
-        maps; the optimiser still works in float64).
+        ``precision='single'`` computes the loss in float32 (the optimiser still works in float64).
         ``checkpoint``: file updated after every level; a killed run called again
-        with the same arguments resumes and ends with the same map.
+        with the same arguments and data resumes and ends with the same map (a checkpoint
+        of any other run is refused).
 
         Returns a numpy array of the target's shape (leading ``synthesised_N`` axis
         when > 1, spatial size x ``2**n_up``); with ``return_history`` also the
-        ``[(level, iteration, loss)]`` list. The history is kept in ``self.history``.
+        ``[(level, iteration, loss)]`` list (``op.history`` is a read-only view of it).
         """
-        from .optim.synthesis import SynthesisConfig, synthesize
-        cfg = SynthesisConfig(nstep, seed, Jmax, edge, to_gaussian, use_variance, synthesised_N,
-                              iso_ang, fft_ang, fft_nharm, fft_imaginary, EVAL_FREQUENCY,
-                              NUM_EPOCHS, n_up, progress, histogram, spectrum, precision)
-        res = synthesize(self._grid_for(cell_ids, nside), image_target, cfg, reference=reference, input_image=input_image,
-                         grd_mask=grd_mask, in_mask=in_mask, checkpoint=checkpoint)
-        self.history, self.levels = res.history, res.levels
-        return (res.maps, res.history) if return_history else res.maps
+        from .optim.config import SynthesisConfig
+        from .optim.synthesis import synthesize
+        cfg = SynthesisConfig(nstep=nstep, seed=seed, Jmax=Jmax, edge=edge, to_gaussian=to_gaussian,
+                              use_variance=use_variance, synthesised_N=synthesised_N, iso_ang=iso_ang,
+                              fft_ang=fft_ang, fft_nharm=fft_nharm, fft_imaginary=fft_imaginary,
+                              EVAL_FREQUENCY=EVAL_FREQUENCY, NUM_EPOCHS=NUM_EPOCHS, n_up=n_up,
+                              progress=progress, histogram=histogram, spectrum=spectrum, precision=precision)
+        return_history = check_bool("return_history", return_history)
+        g = self._grid_for(cell_ids, nside)
+        res = synthesize(g, g.to_internal(image_target), cfg, reference=g.to_internal(reference),
+                         input_image=g.to_internal(input_image), grd_mask=g.to_internal(grd_mask),
+                         in_mask=g.to_internal(in_mask), checkpoint=checkpoint)
+        self._last = res
+        maps = g.from_internal(res.maps)
+        return (maps, list(res.history)) if return_history else maps
 
     def separate(self, data, noise, reference=None, mask=None, n_noise: int = 16, nstep: int | None = 1,
                  n_iter: int = 3, Jmax: int | None = None, NUM_EPOCHS: int = 100, EVAL_FREQUENCY: int = 100,
@@ -190,15 +246,24 @@ class funct:
         ``edge=True`` keeps only pixels whose wavelets stay inside the patch (or image).
         precision : ``'single'`` computes the statistics in float32 (1.5-1.7x faster on HEALPix
         nside 64-128, 35-40% less memory, same error: benchmarks/separation_scale.py).
-        Returns ``s`` ``(*S)``; see ``foscat_like.optim.separation`` for the method and its limits.
+        Returns ``s`` ``(*S)`` (with ``return_history`` also the loss history); see
+        ``foscat_like.optim.separation`` for the method and its limits.
         """
-        from .optim.separation import SeparationConfig, separate
-        cfg = SeparationConfig(nstep, Jmax, NUM_EPOCHS, EVAL_FREQUENCY, progress, edge=edge, n_iter=n_iter,
-                               precision=precision)
-        s, hist = separate(self._grid_for(cell_ids, nside), data, noise, cfg, reference=reference, mask=mask, n_noise=n_noise,
-                           checkpoint=checkpoint)
-        self.history = hist
-        return (s, hist) if return_history else s
+        from .optim.config import SeparationConfig
+        from .optim.separation import separate
+        cfg = SeparationConfig(nstep=nstep, Jmax=Jmax, NUM_EPOCHS=NUM_EPOCHS, EVAL_FREQUENCY=EVAL_FREQUENCY,
+                               progress=progress, edge=edge, n_iter=n_iter, precision=precision, n_noise=n_noise)
+        return_history = check_bool("return_history", return_history)
+        g = self._grid_for(cell_ids, nside)
+        if callable(noise):
+            draw, noise = noise, (lambda k: g.to_internal(draw(k)))
+        else:
+            noise = g.to_internal(noise)
+        res = separate(g, g.to_internal(data), noise, cfg, reference=g.to_internal(reference),
+                       mask=g.to_internal(mask), checkpoint=checkpoint)
+        self._last = res
+        s = g.from_internal(res.maps)
+        return (s, list(res.history)) if return_history else s
 
 
 def separate(data, noise, grid: str = "2d", NORIENT: int = 4, KERNELSZ: int = 3, **kwargs):

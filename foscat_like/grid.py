@@ -44,6 +44,24 @@ class Grid(ABC):
     def spatial_shape(self, x: torch.Tensor) -> tuple[int, ...]:
         return tuple(x.shape[-self.spatial_ndim:])
 
+    # -- identity and sub-grids ------------------------------------------------------
+    def key(self) -> tuple:
+        """Everything that defines this grid's operators (cache keys, checkpoint fingerprints)."""
+        return (type(self).__name__, self.name, self.L)
+
+    def restrict(self, cell_ids, nside: int | None = None) -> "Grid":
+        """The grid of a patch given by cell indices; grids without cells raise ``ValueError``."""
+        raise ValueError(f"cell_ids is only meaningful on the healpix grid (this grid is '{self.name}')")
+
+    def to_internal(self, a, axis: int = -1):
+        """Reorder the last axis of a user array into the grid's pixel order (identity here;
+        a patch given by unsorted ``cell_ids`` sorts it)."""
+        return a
+
+    def from_internal(self, a, axis: int = -1):
+        """Inverse of :meth:`to_internal`."""
+        return a
+
     # -- operators --------------------------------------------------------------
     @abstractmethod
     def wavelet(self, x: torch.Tensor, lead: bool = False) -> torch.Tensor:
@@ -99,3 +117,19 @@ class Grid(ABC):
         N, C = x.shape[0], x.shape[1:-1]
         out = x.reshape(N, -1, x.shape[-1]) @ wf.to(x.dtype).T
         return out.transpose(1, 2).reshape((N, wf.shape[0]) + C)
+
+
+GRIDS = ("1d", "2d", "healpix")
+
+
+def make_grid(grid: str, NORIENT: int = 4, KERNELSZ: int = 3) -> Grid:
+    """The one place grids are built: ``"1d"``, ``"2d"`` (periodic planar) or ``"healpix"`` (NEST)."""
+    if not isinstance(grid, str):
+        raise TypeError(f"grid must be one of {GRIDS}; got {type(grid).__name__}")
+    if grid in ("1d", "2d"):
+        from .planar.grid import PlanarGrid
+        return PlanarGrid(int(grid[0]), NORIENT)
+    if grid == "healpix":
+        from .healpix.grid import HealpixGrid
+        return HealpixGrid(NORIENT, KERNELSZ)
+    raise ValueError(f"grid must be one of {GRIDS}; got {grid!r}")

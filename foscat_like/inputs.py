@@ -8,23 +8,37 @@ from .grid import Grid
 
 
 def as_tensor(x, name: str, dtype: torch.dtype | None = None, device=None) -> torch.Tensor:
-    """A real floating tensor (numpy float64 stays float64; integers become float32)."""
+    """The one input rule of the package: a finite, real, floating, non-empty tensor.
+
+    numpy: float32 / float64 kept, integers and booleans become float32, float16 becomes
+    float32; torch: float32 / float64 kept, float16 / bfloat16 become float32, integer
+    tensors are a ``TypeError`` (convert explicitly). Complex values, strings and objects
+    are a ``TypeError``; NaN / inf and empty arrays a ``ValueError``.
+    """
     if isinstance(x, torch.Tensor):
         t = x
+        if t.is_complex():
+            raise TypeError(f"{name} must be real-valued; got a complex tensor ({t.dtype})")
+        if not t.is_floating_point():
+            raise TypeError(f"{name} must be a floating-point tensor; got {t.dtype} (convert with {name}.float())")
+        if t.dtype in (torch.float16, torch.bfloat16):
+            t = t.float()
     else:
         try:
             a = np.asarray(x)
-        except Exception as exc:  # pragma: no cover
-            raise TypeError(f"{name} must be a numpy array or a torch tensor; got {type(x).__name__}") from exc
-        if a.dtype == object:
-            raise TypeError(f"{name} must be a numeric array; got an object array")
+        except Exception:
+            raise TypeError(f"{name} must be a numpy array or a torch tensor; got {type(x).__name__}") from None
+        if np.iscomplexobj(a):
+            raise TypeError(f"{name} must be real-valued; got complex dtype {a.dtype}")
         if a.dtype.kind in "iub":
             a = a.astype(np.float32)
+        elif a.dtype.kind != "f":
+            raise TypeError(f"{name} must hold numbers; got {type(x).__name__} of dtype {a.dtype}")
+        elif a.dtype not in (np.float32, np.float64):
+            a = a.astype(np.float32 if a.dtype.itemsize < 4 else np.float64)
         t = torch.from_numpy(np.ascontiguousarray(a))
-    if t.is_complex():
-        raise TypeError(f"{name} must be real-valued; got {t.dtype}")
-    if not t.is_floating_point():
-        t = t.float()
+    if t.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(t.shape)})")
     if dtype is not None or device is not None:
         t = t.to(dtype=dtype or t.dtype, device=device or t.device)
     if not bool(torch.isfinite(t).all()):
@@ -61,8 +75,16 @@ def as_mask(mask, spatial_shape: tuple[int, ...], like: torch.Tensor, name: str 
     return w
 
 
-def check_positive_int(name: str, v) -> int:
-    """``v`` as an int, or ValueError naming ``name`` unless it is an integer >= 1."""
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{name} must be a positive integer; got {v!r}")
-    return int(v)
+def check_varies(x: torch.Tensor, grid: Grid, name: str, valid: torch.Tensor | None = None,
+                 mask_name: str = "mask") -> None:
+    """``ValueError`` naming ``name`` if a field of ``x (B, *S)`` is constant (on the ``valid``
+    pixels): it has no power at any scale, so its normalised statistics are undefined."""
+    f = x.flatten(-grid.spatial_ndim) if valid is None else x[..., valid]
+    if f.shape[-1] < 2:
+        raise ValueError(f"{mask_name} leaves {name} {f.shape[-1]} valid pixel(s): statistics need a region")
+    spread, size = f.std(-1), f.abs().amax(-1)
+    flat = (spread <= 1e-10 * size) | (spread == 0)
+    if bool(flat.any()):
+        i = int(flat.nonzero()[0, 0])
+        raise ValueError(f"{name} is constant (field {i}{f' on the valid pixels of {mask_name}' if valid is not None else ''}): "
+                         "it has no power at any scale, so its normalised statistics are undefined")

@@ -23,13 +23,41 @@ def _ext(path: str) -> str:
     return os.path.splitext(p)[1]
 
 
+OUTPUT_EXT = (".fits", ".fits.gz", ".npy", ".png")
+
+
+def split_ext(path: str) -> tuple[str, str]:
+    """``("dir/name", ".fits.gz")``: the root and the (double) extension of a path."""
+    for e in (".fits.gz",) + FITS_EXT + IMAGE_EXT + (".npy",):
+        if path.lower().endswith(e):
+            return path[: -len(e)], path[-len(e):]
+    return os.path.splitext(path)
+
+
+def check_output(path: str, kind: str | None = None, inputs=(), formats=None) -> None:
+    """Before any work: ``ValueError`` if ``path`` has a format ``write_field`` cannot write
+    (for this ``kind`` of field; or not one of ``formats``), its directory is missing, or it
+    is one of the ``inputs``."""
+    ext = _ext(path)
+    formats = formats or (".npy",) + FITS_EXT + IMAGE_EXT
+    if ext not in formats:
+        raise ValueError(f"{path}: unknown output format '{ext}' (use {', '.join(formats)})")
+    if ext in IMAGE_EXT and kind is not None and kind != "image":
+        raise ValueError(f"{path}: only 2D images can be written as {ext}; use .fits or .npy")
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        raise ValueError(f"{path}: directory {d} does not exist")
+    for q in inputs:
+        if q and os.path.abspath(q) == os.path.abspath(path) or (q and os.path.exists(q) and os.path.exists(path)
+                                                                  and os.path.samefile(q, path)):
+            raise ValueError(f"{path} is also an input: refusing to overwrite it (choose another output)")
+
+
 def guess_kind(a: np.ndarray) -> str:
     """'healpix' for a 12*nside^2 vector (nside a power of 2), 'image' for 2D, 'signal' for 1D."""
     if a.ndim == 1:
-        n = int(round(np.sqrt(a.size / 12)))
-        if 12 * n * n == a.size and n >= 1 and n & (n - 1) == 0:
-            return "healpix"
-        return "signal"
+        from .healpix.geometry import is_healpix_npix
+        return "healpix" if is_healpix_npix(a.size) else "signal"
     if a.ndim == 2:
         return "image"
     raise ValueError(f"expected a 1D or 2D field; got shape {a.shape}")
@@ -58,7 +86,13 @@ def read_field(path: str) -> tuple[np.ndarray, dict]:
         raise
     except Exception as exc:   # corrupt files and the like: one line, no traceback
         raise ValueError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from None
+    if np.iscomplexobj(a):
+        raise ValueError(f"{path}: holds complex values ({a.dtype}); fields must be real")
+    if not np.issubdtype(np.asarray(a).dtype, np.number) and np.asarray(a).dtype != bool:
+        raise ValueError(f"{path}: holds {np.asarray(a).dtype} values, not numbers")
     a = np.asarray(a, dtype=np.float64)
+    if a.size == 0:
+        raise ValueError(f"{path}: is empty")
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{path}: contains NaN or infinite values (UNSEEN pixels?); mask or fill them first")
     return a, info
@@ -67,19 +101,29 @@ def read_field(path: str) -> tuple[np.ndarray, dict]:
 def _read_fits(path: str) -> tuple[np.ndarray, dict]:
     from astropy.io import fits
     with fits.open(path) as hdul:
-        for hdu in hdul:
+        for k, hdu in enumerate(hdul):
             if str(hdu.header.get("PIXTYPE", "")).strip().upper() == "HEALPIX":
                 order = str(hdu.header.get("ORDERING", "")).strip().upper()
                 if order not in ("RING", "NESTED", "NEST"):
                     raise ValueError(f"{path}: HEALPix FITS without ORDERING (RING/NESTED) keyword")
                 import healpy as hp
-                m = hp.read_map(path, field=0, nest=True, dtype=np.float64)
+                if k == 0 or hdu.header.get("XTENSION") != "BINTABLE":   # an image HDU holding the map
+                    m = np.asarray(hdu.data, dtype=np.float64).ravel()
+                    m = hp.reorder(m, r2n=True) if order == "RING" else m
+                else:
+                    m = hp.read_map(path, field=0, hdu=k, nest=True, dtype=np.float64)
                 m = np.where(m == hp.UNSEEN, np.nan, m)
                 return m, {"kind": "healpix", "format": "fits", "ordering_on_disk": order}
         for hdu in hdul:
             if hdu.data is not None and getattr(hdu.data, "ndim", 0) in (1, 2) and hdu.header.get("XTENSION") != "BINTABLE":
-                a = np.asarray(hdu.data, dtype=np.float64)
-                return a, {"kind": guess_kind(a), "format": "fits"}
+                a = np.asarray(hdu.data)
+                kind = guess_kind(a)
+                if str(hdu.header.get("FLKIND", "")).strip() == "signal" and a.ndim == 1:
+                    kind = "signal"
+                if kind == "healpix":     # no PIXTYPE/ORDERING: RING and NEST cannot be told apart
+                    raise ValueError(f"{path}: a vector of 12*nside**2 values without PIXTYPE='HEALPIX' "
+                                     "and ORDERING; write HEALPix maps with healpy.write_map")
+                return a, {"kind": kind, "format": "fits"}
     raise ValueError(f"{path}: no image or HEALPix map found in the FITS file")
 
 
@@ -103,6 +147,7 @@ def write_field(path: str, a: np.ndarray, kind: str, params: dict | None = None)
             hp.write_map(path, a, nest=True, overwrite=True, extra_header=extra, dtype=np.float64)
         else:
             hdu = fits.PrimaryHDU(np.asarray(a, dtype=np.float64))
+            hdu.header["FLKIND"] = kind
             for k, v in params.items():
                 hdu.header[k.upper()[:8]] = str(v)[:60]
             hdu.writeto(path, overwrite=True)

@@ -70,10 +70,11 @@ def _cubical_counts(b: np.ndarray, periodic: bool) -> tuple[int, int, int]:
 
 def _healpix_faces(x: np.ndarray) -> np.ndarray | None:
     """``(12, nside, nside)`` base faces of a NEST map, or ``None`` if ``x`` is not one."""
-    n = int(round(np.sqrt(x.size / 12))) if x.ndim == 1 else 0
-    if n < 1 or 12 * n * n != x.size or n & (n - 1):
+    from .healpix.geometry import is_healpix_npix, nside_of
+    if x.ndim != 1 or not is_healpix_npix(x.size):
         return None
     import healpy as hp
+    n = nside_of(x.size)
     ix, iy, f = hp.pix2xyf(n, np.arange(x.size), nest=True)
     faces = np.empty((12, n, n))
     faces[f, ix, iy] = x

@@ -9,14 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import metrics
+from .healpix.geometry import is_healpix_npix
 from .healpix.spectra import cl_error, cl_nest
 
 
 def _is_healpix(x: np.ndarray) -> bool:
-    if x.ndim != 1:
-        return False
-    n = int(round(np.sqrt(x.size / 12)))
-    return 12 * n * n == x.size and n & (n - 1) == 0
+    return x.ndim == 1 and is_healpix_npix(x.size)
 
 
 def compare_numbers(a: np.ndarray, b: np.ndarray) -> dict:

@@ -147,3 +147,54 @@ def test_demo_subcommand_writes_pictures(tmp_path):
     assert r.returncode == 0, r.stderr
     for name in ("scattering_disk.png", "texture_synthesis.png", "wmap_synthesis.png", "wmap_inpainting.png"):
         assert (tmp_path / name).stat().st_size > 5000
+
+
+@pytest.mark.parametrize("args, message", [
+    (["synth", "{tex}", "-o", "{tex}"], "also an input"),
+    (["synth", "{tex}", "-o", "{tmp}/x.txt"], "unknown output format"),
+    (["synth", "{tex}", "-o", "{tmp}/nodir/x.npy"], "does not exist"),
+    (["synth", "{tex}", "-o", "{tmp}/x.npy", "--workers", "0", "--realizations", "2"], "--workers must be >= 1"),
+    (["synth", "{tex}", "-o", "{tmp}/x.npy", "--realizations", "0"], "--realizations must be >= 1"),
+    (["synth", "{tex}", "-o", "{tmp}/x.npy", "--realizations", "2", "--nstep", "9"], "nstep=9 is too deep"),
+    (["synth", "{tex}", "-o", "{tmp}/x.npy", "--grid", "1d"], "--grid 1d does not fit"),
+    (["synth", "{tex}", "-o", "{tmp}/x.png", "--grid", "healpix"], "--grid healpix does not fit"),
+    (["stats", "{tex}", "-o", "{tmp}/st.txt"], "unknown output format '.txt'"),
+    (["separate", "{tex}", "-o", "{tmp}/s.npy", "--noise-std", "0.1", "--residual", "{tex}"], "also an input"),
+    (["separate", "{tex}", "-o", "{tmp}/s.npy", "--noise-std", "0"], "noise draws are all zero"),
+    (["synth", "{zero}", "-o", "{tmp}/x.npy"], "constant"),
+    (["synth", "{tex}", "-o", "{tmp}/x.npy", "--realizations", "2", "--epochs", "0"], "NUM_EPOCHS must be >= 1"),
+])
+def test_bad_files_and_arguments_exit_2_before_any_work(files, tmp_path, args, message):
+    np.save(tmp_path / "zero.npy", np.zeros((32, 32)))
+    args = [s.format(tex=files / "tex.npy", tmp=tmp_path, zero=tmp_path / "zero.npy") for s in args]
+    before = np.load(files / "tex.npy")
+    r = run(*args)
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    np.testing.assert_array_equal(np.load(files / "tex.npy"), before)      # the input is untouched
+    assert sorted(os.listdir(tmp_path)) == ["zero.npy"]                    # nothing else written
+
+
+def test_ensemble_refuses_foreign_outputs_recomputes_empty_ones_and_is_quiet(files, tmp_path):
+    pytest.importorskip("distributed")
+    out = tmp_path / "e.npy"
+    args = ["synth", str(files / "tex.npy"), "-o", str(out), "--realizations", "2", "--workers", "1",
+            "--nstep", "1", "--epochs", "3", "--norient", "2", "--quiet"]
+    r = run(*args)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == ""                           # no Dask log lines with --quiet
+    assert (tmp_path / "e.ensemble.json").exists()
+    # --norient reaches the workers: the realisation is the single-process NORIENT=2 synthesis
+    import foscat_like as fl
+    one = fl.funct(NORIENT=2, grid="2d").synthesis(np.load(files / "tex.npy"), nstep=1, NUM_EPOCHS=3,
+                                                   seed=1235, progress=False)
+    np.testing.assert_allclose(np.load(tmp_path / "e_0001.npy"), one, atol=1e-10)
+    open(tmp_path / "e_0000.npy", "wb").close()             # a 0-byte file is not a realisation
+    r = run(*args)
+    assert r.returncode == 0 and "1 written, 1 already on disk" in r.stdout, r.stdout + r.stderr
+    assert np.load(tmp_path / "e_0000.npy").shape == (32, 32)
+    r = run(*[a if a != "3" else "4" for a in args])        # other arguments, same outputs
+    assert r.returncode == 2 and "another input or other arguments" in r.stderr
+    np.save(tmp_path / "f_0000.npy", np.zeros((32, 32)))     # files no ensemble of ours wrote
+    r = run(*[a if a != str(out) else str(tmp_path / "f.npy") for a in args])
+    assert r.returncode == 2 and "not written by this ensemble" in r.stderr

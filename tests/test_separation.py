@@ -74,17 +74,14 @@ def test_noise_callable_checkpoint_and_errors(brick, tmp_path):
     kw = dict(NUM_EPOCHS=3, n_iter=2, progress=False)
     s = op.separate(data[:32, :32], lambda k: rng.standard_normal((32, 32)), n_noise=3, **kw)
     assert s.shape == (32, 32) and len(op.history) > 0
-    ck = str(tmp_path / "sep.pt")
-    a = op.separate(data[:32, :32], draws[:, :32, :32], checkpoint=ck, **kw)
-    b = op.separate(data[:32, :32], draws[:, :32, :32], checkpoint=ck, **kw)   # resumes: nothing left
-    np.testing.assert_array_equal(a, b)
+    # resuming a checkpoint is tested where it can fail: test_seams.py (a run stopped mid-way)
     with pytest.raises(ValueError, match="noise must be realisations"):
         op.separate(data, draws[:, :32], progress=False)
     with pytest.raises(ValueError, match="noise contains NaN"):
         op.separate(data, np.full_like(draws, np.nan), progress=False)
-    with pytest.raises(ValueError, match="n_iter must be a positive integer"):
+    with pytest.raises(ValueError, match="n_iter must be >= 1"):
         op.separate(data, draws, n_iter=0, progress=False)
-    with pytest.raises(ValueError, match="NUM_EPOCHS must be a positive integer"):
+    with pytest.raises(ValueError, match="NUM_EPOCHS must be >= 1"):
         op.separate(data, draws, NUM_EPOCHS=0, progress=False)
     with pytest.raises(ValueError, match="precision must be"):
         op.separate(data, draws, precision="half", progress=False)

@@ -8,9 +8,30 @@ Missing slots are padded with index ``p`` and a ``valid=False`` flag.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 CHUNK = 1 << 16
+
+
+def nside_of(npix: int) -> int:
+    """nside of a full-sky NEST map of ``npix`` pixels (a power of two), or ``ValueError``."""
+    nside = int(round(math.sqrt(npix / 12)))
+    if nside < 1 or 12 * nside * nside != npix:
+        raise ValueError(f"a HEALPix map must have npix = 12*nside**2 pixels; got {npix}")
+    if nside & (nside - 1):
+        raise ValueError(f"nside must be a power of 2 (NEST downgrading); got nside={nside}")
+    return nside
+
+
+def is_healpix_npix(npix: int) -> bool:
+    """Whether a vector of ``npix`` values can be a full-sky NEST map (``nside_of`` accepts it)."""
+    try:
+        nside_of(npix)
+        return True
+    except ValueError:
+        return False
 
 
 def _first_ring(nside: int, pix: np.ndarray) -> np.ndarray:

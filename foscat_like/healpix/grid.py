@@ -10,13 +10,13 @@ hand-written backward): no Python loop over pixels at run time.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
+from ..checks import check_positive_int
 from ..grid import Grid
-from .geometry import neighbourhood
+from .geometry import neighbourhood, nside_of
+from ..wavelets import SIGMA0, XI0, slant
 
 MIN_NSIDE = 2          # coarsest level allowed
 DEFAULT_MIN_NSIDE = 4  # coarsest level used when Jmax is not given
@@ -50,14 +50,22 @@ def _csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape, dtype) -> 
         return conv(m), conv(mt)
 
 
-def nside_of(npix: int) -> int:
-    """nside of a full-sky map, or ValueError."""
-    nside = int(round(math.sqrt(npix / 12)))
-    if 12 * nside * nside != npix:
-        raise ValueError(f"a HEALPix map must have npix = 12*nside**2 pixels; got {npix}")
-    if nside & (nside - 1):
-        raise ValueError(f"nside must be a power of 2 (NEST downgrading); got nside={nside}")
-    return nside
+def _as_array(a):
+    return a if isinstance(a, (np.ndarray, torch.Tensor)) else np.asarray(a)
+
+
+def patch_ids(cell_ids) -> np.ndarray:
+    """``cell_ids`` as a 1D int64 array: ``TypeError`` unless integers, ``ValueError`` if empty."""
+    if isinstance(cell_ids, torch.Tensor):
+        cell_ids = cell_ids.detach().cpu().numpy()
+    ids = np.asarray(cell_ids)
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"cell_ids must be integer NEST indices; got dtype {ids.dtype}")
+    if ids.ndim != 1:
+        raise ValueError(f"cell_ids must be a 1D array of NEST indices; got shape {ids.shape}")
+    if ids.size == 0:
+        raise ValueError("cell_ids is empty")
+    return ids.astype(np.int64)
 
 
 class HealpixGrid(Grid):
@@ -71,16 +79,39 @@ class HealpixGrid(Grid):
         self.L, self.KERNELSZ, self.name = int(L), int(KERNELSZ), "healpix"
         self._ops: dict = {}
         self.patch = None
+        self._order = self._inverse = None
         if cell_ids is not None:
             from .patch import PatchLevels
-            ids = np.asarray(cell_ids, dtype=np.int64)
+            ids = patch_ids(cell_ids)
             if nside is None:    # smallest power of two holding every index
                 nside = 1
                 while 12 * nside * nside <= ids.max():
                     nside *= 2
-            nside_of(12 * nside * nside)
+            nside_of(12 * check_positive_int("nside", nside) ** 2)
             self.patch = PatchLevels(nside, ids)
+            if np.any(np.diff(ids) < 0):          # values arrive in the user's cell order
+                self._order = self.patch.order
+                self._inverse = np.argsort(self._order)
             self._interior = None
+
+    def key(self) -> tuple:
+        if self.patch is None:
+            return ("HealpixGrid", self.L, self.KERNELSZ)
+        import hashlib
+        sha = hashlib.sha256(self.patch.cells[0].tobytes()).hexdigest()
+        return ("HealpixGrid", self.L, self.KERNELSZ, self.patch.nsides[0], sha)
+
+    def restrict(self, cell_ids, nside: int | None = None) -> "HealpixGrid":
+        """The patch grid of the NEST cells ``cell_ids`` at ``nside`` (any order; no full-sky array)."""
+        if self.patch is not None:
+            raise ValueError("this grid is already a patch; restrict the full-sky grid")
+        return HealpixGrid(self.L, self.KERNELSZ, cell_ids=cell_ids, nside=nside)
+
+    def to_internal(self, a, axis: int = -1):
+        return a if self._order is None or a is None else _as_array(a)[..., self._order]
+
+    def from_internal(self, a, axis: int = -1):
+        return a if self._inverse is None or a is None else _as_array(a)[..., self._inverse]
 
     # -- levels -------------------------------------------------------------------
     def _level(self, n: int) -> tuple[int, np.ndarray | None]:
@@ -155,15 +186,15 @@ class HealpixGrid(Grid):
     def _build(self, nside: int, cells, dtype: torch.dtype) -> dict:
         index, xy, valid, _ = self._stencil(nside, cells)
         npix, K = index.shape
-        sigma = 0.8 if self.KERNELSZ == 3 else 1.2
-        xi, slant = 3 * np.pi / 4, min(1.0, 4.0 / self.L)
+        sigma = SIGMA0 if self.KERNELSZ == 3 else 1.5 * SIGMA0
+        xi, aspect = XI0, min(1.0, slant(self.L))
         r2 = (xy ** 2).sum(-1)
         rows_l, re_l, im_l = [], [], []
         for l in range(self.L):
             th = l * np.pi / self.L
             u = xy[..., 0] * np.cos(th) + xy[..., 1] * np.sin(th)           # along the wave
             v = -xy[..., 0] * np.sin(th) + xy[..., 1] * np.cos(th)
-            env = np.exp(-(u ** 2 + (slant * v) ** 2) / (2 * sigma ** 2)) * valid
+            env = np.exp(-(u ** 2 + (aspect * v) ** 2) / (2 * sigma ** 2)) * valid
             env = env / env.sum(1, keepdims=True)
             wave = np.exp(1j * xi * u)
             beta = (env * wave).sum(1, keepdims=True)                        # zero mean per pixel
@@ -174,7 +205,7 @@ class HealpixGrid(Grid):
         rows = np.concatenate([rows, rows + self.L * npix])           # real parts, then imaginary
         cols = np.tile(index.ravel(), 2 * self.L)
         shape = (2 * self.L * npix, npix)
-        smooth = np.exp(-r2 / (2 * 0.8 ** 2)) * valid
+        smooth = np.exp(-r2 / (2 * SIGMA0 ** 2)) * valid
         smooth = smooth / smooth.sum(1, keepdims=True)
         ops = {"psi": _csr(rows, cols, np.concatenate(re_l + im_l), shape, dtype),
                "smooth": _csr(np.repeat(np.arange(npix), K), index.ravel(), smooth.ravel(),

@@ -1,5 +1,6 @@
-"""Synthesis: coarse-to-fine L-BFGS-B on the scattering-covariance loss, for every grid."""
+"""Synthesis and separation: coarse-to-fine L-BFGS-B on scattering-covariance losses, for every grid."""
+from .config import SeparationConfig, SynthesisConfig
 from .levels import SynthesisResult
-from .synthesis import SynthesisConfig, synthesize
+from .synthesis import synthesize
 
-__all__ = ["SynthesisConfig", "SynthesisResult", "synthesize"]
+__all__ = ["SynthesisConfig", "SeparationConfig", "SynthesisResult", "synthesize"]

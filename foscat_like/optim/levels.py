@@ -3,12 +3,11 @@
 Each ``Level`` says how to build its loss; the loop runs L-BFGS-B on it from
 the previous level's upsampled result, keeps frozen pixels, reports progress
 (tqdm, logging), records the loss history and writes a checkpoint after every
-level (atomically), from which a killed run resumes to the same final map.
+level (atomically, see ``checkpoint``), from which a killed run resumes to the same map.
 """
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -16,7 +15,8 @@ import numpy as np
 import torch
 
 from ..grid import Grid
-from .lbfgs import minimize
+from ..lbfgs import minimize
+from . import checkpoint as ckpt
 
 log = logging.getLogger("foscat_like")
 
@@ -37,12 +37,16 @@ class SynthesisResult:
     levels: list = field(default_factory=list)      # [(level, J, nit, final loss, message)]
 
 
-def run_levels(grid: Grid, steps: list[Level], init: Callable[[], torch.Tensor], cfg, cdtype: torch.dtype,
-               checkpoint: str | None, data: torch.Tensor) -> tuple[torch.Tensor, SynthesisResult]:
-    """Run every level; returns the final field (float64) and the history."""
-    state = _load_checkpoint(checkpoint, cfg, data)
+def run_levels(grid: Grid, steps: list[Level], init: Callable[[], torch.Tensor], cfg,
+               checkpoint: str | None, fp: str) -> tuple[torch.Tensor, SynthesisResult]:
+    """Run every level; returns the final field (float64) and the history.
+
+    fp : the run's fingerprint (``checkpoint.fingerprint``), checked against a checkpoint."""
+    state = ckpt.load(checkpoint, fp)
     if state is not None:
-        u, start, result = state["u"], state["next_level"], state["result"]
+        log.info("resuming from %s at step %d", checkpoint, state["next_level"])
+        u, start = state["u"], state["next_level"]
+        result = SynthesisResult(np.zeros(0), list(state["history"]), list(state["levels"]))
     else:
         u, start, result = init(), 0, SynthesisResult(np.zeros(0))
     bar = _progress(cfg, len(steps))
@@ -60,7 +64,7 @@ def run_levels(grid: Grid, steps: list[Level], init: Callable[[], torch.Tensor],
                 bar.update(1); bar.set_postfix(level=k, loss=f"{f:.3g}")
             if cfg.EVAL_FREQUENCY and it % cfg.EVAL_FREQUENCY == 0:
                 log.info("level %d iteration %d loss %.4g", k, it, f)
-        res = minimize(lambda v: loss(v.to(cdtype)), u, cfg.NUM_EPOCHS, free=free, on_iter=on_iter)
+        res = minimize(lambda v: loss(v.to(cfg.cdtype)), u, cfg.NUM_EPOCHS, free=free, on_iter=on_iter)
         if bar is not None:
             bar.update(cfg.NUM_EPOCHS - res.nit)
         result.levels.append((lv.k, lv.J, res.nit, res.loss, res.message))
@@ -68,7 +72,8 @@ def run_levels(grid: Grid, steps: list[Level], init: Callable[[], torch.Tensor],
         u = res.x
         if step + 1 < len(steps) and steps[step + 1].k != lv.k:   # repeated levels: same resolution
             u = grid.upsample(u)
-        _save_checkpoint(checkpoint, cfg, data, u, step + 1, result)
+        ckpt.save(checkpoint, fp, {"u": u, "next_level": step + 1, "history": result.history,
+                                   "levels": result.levels})
     if bar is not None:
         bar.close()
     return u, result
@@ -80,30 +85,3 @@ def _progress(cfg, nlevels: int):
     from tqdm.auto import tqdm
     # disable=None: no bar when stderr is not a terminal (logs, CI)
     return tqdm(total=nlevels * cfg.NUM_EPOCHS, desc="synthesis", leave=False, disable=None)
-
-
-def _fingerprint(cfg, data: torch.Tensor) -> str:
-    d = dict(vars(cfg)); d.pop("progress", None); d.pop("EVAL_FREQUENCY", None)
-    summary = (tuple(data.shape), round(float(data.sum()), 6), round(float((data * data).sum()), 6))
-    return repr(sorted(d.items())) + repr(summary)
-
-
-def _save_checkpoint(path, cfg, data, u, next_level, result) -> None:
-    if not path:
-        return
-    tmp = path + ".tmp"
-    torch.save({"fingerprint": _fingerprint(cfg, data), "u": u, "next_level": next_level,
-                "history": result.history, "levels": result.levels}, tmp)
-    os.replace(tmp, path)       # atomic: a kill never leaves a half-written checkpoint
-
-
-def _load_checkpoint(path, cfg, data):
-    if not path or not os.path.exists(path):
-        return None
-    d = torch.load(path, weights_only=False)
-    if d.get("fingerprint") != _fingerprint(cfg, data):
-        raise ValueError(f"checkpoint {path!r} was written by a run with other arguments or data; "
-                         "remove it or pass the same arguments")
-    log.info("resuming from %s at step %d", path, d["next_level"])
-    return {"u": d["u"], "next_level": d["next_level"],
-            "result": SynthesisResult(np.zeros(0), list(d["history"]), list(d["levels"]))}

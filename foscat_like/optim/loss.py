@@ -22,8 +22,8 @@ from ..grid import Grid
 from ..stats.compute import scattering_covariance
 from ..stats.normalize import normalize, reference_powers
 from ..stats.scatcov import ScatCov
+from .plan import floor_sigma
 
-SIGMA_FLOOR = 0.05   # fraction of each family's median sigma
 BAND_WEIGHT = 0.01   # weight of the fine band powers (planar grids, periodic targets)
 HIST_WEIGHT = 0.1    # weight of the histogram term against the (averaged) statistic families
 
@@ -68,15 +68,10 @@ class StatLoss:
             st = self._reduce(_batch_mean(ScatCov.from_raw(raw_n)), False)
             if use_variance:
                 sig = self._reduce(_batch_mean(ScatCov.from_raw(raw_n, sigma=True)), True)
-                sig = sig.map(self._floor)
+                sig = sig.map(floor_sigma)
             else:
                 sig = st.map(lambda v: torch.ones_like(v.real))
             self.terms.append((ref, st.detach(), sig.detach(), x2 is not None))
-
-    @staticmethod
-    def _floor(s: torch.Tensor) -> torch.Tensor:
-        s = s.abs()
-        return torch.clamp(s, min=float(SIGMA_FLOOR * s.median().clamp_min(1e-12)))
 
     def _reduce(self, st: ScatCov, sigma: bool) -> ScatCov:
         if self.angular == "iso":
@@ -107,10 +102,8 @@ class StatLoss:
         if self.quantiles is not None:
             total = total + self.hist_weight * self.histogram_distance(u)
         if self.log_bands is not None:
-            bp = self.grid.band_powers(u)
-            if bp.shape[-1] == self.log_bands.shape[-1]:   # not on n_up levels (other size)
-                d = torch.log(bp + 1e-12) - self.log_bands
-                total = total + BAND_WEIGHT * (d * d).mean()
+            d = torch.log(self.grid.band_powers(u) + 1e-12) - self.log_bands
+            total = total + BAND_WEIGHT * (d * d).mean()
         return total
 
     def histogram_distance(self, u: torch.Tensor) -> torch.Tensor:

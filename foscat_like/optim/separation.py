@@ -36,47 +36,23 @@ minimum is ``2 P_s (1 - sqrt(W))`` per mode against ``P_s (1 - W)``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
 import torch
 
 from ..grid import Grid
-from ..inputs import as_field, as_mask, as_tensor, check_positive_int
+from ..inputs import as_field, as_mask, as_tensor, check_varies
 from ..stats.compute import scattering_covariance
 from ..stats.normalize import normalize, reference_powers
 from ..stats.scatcov import ScatCov
-from .levels import Level, run_levels
-from .synthesis import _check_levels, _pyramid, standardized_reference
-
-SIGMA_FLOOR = 0.05
-
-
-@dataclass
-class SeparationConfig:
-    nstep: int | None = 1
-    Jmax: int | None = None
-    NUM_EPOCHS: int = 100            # L-BFGS-B iterations per bias iteration
-    EVAL_FREQUENCY: int = 100
-    progress: bool = True
-    edge: bool = False
-    n_iter: int = 3                  # bias iterations at full resolution
-    precision: str = "double"        # "single": statistics in float32 (faster, less memory)
-
-
-def _vectors(st: ScatCov) -> torch.Tensor:
-    """``(B, M)`` real coefficient vectors (complex ones as real and imaginary parts)."""
-    parts = []
-    for _, v in st._fields():
-        v = v.reshape(v.shape[0], -1)
-        parts += [v.real, v.imag] if v.is_complex() else [v]
-    return torch.cat(parts, dim=1)
+from . import checkpoint as ckpt
+from .config import SeparationConfig
+from .levels import Level, SynthesisResult, run_levels
+from .plan import floor_sigma, level_scales, pyramid
+from .synthesis import standardized_reference
 
 
 def _sigma(v: torch.Tensor) -> torch.Tensor:
-    """Per-coefficient spread ``(M,)`` over the draws, floored at 5% of its median."""
-    s = v.std(0)
-    return s.clamp_min(float(SIGMA_FLOOR * s.median().clamp_min(1e-12)))
+    """Per-coefficient spread ``(M,)`` over the draws, floored (``plan.floor_sigma``)."""
+    return floor_sigma(v.std(0))
 
 
 class SeparationLoss:
@@ -90,7 +66,7 @@ class SeparationLoss:
         self.ref = reference_powers(raw_d)
         phi, n = self.phi, noise
         with torch.no_grad():
-            phi_d = _vectors(ScatCov.from_raw(normalize(raw_d, self.ref)))[0]
+            phi_d = ScatCov.from_raw(normalize(raw_d, self.ref)).vectors()[0]
             s0 = s0.to(d.dtype)
             sn = phi(s0 + n)
             self.terms = [(lambda s: phi(s), phi_d - (sn.mean(0) - phi(s0)[0]), _sigma(sn))]
@@ -109,7 +85,7 @@ class SeparationLoss:
 
     def phi(self, x, x2=None) -> torch.Tensor:
         """``(B, M)`` normalised statistics of ``x`` (or of the pair ``x, x2``)."""
-        return _vectors(ScatCov.from_raw(normalize(self._raw(x, x2), self.ref)))
+        return ScatCov.from_raw(normalize(self._raw(x, x2), self.ref)).vectors()
 
     def parts(self, s: torch.Tensor) -> list[torch.Tensor]:
         """Each condition's mean squared normalised misfit."""
@@ -121,42 +97,42 @@ class SeparationLoss:
 
 def _noise_draws(noise, n_noise: int, S: tuple) -> torch.Tensor:
     if callable(noise):
-        n = torch.stack([as_tensor(noise(k), "noise", torch.float64) for k in range(int(n_noise))])
+        n = torch.stack([as_tensor(noise(k), "noise", torch.float64) for k in range(n_noise)])
     else:
         n = as_tensor(noise, "noise", torch.float64)
     if n.dim() != len(S) + 1 or tuple(n.shape[1:]) != S or n.shape[0] < 2:
         raise ValueError(f"noise must be realisations of shape (K >= 2, *{S}); got {tuple(n.shape)}")
+    if not bool((n != 0).any()):
+        raise ValueError("noise draws are all zero: there is no noise to separate (the data is the signal)")
     return n
 
 
 def separate(grid: Grid, data, noise, cfg: SeparationConfig, reference=None, mask=None,
-             n_noise: int = 16, checkpoint: str | None = None) -> tuple[np.ndarray, list]:
-    """Run the separation; returns ``(s, history)`` with ``s`` the shape of ``data``."""
+             checkpoint: str | None = None) -> SynthesisResult:
+    """Run the separation; returns the result with ``maps`` the separated ``s`` (shape of ``data``)."""
+    if not isinstance(cfg, SeparationConfig):
+        raise TypeError(f"cfg must be a SeparationConfig; got {type(cfg).__name__}")
+    ckpt.check_writable(checkpoint)
     d, _ = as_field(data, grid, "data", like=torch.zeros((), dtype=torch.float64))
     if d.shape[0] != 1:
         raise ValueError(f"data must be a single field; got a batch of {d.shape[0]}")
-    check_positive_int("n_iter", cfg.n_iter)
-    check_positive_int("NUM_EPOCHS", cfg.NUM_EPOCHS)
-    if cfg.precision not in ("double", "single"):
-        raise ValueError(f"precision must be 'double' or 'single'; got {cfg.precision!r}")
-    cdtype = torch.float64 if cfg.precision == "double" else torch.float32
     S = grid.spatial_shape(d)
-    n = _noise_draws(noise, n_noise, S).to(d.device)
+    n = _noise_draws(noise, cfg.n_noise, S).to(d.device)
     w = None if mask is None else as_mask(mask, S, d)
     if w is not None:   # masked pixels are missing data: zero them so that nothing leaks from them
         valid = w > 0
-        if not bool(valid.any()):
-            raise ValueError("mask has no valid pixel (all weights are 0)")
+        check_varies(d, grid, "data", valid[0])
         d, n = torch.where(valid, d, torch.zeros_like(d)), torch.where(valid, n, torch.zeros_like(n))
         scale = d[valid.expand_as(d)].std()
     else:
+        check_varies(d, grid, "data")
         scale = d.std()
     d, n = d / scale, n / scale
     r = standardized_reference(grid, reference, d, "data")
-    Js = _check_levels(grid, S, cfg)
-    nlev = cfg.nstep
-    ds, ns = _pyramid(grid, d, nlev, grid.downsample), _pyramid(grid, n, nlev, grid.downsample)
-    rs, ws = _pyramid(grid, r, nlev, grid.downsample), _pyramid(grid, w, nlev, grid.downsample_mask)
+    Js = level_scales(grid, S, cfg.nstep, cfg.Jmax, cfg.edge)
+    nlev, cdtype = len(Js), cfg.cdtype
+    ds, ns = pyramid(d, nlev, grid.downsample), pyramid(n, nlev, grid.downsample)
+    rs, ws = pyramid(r, nlev, grid.downsample), pyramid(w, nlev, grid.downsample_mask)
     cast = lambda t: None if t is None else t.to(cdtype)
     make = lambda k: (lambda u: SeparationLoss(grid, cast(ds[k]), cast(ns[k]), Js[k], cast(u), cast(ws[k]),
                                                cast(rs[k]), cfg.edge))
@@ -169,5 +145,7 @@ def separate(grid: Grid, data, noise, cfg: SeparationConfig, reference=None, mas
         m = 1.0 if ws[-1] is None else ws[-1]
         w0 = grid.wiener(ds[-1] * m, ns[-1] * m)
         return frac * ds[-1].clone() if w0 is None else w0 + (1.0 - m) * frac * ds[-1]
-    s, result = run_levels(grid, steps, init, cfg, cdtype, checkpoint, d)
-    return (s[0] * scale).detach().cpu().numpy(), result.history
+    fp = ckpt.fingerprint(grid, cfg, {"data": d, "noise": n, "reference": r, "mask": w, "scale": float(scale)})
+    s, result = run_levels(grid, steps, init, cfg, checkpoint, fp)
+    result.maps = (s[0] * scale).detach().cpu().numpy()
+    return result

@@ -14,8 +14,9 @@ import numpy as np
 import torch
 
 from ..grid import Grid
-from .filters1d import filterbank_params, morlet_1d
-from .filters2d import morlet_2d
+from ..classic.filters1d import filterbank_params, morlet_1d
+from ..classic.filters2d import morlet_2d
+from ..wavelets import SIGMA0, XI0, orientations, slant
 
 MIN_SIZE = 8       # smallest side length allowed for the coarsest level
 DEFAULT_COARSEST = 16  # default: coarsest level keeps >= 16 pixels per side, so that
@@ -74,8 +75,8 @@ class PlanarGrid(Grid):
 
     def edge_width(self) -> int:
         """Border pixels (per level) dropped when ``edge=True``: the wavelet's 3-sigma support."""
-        slant = 4.0 / self.L if self.spatial_ndim == 2 else 1.0
-        return int(math.ceil(3 * 0.8 / min(1.0, slant))) + 1
+        s = slant(self.L) if self.spatial_ndim == 2 else 1.0
+        return int(math.ceil(3 * SIGMA0 / min(1.0, s))) + 1
 
     def default_scales(self, spatial_shape: tuple[int, ...], edge: bool = False) -> int:
         return max(1, self.max_scales(spatial_shape, edge, DEFAULT_COARSEST))
@@ -96,8 +97,8 @@ class PlanarGrid(Grid):
         key = (shape, like.dtype, like.device)
         if key not in self._filters:
             if self.spatial_ndim == 2:
-                theta = (int(self.L - self.L / 2 - 1) - np.arange(self.L)) * np.pi / self.L
-                f = np.real(np.fft.fft2(morlet_2d(shape[0], shape[1], 0.8, theta, 3 * np.pi / 4, 4.0 / self.L)))
+                f = np.real(np.fft.fft2(morlet_2d(shape[0], shape[1], SIGMA0, orientations(self.L), XI0,
+                                                  slant(self.L))))
             else:
                 xis, sigmas, _ = filterbank_params(1, 1)
                 f = morlet_1d(shape[0], xis[0], sigmas[0])[None]

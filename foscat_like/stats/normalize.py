@@ -50,5 +50,36 @@ def normalize(raw: dict, ref: dict | None = None) -> dict:
 
 
 def reference_powers(raw: dict) -> dict:
-    """The detached powers cached by ``norm='auto'``."""
+    """The detached powers ``{"P1", "P2": (B, K, J, L)}`` of raw statistics."""
     return {"P1": raw["P1"].detach(), "P2": raw["P2"].detach()}
+
+
+def batch_reference(ref: dict) -> dict:
+    """Powers averaged over the batch axis (``(1, K, J, L)``): a reference taken from a
+    batch of fields normalises any batch the same way."""
+    return {k: v.mean(0, keepdim=True) for k, v in ref.items()}
+
+
+def powers_of(reference, raw: dict) -> dict:
+    """Reference powers from a value: a dict ``{"P1", "P2"}`` or the ``ScatCov`` of a
+    reference field (``eval(ref)``: ``norm=None``, full angles, auto statistics, whose
+    ``S2`` are its powers). Checked against ``raw``'s ``(K, J, L)``."""
+    from .scatcov import ScatCov
+    if isinstance(reference, ScatCov):
+        if reference.norm is not None or reference.angular != "full" or reference.cross or reference.is_sigma:
+            raise ValueError("norm= as a ScatCov must be the raw auto statistics of a reference field "
+                             "(op.eval(reference), without norm, iso_mean or fft_ang)")
+        ref = {"P1": reference.S2.detach(), "P2": reference.S2.detach()}
+    else:
+        if set(reference) != {"P1", "P2"}:
+            raise ValueError(f"norm= as a dict must hold exactly 'P1' and 'P2'; got {sorted(reference)}")
+        ref = {k: torch.as_tensor(v) for k, v in reference.items()}
+    want = tuple(raw["P1"].shape[1:])
+    for k, v in ref.items():
+        if v.dim() != 4 or tuple(v.shape[1:]) != want:
+            raise ValueError(f"norm reference {k} has shape {tuple(v.shape)}; these statistics need "
+                             f"(B or 1, K, J, L) = (*, {', '.join(map(str, want))}): same grid, J, masks, NORIENT")
+        if not bool((v > 0).all()):
+            raise ValueError(f"norm reference {k} must be positive powers")
+    dev, dt = raw["P1"].device, raw["P1"].dtype
+    return batch_reference({k: v.to(device=dev, dtype=dt) for k, v in ref.items()})

@@ -131,6 +131,28 @@ class ScatCov:
                 parts.append(v.reshape(-1))
         return torch.cat(parts)
 
+    def vectors(self) -> torch.Tensor:
+        """``(B, M)``: each batch element's coefficients as one real vector (complex ones as
+        real then imaginary parts, field by field; sigma objects repeat their real spread)."""
+        parts = []
+        for f, v in self._fields():
+            v = v.reshape(v.shape[0], -1)
+            if f in COMPLEX and (self.is_sigma or v.is_complex()):
+                parts += [v.real, v.imag] if v.is_complex() else [v, v]
+            else:
+                parts.append(v)
+        return torch.cat(parts, dim=1)
+
+    def check_finite(self, name: str = "image1", dtype=None) -> "ScatCov":
+        """``ValueError`` if any coefficient is NaN or infinite (values that under- or
+        overflow in their dtype, or a field without power at some scale)."""
+        for f, v in self._fields():
+            if not bool(torch.isfinite(v).all()):
+                raise ValueError(f"the statistics of {name} are not finite ({f}): its values under- or "
+                                 f"overflow in {dtype or v.dtype}, or it has no power at some scale; "
+                                 "rescale it or pass float64")
+        return self
+
     def reduce_distance(self, other: "ScatCov", sigma: "ScatCov | None" = None) -> torch.Tensor:
         """Mean squared difference of all coefficients, in units of ``sigma`` if given."""
         d = self.flatten() - other.flatten()

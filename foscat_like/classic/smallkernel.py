@@ -14,7 +14,7 @@ Same output shape and coefficient order as ``Scattering2D`` (Kymatio 0.3). Kerne
 ``'derived'`` crops Kymatio's finest Morlet filters to ``K x K`` and uses a Gaussian low-pass
 whose cascade has the width of ``phi_J``; ``'fitted'`` (the default, ``L = 8``, ``K = 7``)
 are those kernels refined by L-BFGS-B so that the output matches ``Scattering2D`` on
-training textures (``fit_kernels``; shipped in ``planar/data``). The result is an
+training textures (``fit_kernels``; shipped in ``classic/data``). The result is an
 approximation: ``benchmarks/smallkernel.py`` reports its deviation and speed.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from .filters2d import morlet_2d
 from .frontend import run_batched
+from ..wavelets import SIGMA0, XI0, orientations, slant
 
 _DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -35,8 +36,7 @@ def derived_kernels(L: int = 8, K: int = 7) -> dict:
     """``{"h": (K, K) float, "psi": (L, K, K) complex}`` from Kymatio's finest Morlet filters
     (the Hermitian part its Fourier filters keep) and a Gaussian low-pass (sigma 0.7)."""
     n = 32
-    theta = (int(L - L / 2 - 1) - np.arange(L)) * np.pi / L
-    m = morlet_2d(n, n, 0.8, theta, 3.0 / 4.0 * np.pi, 4.0 / L)
+    m = morlet_2d(n, n, SIGMA0, orientations(L), XI0, slant(L))
     m = np.fft.ifft2(np.real(np.fft.fft2(m)))                 # what Kymatio's real Fourier filter keeps
     c, r = n // 2, K // 2
     psi = np.fft.fftshift(m, axes=(-2, -1))[:, c - r:c + r + 1, c - r:c + r + 1]
@@ -85,8 +85,10 @@ class SmallKernelScattering2D:
         self.psi = torch.as_tensor(psi, dtype=torch.complex128)
         self._cache: dict = {}
 
-    def output_shape(self):
-        return self._ref.output_shape()
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        """(C, M // 2**J, N // 2**J), as ``Scattering2D.output_shape``."""
+        return self._ref.output_shape
 
     def _weights(self, like: torch.Tensor, params=None):
         h, psi = (self.h, self.psi) if params is None else params
@@ -152,7 +154,7 @@ class SmallKernelScattering2D:
 def fit_kernels(images: np.ndarray, J: int = 3, L: int = 8, K: int = 7, maxiter: int = 200) -> dict:
     """Refine the derived kernels so that ``SmallKernelScattering2D`` matches ``Scattering2D``
     on ``images (B, M, N)`` (relative squared error of all coefficients, L-BFGS-B)."""
-    from ..optim.lbfgs import minimize
+    from ..lbfgs import minimize
     from .scattering2d import Scattering2D
     x = torch.as_tensor(np.asarray(images), dtype=torch.float64)
     target = Scattering2D(J, x.shape[-2:], L)(x).detach()

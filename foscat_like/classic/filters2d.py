@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..wavelets import SIGMA0, XI0, orientations, slant
+
 
 def gabor_2d(M: int, N: int, sigma: float, theta: np.ndarray, xi: float,
              slant: float = 1.0) -> np.ndarray:
@@ -95,13 +97,13 @@ class FilterBank2D:
 
 def filter_bank_2d(M: int, N: int, J: int, L: int = 8) -> FilterBank2D:
     """Kymatio 0.3.0's 2D Morlet bank: ``sigma=0.8*2^j``, ``xi=3pi/4/2^j``, slant ``4/L``."""
-    theta = (int(L - L / 2 - 1) - np.arange(L)) * np.pi / L
+    theta = orientations(L)
     psi = []
     for j in range(J):
-        spatial = morlet_2d(M, N, 0.8 * 2 ** j, theta, 3.0 / 4.0 * np.pi / 2 ** j, 4.0 / L)
+        spatial = morlet_2d(M, N, SIGMA0 * 2 ** j, theta, XI0 / 2 ** j, slant(L))
         fourier = np.real(np.fft.fft2(spatial))
         psi.append([periodize_filter_fft(fourier, res)
                     for res in range(min(j + 1, max(J - 1, 1)))])
-    phi_f = np.real(np.fft.fft2(gabor_2d(M, N, 0.8 * 2 ** (J - 1), np.zeros(1), 0.0)[0]))
+    phi_f = np.real(np.fft.fft2(gabor_2d(M, N, SIGMA0 * 2 ** (J - 1), np.zeros(1), 0.0)[0]))
     phi = [periodize_filter_fft(phi_f, res) for res in range(J)]
     return FilterBank2D(M, N, J, L, psi, phi)

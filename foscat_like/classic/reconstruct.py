@@ -1,7 +1,7 @@
 """Gradient-based reconstruction of a signal from its classic scattering coefficients.
 
 ``reconstruct(S, Sx)`` finds ``x`` with ``S(x) ~ Sx`` by L-BFGS-B (the synthesis driver's
-``optim.lbfgs.minimize``) on the misfit of each order relative to its energy, from the
+``foscat_like.lbfgs.minimize``) on the misfit of each order relative to its energy, from the
 order-0 coefficients (the low-passed signal) interpolated back to full size plus white noise. The transform
 is invariant to translations smaller than ``2^J`` and loses the phase of each wavelet
 band, so the reconstruction error grows with ``J``; second-order coefficients keep
@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..optim.lbfgs import minimize
+from ..lbfgs import minimize
+from ..checks import check_positive_int
 from .frontend import as_real_tensor
 
 
@@ -27,7 +28,8 @@ def _default_start(S0: torch.Tensor, shape: tuple, seed: int) -> torch.Tensor:
     return up + noise * float(S0.std().clamp_min(1e-3))
 
 
-def reconstruct(scattering, Sx, x0=None, NUM_EPOCHS: int = 500, seed: int = 0, balance: bool = False):
+def reconstruct(scattering, Sx, x0=None, NUM_EPOCHS: int = 500, seed: int = 0, balance: bool = False,
+                return_history: bool = False):
     """Signal ``(*shape)`` whose coefficients under ``scattering`` (a ``Scattering1D`` or
     ``Scattering2D``) match ``Sx`` (its output for one signal, numpy or torch).
 
@@ -36,8 +38,8 @@ def reconstruct(scattering, Sx, x0=None, NUM_EPOCHS: int = 500, seed: int = 0, b
     floored at 1% of the total);
     otherwise the plain ``||S x - Sx||^2 / ||Sx||^2``, where the small second-order
     coefficients hardly count.
-    Returns a numpy array (or a torch tensor if ``Sx`` is one) and sets
-    ``scattering.reconstruct_history`` to the loss per iteration.
+    Returns a numpy array (or a torch tensor if ``Sx`` is one); with ``return_history``
+    also the loss per iteration (nothing is stored on ``scattering``).
     """
     t, was_numpy = as_real_tensor(Sx, "Sx")
     shape = tuple(scattering.shape) if hasattr(scattering.shape, "__len__") else (int(scattering.shape),)
@@ -65,7 +67,7 @@ def reconstruct(scattering, Sx, x0=None, NUM_EPOCHS: int = 500, seed: int = 0, b
     def loss(u: torch.Tensor) -> torch.Tensor:
         return (w * (scattering(u)[0] - target) ** 2).sum()
 
-    res = minimize(loss, x0, NUM_EPOCHS)
-    scattering.reconstruct_history = res.history
+    res = minimize(loss, x0, check_positive_int("NUM_EPOCHS", NUM_EPOCHS))
     out = res.x[0].to(t.dtype)
-    return out.numpy() if was_numpy else out.to(t.device)
+    out = out.numpy() if was_numpy else out.to(t.device)
+    return (out, list(res.history)) if return_history else out
