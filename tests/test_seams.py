@@ -233,7 +233,10 @@ def test_old_import_paths_are_the_new_modules():
     import foscat_like.planar.scattering2d as old
     from foscat_like.lbfgs import minimize
     assert old is new and old_r is new_r and old_lbfgs.minimize is minimize
-    from foscat_like.planar import HarmonicScattering3D, Scattering1D  # noqa: F401
+    from foscat_like.classic import HarmonicScattering3D as H3, Scattering1D as S1
+    from foscat_like.planar import HarmonicScattering3D, Scattering1D
+    from foscat_like.planar.sklearn import ScatteringTransformer
+    assert HarmonicScattering3D is H3 and Scattering1D is S1 and ScatteringTransformer.__module__.startswith("foscat_like")
 
 
 # -- HEALPix --------------------------------------------------------------------------------

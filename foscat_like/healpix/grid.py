@@ -264,13 +264,29 @@ class HealpixGrid(Grid):
     def downsample_mask(self, w: torch.Tensor) -> torch.Tensor:
         return self._child_mean(w)
 
+    def exact_after_stencil(self, ok: np.ndarray) -> np.ndarray:
+        """Pixels whose stencil is the full-sphere one (no neighbour missing from the patch) and
+        reads only ``ok`` pixels (``ok (n,)`` bool at the level of ``n`` pixels)."""
+        nside, cells = self._level(ok.size)
+        index, _, _, complete = self._stencil(nside, cells)
+        return ok & np.all(complete & ok[index], axis=1)
+
+    def exact_after_downsample(self, ok: np.ndarray) -> np.ndarray:
+        """Coarse pixels whose four children are present and exactly smoothed from ``ok`` pixels."""
+        s = self.exact_after_stencil(ok).astype(float)
+        if self.patch is None:
+            return s.reshape(-1, 4).sum(1) == 4
+        j = self.patch.level_of(ok.size)
+        n1 = self.patch.cells[j + 1].size
+        return np.bincount(self.patch.parent[j], weights=s, minlength=n1) == 4
+
     def edge_weights(self, spatial_shape, like: torch.Tensor):
-        """Patches: 1 on pixels whose whole dependency cone lies inside the patch."""
+        """Patches: 1 on pixels whose whole dependency cone lies inside the patch (``stats.cone``)."""
         if self.patch is None:
             return None
         if self._interior is None:
-            st = [self._stencil(ns, c)[::3] for ns, c in zip(self.patch.nsides, self.patch.cells)]
-            self._interior = self.patch.interior([(idx, ok) for idx, ok in st])
+            from ..stats.cone import exact_pixels
+            self._interior = exact_pixels(self, self.patch.cells[0].size, len(self.patch.cells))
         j = self.patch.level_of(spatial_shape[-1])
         return torch.as_tensor(self._interior[j], dtype=like.dtype, device=like.device)
 

@@ -1,10 +1,9 @@
 """Partial-sky (``cell_ids``) level structure for the HEALPix grid.
 
 Level ``j`` holds the NEST cells ``unique(cell_ids >> 2j)`` at ``nside / 2^j``;
-a parent is present when any of its children is. ``interior`` marks, per
-level, the pixels whose whole dependency cone (every stencil and every child
-used to reach them from the input resolution) lies inside the patch: there,
-patch and full-sky computations agree exactly.
+a parent is present when any of its children is. Which pixels carry exact
+statistics (their whole dependency cone inside the patch) is ``stats.cone``'s
+business, over the grid's ``exact_after_*`` primitives.
 """
 from __future__ import annotations
 
@@ -41,30 +40,3 @@ class PatchLevels:
     def child_count(self, j: int) -> np.ndarray:
         """Number of present children of each cell of level ``j + 1``."""
         return np.bincount(self.parent[j], minlength=self.cells[j + 1].size)
-
-    def interior(self, stencils: list) -> list:
-        """Interior masks per level; ``stencils[j] = (local index (n, K), slot ok (n, K))`` where
-        ``slot ok`` is False for a neighbour that exists on the sphere but not in the patch."""
-        def erode(v, j):
-            idx, ok = stencils[j]
-            return v & np.all(ok & v[idx], axis=1)
-
-        def down(v, j):       # smoothing then complete children
-            v = erode(v, j)
-            full = self.child_count(j) == 4
-            return full & (np.bincount(self.parent[j], weights=v, minlength=self.cells[j + 1].size) == 4)
-        nlev = len(self.cells)
-        x = [np.ones(self.cells[0].size, bool)]                  # validity of the field x_j
-        for j in range(nlev - 1):
-            x.append(down(x[j], j))
-        out = []
-        mods = []                                                # |C_j2| brought to the current level
-        for j3 in range(nlev):
-            if j3:
-                mods = [down(m, j3 - 1) for m in mods]
-            mods.append(erode(x[j3], j3))
-            w = erode(x[j3], j3)
-            for m in mods:                                       # W = |C_j2| * psi_j3
-                w &= erode(m, j3)
-            out.append(w)
-        return out
