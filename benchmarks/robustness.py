@@ -134,8 +134,11 @@ def classify_api(fn, expect: str) -> tuple[bool, str]:
 
 def classify_cli(args, expect: str, tmp: str) -> tuple[bool, str]:
     before = set(os.listdir(tmp))
-    r = subprocess.run([sys.executable, "-m", "foscat_like.cli", *args, "--quiet"], capture_output=True,
-                       text=True, timeout=300)
+    try:
+        r = subprocess.run([sys.executable, "-m", "foscat_like.cli", *args, "--quiet"], capture_output=True,
+                           text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return False, "hang (killed after 120 s)"
     lines = r.stderr.strip().splitlines()
     new = set(os.listdir(tmp)) - before
     ok = r.returncode == 2 and len(lines) == 1 and expect in r.stderr and not new

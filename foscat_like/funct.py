@@ -142,13 +142,10 @@ class funct:
         if spin not in (0, 2) or isinstance(spin, bool):
             raise ValueError(f"spin must be 0 or 2 (Q, U polarisation); got {spin!r}")
         calc_var, edge = check_bool("calc_var", calc_var), check_bool("edge", edge)
-        if spin == 2:
-            if self.grid.name != "healpix" or cell_ids is not None:
-                raise ValueError("spin=2 needs full-sky HEALPix (Q, U) maps")
-            from .healpix.spin import qu_to_eb
-            image1 = qu_to_eb(as_field(image1, self.grid, "image1")[0].detach().cpu().numpy())
-            image2 = None if image2 is None else qu_to_eb(as_field(image2, self.grid, "image2")[0].detach().cpu().numpy())
         grid = self._grid_for(cell_ids, nside)
+        if spin == 2:
+            image1 = grid.spin_to_scalars(as_field(image1, grid, "image1")[0])
+            image2 = None if image2 is None else grid.spin_to_scalars(as_field(image2, grid, "image2")[0])
         x1, _ = as_field(grid.to_internal(image1), grid, "image1")
         x2 = None
         if image2 is not None:

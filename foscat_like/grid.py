@@ -53,12 +53,17 @@ class Grid(ABC):
         """The grid of a patch given by cell indices; grids without cells raise ``ValueError``."""
         raise ValueError(f"cell_ids is only meaningful on the healpix grid (this grid is '{self.name}')")
 
-    def to_internal(self, a, axis: int = -1):
+    def spin_to_scalars(self, qu):
+        """Spin-2 ``(2, *S)`` (Q, U) to the two scalar maps ``(2, *S)`` (E, B); grids without
+        a spin-2 transform raise ``ValueError``."""
+        raise ValueError(f"spin=2 needs full-sky HEALPix (Q, U) maps (this grid is '{self.name}')")
+
+    def to_internal(self, a):
         """Reorder the last axis of a user array into the grid's pixel order (identity here;
         a patch given by unsorted ``cell_ids`` sorts it)."""
         return a
 
-    def from_internal(self, a, axis: int = -1):
+    def from_internal(self, a):
         """Inverse of :meth:`to_internal`."""
         return a
 

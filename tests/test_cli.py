@@ -164,13 +164,16 @@ def test_demo_subcommand_writes_pictures(tmp_path):
     (["synth", "{zero}", "-o", "{tmp}/x.npy"], "constant"),
     (["synth", "{tex}", "-o", "{tmp}/x.npy", "--realizations", "2", "--epochs", "0"], "NUM_EPOCHS must be >= 1"),
 ])
-def test_bad_files_and_arguments_exit_2_before_any_work(files, tmp_path, args, message):
+def test_bad_files_and_arguments_exit_2_before_any_work(files, tmp_path, args, message, capsys):
+    """In-process (``cli.main``, as the console script calls it): exit code 2, one line, no file."""
+    from foscat_like.cli import main
     np.save(tmp_path / "zero.npy", np.zeros((32, 32)))
     args = [s.format(tex=files / "tex.npy", tmp=tmp_path, zero=tmp_path / "zero.npy") for s in args]
     before = np.load(files / "tex.npy")
-    r = run(*args)
-    assert r.returncode == 2, r.stderr
-    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    code = main(args + ["--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err and len(err.strip().splitlines()) == 1, err
     np.testing.assert_array_equal(np.load(files / "tex.npy"), before)      # the input is untouched
     assert sorted(os.listdir(tmp_path)) == ["zero.npy"]                    # nothing else written
 

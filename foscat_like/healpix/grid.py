@@ -107,10 +107,18 @@ class HealpixGrid(Grid):
             raise ValueError("this grid is already a patch; restrict the full-sky grid")
         return HealpixGrid(self.L, self.KERNELSZ, cell_ids=cell_ids, nside=nside)
 
-    def to_internal(self, a, axis: int = -1):
+    def spin_to_scalars(self, qu):
+        """``(2, npix)`` NEST (Q, U) -> (E, B) through healpy (full sky; no autograd)."""
+        if self.patch is not None:
+            return super().spin_to_scalars(qu)
+        from .spin import qu_to_eb
+        t = qu.detach().cpu().numpy() if isinstance(qu, torch.Tensor) else np.asarray(qu)
+        return qu_to_eb(t)
+
+    def to_internal(self, a):
         return a if self._order is None or a is None else _as_array(a)[..., self._order]
 
-    def from_internal(self, a, axis: int = -1):
+    def from_internal(self, a):
         return a if self._inverse is None or a is None else _as_array(a)[..., self._inverse]
 
     # -- levels -------------------------------------------------------------------

@@ -31,9 +31,18 @@ class _KeywordConfig:
         self._check()
 
     def _check(self) -> None:
+        """Booleans are checked by type; every other field by the ``RULES`` of its class
+        (``name -> check(name, value) -> value``); then ``_extra_checks``."""
         for f in dataclasses.fields(self):
-            if f.type in ("bool", bool):
-                object.__setattr__(self, f.name, check_bool(f.name, getattr(self, f.name)))
+            rule = next((c.RULES[f.name] for c in type(self).__mro__ if f.name in getattr(c, "RULES", {})), None)
+            if rule is None and f.type in ("bool", bool):
+                rule = check_bool
+            if rule is not None:
+                object.__setattr__(self, f.name, rule(f.name, getattr(self, f.name)))
+        self._extra_checks()
+
+    def _extra_checks(self) -> None:
+        pass
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
@@ -61,14 +70,9 @@ class LevelConfig(_KeywordConfig):
     progress: bool = True
     precision: str = "double"         # "single": statistics in float32
 
-    def _check(self) -> None:
-        super()._check()
-        set_ = lambda k, v: object.__setattr__(self, k, v)
-        set_("nstep", check_optional_int("nstep", self.nstep))
-        set_("Jmax", check_optional_int("Jmax", self.Jmax))
-        set_("NUM_EPOCHS", check_positive_int("NUM_EPOCHS", self.NUM_EPOCHS))
-        set_("EVAL_FREQUENCY", check_int("EVAL_FREQUENCY", self.EVAL_FREQUENCY, minimum=0))
-        check_choice("precision", self.precision, ("double", "single"))
+    RULES = {"nstep": check_optional_int, "Jmax": check_optional_int, "NUM_EPOCHS": check_positive_int,
+             "EVAL_FREQUENCY": lambda k, v: check_int(k, v, minimum=0),
+             "precision": lambda k, v: check_choice(k, v, ("double", "single"))}
 
 
 @dataclass(frozen=True, init=False)
@@ -86,13 +90,10 @@ class SynthesisConfig(LevelConfig):
     histogram: bool = True
     spectrum: bool = True
 
-    def _check(self) -> None:
-        super()._check()
-        set_ = lambda k, v: object.__setattr__(self, k, v)
-        set_("seed", check_seed("seed", self.seed))
-        set_("synthesised_N", check_positive_int("synthesised_N", self.synthesised_N))
-        set_("fft_nharm", check_positive_int("fft_nharm", self.fft_nharm))
-        set_("n_up", check_int("n_up", self.n_up, minimum=0))
+    RULES = {"seed": check_seed, "synthesised_N": check_positive_int, "fft_nharm": check_positive_int,
+             "n_up": lambda k, v: check_int(k, v, minimum=0)}
+
+    def _extra_checks(self) -> None:
         if self.iso_ang and self.fft_ang:
             raise ValueError("iso_ang and fft_ang cannot both be True")
 
@@ -108,7 +109,4 @@ class SeparationConfig(LevelConfig):
     n_iter: int = 3                   # bias iterations at full resolution
     n_noise: int = 16                 # draws taken from a callable noise model
 
-    def _check(self) -> None:
-        super()._check()
-        object.__setattr__(self, "n_iter", check_positive_int("n_iter", self.n_iter))
-        object.__setattr__(self, "n_noise", check_int("n_noise", self.n_noise, minimum=2))
+    RULES = {"n_iter": check_positive_int, "n_noise": lambda k, v: check_int(k, v, minimum=2)}

@@ -120,16 +120,8 @@ class ScatCov:
 
     # -- vectors and distances ------------------------------------------------------------
     def flatten(self) -> torch.Tensor:
-        """All coefficients as one real 1D tensor (complex ones as real then imaginary parts)."""
-        parts = []
-        for f, v in self._fields():
-            if f in COMPLEX and (self.is_sigma or v.is_complex()):
-                re = v if self.is_sigma else v.real
-                im = v if self.is_sigma else v.imag
-                parts += [re.reshape(-1), im.reshape(-1)]
-            else:
-                parts.append(v.reshape(-1))
-        return torch.cat(parts)
+        """All coefficients as one real 1D tensor: ``vectors()`` of every batch element in turn."""
+        return self.vectors().reshape(-1)
 
     def vectors(self) -> torch.Tensor:
         """``(B, M)``: each batch element's coefficients as one real vector (complex ones as
