@@ -1,7 +1,9 @@
 """scipy L-BFGS-B on a float64 parameter vector with torch gradients.
 
-Sane defaults for a 2-core machine: BLAS runs single-threaded during the
-optimisation (scipy's OpenBLAS threads otherwise busy-wait against torch's).
+Sane defaults on a shared machine: BLAS runs single-threaded during the
+optimisation (scipy's OpenBLAS threads otherwise busy-wait against torch's), and
+torch uses the threads ``threads.choose_threads`` picks for the problem's size and
+the cores other processes leave free (``FOSCAT_LIKE_THREADS`` overrides it).
 The objective is scaled so that stopping tolerances are relative, not absolute.
 """
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Callable
 import numpy as np
 import scipy.optimize
 import torch
+
+from .threads import choose_threads, torch_threads
 
 log = logging.getLogger("foscat_like")
 
@@ -28,11 +32,12 @@ class LevelResult:
 
 def minimize(loss_fn: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, maxiter: int,
              free: torch.Tensor | None = None, on_iter: Callable[[int, float, torch.Tensor], None] | None = None,
-             ftol: float = 1e-10, gtol: float = 1e-9) -> LevelResult:
+             ftol: float = 1e-10, gtol: float = 1e-9, threads: int | None = None) -> LevelResult:
     """Minimise ``loss_fn(x)`` from ``x0`` with L-BFGS-B.
 
     free : boolean tensor like ``x0``; ``False`` entries are frozen (their gradient is zeroed).
     on_iter(it, loss, x) is called after every iteration (progress, logging, checkpoints).
+    threads : torch threads during the run (default: ``threads.choose_threads(x0.numel())``).
     """
     shape, dtype, device = x0.shape, x0.dtype, x0.device
     free_np = None if free is None else free.detach().cpu().numpy().reshape(-1).astype(bool)
@@ -67,10 +72,12 @@ def minimize(loss_fn: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, 
         limiter = threadpool_limits(limits=1, user_api="blas")
     except Exception:  # pragma: no cover - threadpoolctl missing
         limiter = None
+    n_threads = choose_threads(x0.numel()) if threads is None else int(threads)
     try:
-        res = scipy.optimize.minimize(fg, v0, jac=True, method="L-BFGS-B", callback=callback,
-                                      options={"maxiter": int(maxiter), "ftol": ftol, "gtol": gtol,
-                                               "maxcor": 20, "maxls": 40})
+        with torch_threads(n_threads):
+            res = scipy.optimize.minimize(fg, v0, jac=True, method="L-BFGS-B", callback=callback,
+                                          options={"maxiter": int(maxiter), "ftol": ftol, "gtol": gtol,
+                                                   "maxcor": 20, "maxls": 40})
     finally:
         if limiter is not None:
             limiter.unregister() if hasattr(limiter, "unregister") else limiter.restore_original_limits()

@@ -78,6 +78,7 @@ class HealpixGrid(Grid):
     def __init__(self, L: int = 4, KERNELSZ: int = 3, cell_ids=None, nside: int | None = None):
         self.L, self.KERNELSZ, self.name = int(L), int(KERNELSZ), "healpix"
         self._ops: dict = {}
+        self._sht: dict = {}
         self.patch = None
         self._order = self._inverse = None
         if cell_ids is not None:
@@ -107,13 +108,36 @@ class HealpixGrid(Grid):
             raise ValueError("this grid is already a patch; restrict the full-sky grid")
         return HealpixGrid(self.L, self.KERNELSZ, cell_ids=cell_ids, nside=nside)
 
-    def spin_to_scalars(self, qu):
-        """``(2, npix)`` NEST (Q, U) -> (E, B) through healpy (full sky; no autograd)."""
+    def sht(self, nside: int):
+        """The differentiable harmonic transforms at ``nside`` (``healpix.sht``; one per nside)."""
+        if nside not in self._sht:
+            from .sht import HealpixSHT
+            self._sht[nside] = HealpixSHT(nside)
+        return self._sht[nside]
+
+    def spin_to_scalars(self, qu: torch.Tensor, n_iter: int = 3) -> torch.Tensor:
+        """``(2, npix)`` NEST (Q, U) -> (E, B) maps, differentiable (full sky): the spin-2
+        a_lm by healpy's ``map2alm`` with ``n_iter`` Jacobi iterations, each made a scalar map."""
         if self.patch is not None:
             return super().spin_to_scalars(qu)
-        from .spin import qu_to_eb
-        t = qu.detach().cpu().numpy() if isinstance(qu, torch.Tensor) else np.asarray(qu)
-        return qu_to_eb(t)
+        if qu.dim() != 2 or qu.shape[0] != 2:
+            raise ValueError(f"a spin-2 map must have shape (2, 12*nside**2) holding (Q, U); got {tuple(qu.shape)}")
+        t = self.sht(nside_of(qu.shape[-1]))
+        a = t.map2alm(qu, 2)
+        for _ in range(n_iter):
+            a = a + t.map2alm(qu - t.alm2map(a, 2), 2)
+        return t.alm2map(a[:, None], 0)[:, 0]
+
+    def band_powers(self, x: torch.Tensor) -> torch.Tensor | None:
+        """Full sky: the angular power spectrum ``C_l``, ``l = 1 .. 3 nside - 1``, of every map
+        ``(B, npix) -> (B, 3 nside - 1)`` (differentiable; the finest band powers a map has).
+        Patches: ``None``."""
+        if self.patch is not None:
+            return None
+        t = self.sht(nside_of(x.shape[-1]))
+        flat = x.reshape(-1, 1, x.shape[-1])
+        cl = t.cl(t.map2alm(flat, 0))[:, 0, 1:]
+        return cl.reshape(x.shape[:-1] + cl.shape[-1:])
 
     def to_internal(self, a):
         return a if self._order is None or a is None else _as_array(a)[..., self._order]

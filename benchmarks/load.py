@@ -1,0 +1,89 @@
+"""Quiet against busy: the README's synthesis while another process keeps one core busy.
+
+Runs ``funct(grid="2d").synthesis(load_texture("brick", 128), nstep=3, NUM_EPOCHS=300)`` (and a
+full-sky HEALPix nside-64 synthesis) with the library's own thread choice (``threads.py``)
+and with torch's default of one thread per core (``FOSCAT_LIKE_THREADS`` = cores), each on a
+quiet machine and next to a CPU hog (a bounded busy loop started and stopped here).
+
+    python benchmarks/load.py [--epochs 300] [--repeat 2]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import print_table, write_json  # noqa: E402
+
+import foscat_like as fl  # noqa: E402
+from foscat_like.datasets import load_texture, load_wmap  # noqa: E402
+from foscat_like.threads import ENV, _cores  # noqa: E402
+
+HOG = "import time\nt = time.time()\nwhile time.time() - t < {limit}:\n    pass\n"
+
+
+def hog(limit_s: float) -> subprocess.Popen:
+    """A process that keeps one core busy for at most ``limit_s`` seconds."""
+    return subprocess.Popen([sys.executable, "-c", HOG.format(limit=limit_s)])
+
+
+def run_case(fn, threads: str | None, busy: bool, limit_s: float) -> float:
+    old = os.environ.pop(ENV, None)
+    if threads is not None:
+        os.environ[ENV] = threads
+    p = hog(limit_s) if busy else None
+    try:
+        if p is not None:
+            time.sleep(0.5)                       # let it take its core
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+    finally:
+        if p is not None:
+            p.kill(); p.wait()
+        os.environ.pop(ENV, None)
+        if old is not None:
+            os.environ[ENV] = old
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--epochs", type=int, default=300)
+    ap.add_argument("--repeat", type=int, default=2)
+    a = ap.parse_args()
+    brick = load_texture("brick", 128)
+    I, _ = load_wmap()
+    import healpy as hp
+    sky = hp.ud_grade(I, 64, order_in="NEST", order_out="NEST")
+    cases = {
+        "synthesis brick 128^2 nstep 3": lambda: fl.funct(grid="2d").synthesis(
+            brick, nstep=3, NUM_EPOCHS=a.epochs, progress=False),
+        "synthesis HEALPix nside 64 nstep 3": lambda: fl.funct().synthesis(
+            sky, nstep=3, NUM_EPOCHS=a.epochs // 3, progress=False),
+    }
+    cores = str(_cores())
+    rows, payload = [], {}
+    for name, fn in cases.items():
+        res = {}
+        for label, threads in (("auto", None), (f"torch default ({cores} threads)", cores)):
+            for busy in (False, True):
+                ts = [run_case(fn, threads, busy, limit_s=1200) for _ in range(a.repeat)]
+                res[(label, busy)] = ts
+        for label in ("auto", f"torch default ({cores} threads)"):
+            quiet, busy = np.median(res[(label, False)]), np.median(res[(label, True)])
+            rows.append({"case": name, "threads": label, "quiet_s": float(quiet), "busy_s": float(busy),
+                         "busy/quiet": float(busy / quiet),
+                         "quiet range": f"{min(res[(label, False)]):.1f}-{max(res[(label, False)]):.1f}",
+                         "busy range": f"{min(res[(label, True)]):.1f}-{max(res[(label, True)]):.1f}"})
+        payload[name] = {f"{k[0]}|{'busy' if k[1] else 'quiet'}": v for k, v in res.items()}
+    print_table(rows, ["case", "threads", "quiet_s", "busy_s", "busy/quiet", "quiet range", "busy range"])
+    write_json("load", {"args": vars(a), "rows": rows, "times": payload})
+
+
+if __name__ == "__main__":
+    main()
