@@ -188,7 +188,7 @@ class funct:
                   NUM_EPOCHS: int = 300, n_up: int = 0, checkpoint: str | None = None,
                   progress: bool = True, return_history: bool = False, histogram: bool = True,
                   spectrum: bool = True, precision: str = "double", cell_ids=None,
-                  nside: int | None = None):
+                  nside: int | None = None, spin: int = 0):
         """Synthesise a field whose scattering covariance matches ``image_target``'s.
 
         Arguments follow FOSCAT's ``synthesis`` (seed 004): coarse-to-fine over
@@ -202,6 +202,9 @@ class funct:
         ``histogram`` adds the pixel-histogram (1D Wasserstein) term to the loss;
         ``spectrum`` the fine ring band powers (planar grids, periodic targets).
         ``precision='single'`` computes the loss in float32 (the optimiser still works in float64).
+        ``spin=2``: ``image_target`` is a full-sky ``(2, npix)`` (Q, U) map; the statistics are those
+        of its E and B maps (each, and E x B), through differentiable harmonic transforms; the
+        result is a new (Q, U) map ``(2, npix)``.
         ``checkpoint``: file updated after every level; a killed run called again
         with the same arguments and data resumes and ends with the same map (a checkpoint
         of any other run is refused).
@@ -216,7 +219,8 @@ class funct:
                               use_variance=use_variance, synthesised_N=synthesised_N, iso_ang=iso_ang,
                               fft_ang=fft_ang, fft_nharm=fft_nharm, fft_imaginary=fft_imaginary,
                               EVAL_FREQUENCY=EVAL_FREQUENCY, NUM_EPOCHS=NUM_EPOCHS, n_up=n_up,
-                              progress=progress, histogram=histogram, spectrum=spectrum, precision=precision)
+                              progress=progress, histogram=histogram, spectrum=spectrum, precision=precision,
+                              spin=spin)
         return_history = check_bool("return_history", return_history)
         g = self._grid_for(cell_ids, nside)
         res = synthesize(g, g.to_internal(image_target), cfg, reference=g.to_internal(reference),

@@ -89,8 +89,9 @@ class SynthesisConfig(LevelConfig):
     n_up: int = 0
     histogram: bool = True
     spectrum: bool = True
+    spin: int = 0                     # 2: the field is (Q, U), analysed as its E and B maps
 
-    RULES = {"seed": check_seed, "synthesised_N": check_positive_int, "fft_nharm": check_positive_int,
+    RULES = {"spin": lambda k, v: check_choice(k, v, (0, 2)), "seed": check_seed, "synthesised_N": check_positive_int, "fft_nharm": check_positive_int,
              "n_up": lambda k, v: check_int(k, v, minimum=0)}
 
     def _extra_checks(self) -> None:

@@ -36,6 +36,11 @@ def _batch_mean(st: ScatCov) -> ScatCov:
     return st.map(lambda v: v.mean(0, keepdim=True))
 
 
+def _tile(st: ScatCov, n: int) -> ScatCov:
+    """Repeat per-component statistics ``(C, ...)`` for ``n`` samples ``(n C, ...)``."""
+    return st if n == 1 else st.map(lambda v: v.repeat((n,) + (1,) * (v.dim() - 1)))
+
+
 class StatLoss:
     """Callable ``loss(u)`` for fields ``u (N, *S)`` against fixed target statistics.
 
@@ -43,35 +48,64 @@ class StatLoss:
     reference : optional second field ``(B, *S)`` for cross statistics (u x reference
     must match target x reference, in addition to the auto statistics).
     angular : 'full', 'iso' or ('fft', nharm, imaginary).
+    components, transform : a field of ``C > 1`` components (``target (C, *S)``, ``u (N C, *S)``,
+    sample-major), analysed as ``transform(field) (C, *S)`` (spin 2: (Q, U) -> (E, B)): each
+    component keeps its own statistics and every pair of components adds its cross statistics.
     """
 
     def __init__(self, grid: Grid, target: torch.Tensor, J: int, reference: torch.Tensor | None = None,
                  in_mask: torch.Tensor | None = None, edge: bool = False, use_variance: bool = True,
-                 angular="full", histogram: bool = True, spectrum: bool = True):
-        self.grid, self.J, self.angular = grid, J, angular
+                 angular="full", histogram: bool = True, spectrum: bool = True, components: int = 1,
+                 transform=None):
+        self.grid, self.J, self.angular, self.C = grid, J, angular, int(components)
+        self.transform = transform
         self.quantiles, self.hist_weight = None, HIST_WEIGHT
         self.log_bands = None
+        fields = self._analysed(target)
         if spectrum and in_mask is None and not edge:
-            bp = grid.band_powers(target)
+            bp = grid.band_powers(fields)
             if bp is not None:
-                self.log_bands = torch.log(bp.mean(0) + 1e-12).detach()
+                self.log_bands = torch.log((bp if self.C > 1 else bp.mean(0)) + 1e-12).detach()
         if histogram:
             vals = target.flatten(1) if in_mask is None else target[:, in_mask[0] > 0]
             self.quantiles = torch.sort(vals.reshape(-1)).values.detach()
         self.reference = reference
-        self.terms = []   # (ref powers, target stats, sigma, uses reference)
-        pairs = [(None,)] + ([(reference,)] if reference is not None else [])
-        for (x2,) in pairs:
-            raw = scattering_covariance(grid, target, x2, J, in_mask, edge=edge, calc_var=use_variance)
-            ref = {k: v.mean(0, keepdim=True) for k, v in reference_powers(raw).items()}
+        # (ref powers, target stats, sigma, pick(g) -> (x1, x2)): auto statistics first
+        self.terms = []
+        if self.C == 1:
+            picks = [(lambda g: (g, None), fields, None)]
+            if reference is not None:
+                picks.append((self._with_reference, fields, reference))
+        else:
+            picks = [(lambda g: (g, None), fields, None)]
+            for a in range(self.C):
+                for b in range(a + 1, self.C):
+                    picks.append((lambda g, a=a, b=b: (g[a::self.C], g[b::self.C]), fields[a:a + 1],
+                                  fields[b:b + 1]))
+        for pick, x1, x2 in picks:
+            raw = scattering_covariance(grid, x1, x2, J, in_mask, edge=edge, calc_var=use_variance)
+            ref = reference_powers(raw)
+            mean = _batch_mean if self.C == 1 else (lambda st: st)
+            if self.C == 1:
+                ref = {k: v.mean(0, keepdim=True) for k, v in ref.items()}
             raw_n = normalize(raw, ref)
-            st = self._reduce(_batch_mean(ScatCov.from_raw(raw_n)), False)
+            st = self._reduce(mean(ScatCov.from_raw(raw_n)), False)
             if use_variance:
-                sig = self._reduce(_batch_mean(ScatCov.from_raw(raw_n, sigma=True)), True)
-                sig = sig.map(floor_sigma)
+                sig = self._reduce(mean(ScatCov.from_raw(raw_n, sigma=True)), True).map(floor_sigma)
             else:
                 sig = st.map(lambda v: torch.ones_like(v.real))
-            self.terms.append((ref, st.detach(), sig.detach(), x2 is not None))
+            self.terms.append((ref, st.detach(), sig.detach(), pick))
+
+    def _analysed(self, u: torch.Tensor) -> torch.Tensor:
+        """The fields the statistics see: ``transform`` of every sample's components."""
+        if self.transform is None:
+            return u
+        C = self.C
+        return torch.cat([self.transform(u[i:i + C]) for i in range(0, u.shape[0], C)])
+
+    def _with_reference(self, g: torch.Tensor):
+        r = self.reference
+        return g, (r.expand((g.shape[0],) + tuple(r.shape[1:])) if r.shape[0] == 1 else r)
 
     def _reduce(self, st: ScatCov, sigma: bool) -> ScatCov:
         if self.angular == "iso":
@@ -81,20 +115,25 @@ class StatLoss:
             return st.fft_ang_sigma(nharm, imag) if sigma else st.fft_ang(nharm, imag)
         return st
 
+    def _stats(self, g: torch.Tensor, which: int) -> ScatCov:
+        ref, _, _, pick = self.terms[which]
+        x1, x2 = pick(g)
+        n = x1.shape[0] // ref["P1"].shape[0]
+        ref = {k: v.repeat((n,) + (1,) * (v.dim() - 1)) for k, v in ref.items()} if n > 1 and self.C > 1 else ref
+        raw = scattering_covariance(self.grid, x1, x2, self.J, None, edge=False)
+        return self._reduce(ScatCov.from_raw(normalize(raw, ref)), False)
+
     def stats(self, u: torch.Tensor, which: int = 0) -> ScatCov:
         """Normalised (and angle-reduced) statistics of ``u`` for term ``which``."""
-        ref, _, _, cross = self.terms[which]
-        x2 = None
-        if cross:
-            x2 = self.reference.expand((u.shape[0],) + tuple(self.reference.shape[1:])) \
-                if self.reference.shape[0] == 1 else self.reference
-        raw = scattering_covariance(self.grid, u, x2, self.J, None, edge=False)
-        return self._reduce(ScatCov.from_raw(normalize(raw, ref)), False)
+        return self._stats(self._analysed(u), which)
 
     def __call__(self, u: torch.Tensor) -> torch.Tensor:
         total = u.new_zeros(())
+        g = self._analysed(u)
         for i, (_, st_t, sig, _) in enumerate(self.terms):
-            st_u = self.stats(u, i)
+            st_u = self._stats(g, i)
+            n = st_u.S1.shape[0] // st_t.S1.shape[0] if self.C > 1 else 1
+            st_t, sig = _tile(st_t, n), _tile(sig, n)
             fams = [((a - b) / s) for (_, a), (_, b), (_, s)
                     in zip(st_u._fields(), st_t._fields(), sig._fields())]
             total = total + sum(_sq(d).mean() for d in fams) / len(fams)
@@ -102,7 +141,10 @@ class StatLoss:
         if self.quantiles is not None:
             total = total + self.hist_weight * self.histogram_distance(u)
         if self.log_bands is not None:
-            d = torch.log(self.grid.band_powers(u) + 1e-12) - self.log_bands
+            bands = self.log_bands
+            if self.C > 1:
+                bands = bands.repeat((g.shape[0] // self.C, 1))
+            d = torch.log(self.grid.band_powers(g) + 1e-12) - bands
             total = total + BAND_WEIGHT * (d * d).mean()
         return total
 

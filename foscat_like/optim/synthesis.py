@@ -43,6 +43,14 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
     if cfg.n_up and not grid.can_upsample_beyond_input:
         raise ValueError(f"n_up={cfg.n_up} is not available on grid '{grid.name}'")
     Js = level_scales(grid, S, cfg.nstep, cfg.Jmax, cfg.edge)
+    C, transform = 1, None
+    if cfg.spin == 2:   # (Q, U): one sample of two components, analysed as (E, B)
+        if reference is not None or in_mask is not None or grd_mask is not None or cfg.n_up:
+            raise ValueError("spin=2 synthesis is full-sky and unmasked: no reference, in_mask, grd_mask or n_up")
+        if tgt.shape[0] != 2:
+            raise ValueError(f"spin=2: image_target must be a (2, npix) (Q, U) map; got {tuple(tgt.shape)}")
+        C, transform = 2, grid.spin_to_scalars
+        transform(tgt)                            # grids without a spin-2 transform refuse here
     inm = None if in_mask is None else as_mask(in_mask, S, tgt, "in_mask")
     if inm is not None and inm.shape[0] != 1:
         raise ValueError("in_mask must be a single mask of the field's shape")
@@ -51,6 +59,8 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
     valid = (inm[0] > 0) if inm is not None else torch.ones(S, dtype=torch.bool)
     check_varies(tgt, grid, "image_target", None if inm is None else valid, "in_mask")
     mu, sd = tgt[:, valid].mean(), tgt[:, valid].std()
+    if C > 1:
+        mu = torch.zeros((), dtype=tgt.dtype)     # Q, U: a mean is a frame-dependent pattern, kept
     gauss = Gaussianizer(tgt[:, valid]) if cfg.to_gaussian else None
     norm = lambda t: gauss.forward(t) if gauss is not None else (t - mu) / sd
     denorm = lambda t: gauss.inverse(t) if gauss is not None else t * sd + mu
@@ -67,19 +77,19 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
     u0 = None
     if input_image is not None:
         u0, _ = as_field(input_image, grid, "input_image", like=x_t)
-        if grid.spatial_shape(u0) != S:
-            raise ValueError(f"input_image must have the spatial shape of image_target {S}")
+        if grid.spatial_shape(u0) != S or (C > 1 and u0.shape[0] != C):
+            raise ValueError(f"input_image must have the shape of image_target {tuple(tgt.shape)}")
     N = cfg.synthesised_N
 
     def init():
         gen = torch.Generator().manual_seed(int(cfg.seed))
         cshape = grid.spatial_shape(targets[-1])
         if u0 is not None:
-            return pyramid(norm(u0), nlev, grid.downsample)[-1].expand((N,) + cshape).clone()
+            return pyramid(norm(u0), nlev, grid.downsample)[-1].repeat((N,) + (1,) * len(cshape))
         # white noise with the coarsest target's mean and spread (not unit variance: a coarse
         # level holds less power, and excess noise becomes large smooth blobs when upsampled)
         t = targets[-1]
-        return t.mean() + t.std() * torch.randn((N,) + cshape, generator=gen, dtype=torch.float64)
+        return t.mean() + t.std() * torch.randn((N * C,) + cshape, generator=gen, dtype=torch.float64)
 
     cdtype = cfg.cdtype
     cast = lambda t: None if t is None else t.to(cdtype)
@@ -90,7 +100,7 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
     for k, J, t_k, r_k, m_k, g_k, bands in plan:
         make = (lambda _u, J=J, t_k=t_k, r_k=r_k, m_k=m_k, bands=bands:
                 StatLoss(grid, cast(t_k), J, cast(r_k), cast(m_k), cfg.edge, cfg.use_variance, angular,
-                         cfg.histogram, bands))
+                         cfg.histogram, bands, components=C, transform=transform))
         frozen = None if g_k is None else t_k.mean(0, keepdim=True)
         steps.append(Level(k, J, make, None if g_k is None else g_k > 0, frozen))
     fp = ckpt.fingerprint(grid, cfg, {"image_target": tgt, "reference": ref, "in_mask": inm,
@@ -99,6 +109,7 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
     out = denorm(u)
     if grd is not None:
         out = torch.where(grd > 0, out, tgt.mean(0, keepdim=True))   # observed pixels exactly kept
-    maps = out.detach().cpu().numpy()
+    maps = out.detach().cpu().numpy().reshape((N, C) + tuple(S))
+    maps = maps[:, 0] if C == 1 else maps
     result.maps = maps[0] if N == 1 else maps
     return result
