@@ -113,7 +113,7 @@ def test_polarisation_synthesis_matches_ee_and_bb_spectra_with_a_new_sky():
     for k in (0, 1):                                                             # EE, BB
         assert cl_error(eby[k], eb[k], lmin=4) < 0.5 * cl_error(other[k], eb[k], lmin=4)
     assert abs(np.corrcoef(y[0], qu[0])[0, 1]) < 0.5
-    with pytest.raises(ValueError, match="spin=2: image_target must be a \\(2, npix\\)"):
+    with pytest.raises(ValueError, match="spin=2: image_target must be a \\(2, npix\\) \\(Q, U\\) or \\(3, npix\\)"):
         fl.funct().synthesis(qu[0], spin=2, progress=False)
     with pytest.raises(ValueError, match="full-sky and unmasked"):
         fl.funct().synthesis(qu, spin=2, in_mask=np.ones(qu.shape[1]), progress=False)
@@ -121,3 +121,26 @@ def test_polarisation_synthesis_matches_ee_and_bb_spectra_with_a_new_sky():
         fl.funct(grid="1d").synthesis(np.random.default_rng(0).standard_normal((2, 64)), spin=2, progress=False)
     with pytest.raises(ValueError, match="spin must be one of"):
         fl.funct().synthesis(qu, spin=1, progress=False)
+
+
+def test_joint_iqu_synthesis_keeps_the_t_e_correlation_that_separate_syntheses_lose():
+    nside = 16
+    np.random.seed(3)
+    ell = np.arange(3 * nside)
+    g = hp.synfast(1.0 / (ell + 5.0) ** 2, nside)
+    I = np.exp(g / g.std())
+    # Q, U that follow the intensity: E correlates with T
+    alm = hp.map2alm(I)
+    qm, um = hp.alm2map([alm * 0, alm, alm * 0], nside, pol=True)[1:]
+    qm, um = qm + 0.3 * qm.std() * np.random.standard_normal(qm.size), um
+    iqu = np.stack([hp.reorder(m, r2n=True) for m in (I, qm, um)])
+    grid = fl.funct().grid
+    r = lambda m: np.corrcoef(m[0], grid.spin_to_scalars(torch.tensor(m[1:])).numpy()[0])[0, 1]
+    kw = dict(spin=2, nstep=2, NUM_EPOCHS=60, progress=False)
+    joint = fl.funct().synthesis(iqu, **kw)
+    apart = np.concatenate([fl.funct().synthesis(iqu[0], nstep=2, NUM_EPOCHS=60, progress=False)[None],
+                            fl.funct().synthesis(iqu[1:], seed=7, **kw)])
+    assert joint.shape == iqu.shape
+    assert r(iqu) > 0.5
+    print(f"T-E correlation: target {r(iqu):.2f}, joint {r(joint):.2f}, apart {r(apart):.2f}")
+    assert r(joint) > 0.45 and abs(r(apart)) < 0.2

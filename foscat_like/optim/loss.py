@@ -66,9 +66,10 @@ class StatLoss:
             bp = grid.band_powers(fields)
             if bp is not None:
                 self.log_bands = torch.log((bp if self.C > 1 else bp.mean(0)) + 1e-12).detach()
-        if histogram:
+        if histogram:   # pooled over a batch of one process; per component for C > 1
             vals = target.flatten(1) if in_mask is None else target[:, in_mask[0] > 0]
-            self.quantiles = torch.sort(vals.reshape(-1)).values.detach()
+            vals = vals.reshape(-1) if self.C == 1 else vals
+            self.quantiles = torch.sort(vals, dim=-1).values.detach()
         self.reference = reference
         # (ref powers, target stats, sigma, pick(g) -> (x1, x2)): auto statistics first
         self.terms = []
@@ -152,6 +153,8 @@ class StatLoss:
         """Mean squared difference between sorted pixels of each field and the target quantiles."""
         su = torch.sort(u.flatten(1), dim=1).values                       # (N, P)
         q = self.quantiles
+        if q.dim() == 2:                                                  # per component: (C, P)
+            return ((su - q.repeat((su.shape[0] // q.shape[0], 1))) ** 2).mean()
         if q.numel() != su.shape[1]:
             pos = (torch.arange(su.shape[1], dtype=u.dtype) + 0.5) / su.shape[1] * q.numel() - 0.5
             lo = pos.floor().clamp(0, q.numel() - 1).long()

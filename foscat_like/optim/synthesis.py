@@ -31,6 +31,39 @@ def standardized_reference(grid: Grid, reference, like: torch.Tensor, against: s
     return (ref - ref.mean()) / ref.std()
 
 
+def _components(grid: Grid, cfg: SynthesisConfig, tgt: torch.Tensor, reference, in_mask, grd_mask):
+    """``(C, transform)`` of the field: ``C = 1`` for scalar fields (a batch of fields of one
+    process); ``spin=2``: one sample of ``(Q, U)`` analysed as ``(E, B)`` (``C = 2``), or of
+    ``(I, Q, U)`` analysed as ``(I, E, B)`` (``C = 3``: T x E, T x B and E x B bind the maps)."""
+    if cfg.spin == 0:
+        return 1, None
+    if reference is not None or in_mask is not None or grd_mask is not None or cfg.n_up or cfg.to_gaussian:
+        raise ValueError("spin=2 synthesis is full-sky and unmasked: no reference, in_mask, grd_mask, n_up "
+                         "or to_gaussian")
+    C = tgt.shape[0]
+    if C not in (2, 3):
+        raise ValueError(f"spin=2: image_target must be a (2, npix) (Q, U) or (3, npix) (I, Q, U) map; "
+                         f"got {tuple(tgt.shape)}")
+    spin = grid.spin_to_scalars
+    transform = spin if C == 2 else (lambda f: torch.cat([f[:1], spin(f[1:])]))
+    transform(tgt)                                # grids without a spin-2 transform refuse here
+    return C, transform
+
+
+def _scales(v: torch.Tensor, C: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Standardisation ``(mu, sd)`` of the valid values ``v (B, P)``: one scalar pair for scalar
+    fields; per component ``(C, 1)`` otherwise, with Q and U sharing one scale and keeping their
+    mean (a mean Q, U is a frame-dependent pattern, not an offset)."""
+    if C == 1:
+        return v.mean(), v.std()
+    mu, sd = torch.zeros(C, 1, dtype=v.dtype), torch.ones(C, 1, dtype=v.dtype)
+    p = C - 2                                     # first polarisation row
+    if p:
+        mu[0], sd[0] = v[0].mean(), v[0].std()
+    sd[p:] = v[p:].std()
+    return mu, sd
+
+
 def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, input_image=None,
                grd_mask=None, in_mask=None, checkpoint: str | None = None) -> SynthesisResult:
     """Run the synthesis; see ``funct.synthesis`` for the meaning of every argument."""
@@ -43,14 +76,7 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
     if cfg.n_up and not grid.can_upsample_beyond_input:
         raise ValueError(f"n_up={cfg.n_up} is not available on grid '{grid.name}'")
     Js = level_scales(grid, S, cfg.nstep, cfg.Jmax, cfg.edge)
-    C, transform = 1, None
-    if cfg.spin == 2:   # (Q, U): one sample of two components, analysed as (E, B)
-        if reference is not None or in_mask is not None or grd_mask is not None or cfg.n_up:
-            raise ValueError("spin=2 synthesis is full-sky and unmasked: no reference, in_mask, grd_mask or n_up")
-        if tgt.shape[0] != 2:
-            raise ValueError(f"spin=2: image_target must be a (2, npix) (Q, U) map; got {tuple(tgt.shape)}")
-        C, transform = 2, grid.spin_to_scalars
-        transform(tgt)                            # grids without a spin-2 transform refuse here
+    C, transform = _components(grid, cfg, tgt, reference, in_mask, grd_mask)
     inm = None if in_mask is None else as_mask(in_mask, S, tgt, "in_mask")
     if inm is not None and inm.shape[0] != 1:
         raise ValueError("in_mask must be a single mask of the field's shape")
@@ -58,12 +84,11 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
     # standardise (and optionally gaussianise) on the valid pixels; undone at the end
     valid = (inm[0] > 0) if inm is not None else torch.ones(S, dtype=torch.bool)
     check_varies(tgt, grid, "image_target", None if inm is None else valid, "in_mask")
-    mu, sd = tgt[:, valid].mean(), tgt[:, valid].std()
-    if C > 1:
-        mu = torch.zeros((), dtype=tgt.dtype)     # Q, U: a mean is a frame-dependent pattern, kept
+    mu, sd = _scales(tgt[:, valid], C)
+    tile = lambda v, t: v if v.dim() == 0 else v.repeat(t.shape[0] // C, 1)
     gauss = Gaussianizer(tgt[:, valid]) if cfg.to_gaussian else None
-    norm = lambda t: gauss.forward(t) if gauss is not None else (t - mu) / sd
-    denorm = lambda t: gauss.inverse(t) if gauss is not None else t * sd + mu
+    norm = lambda t: gauss.forward(t) if gauss is not None else (t - tile(mu, t)) / tile(sd, t)
+    denorm = lambda t: gauss.inverse(t) if gauss is not None else t * tile(sd, t) + tile(mu, t)
     x_t = norm(tgt)
     if inm is not None:   # invalid pixels must not leak into coarser levels through downsampling
         x_t = torch.where(valid, x_t, torch.zeros((), dtype=x_t.dtype))
@@ -109,7 +134,7 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
     out = denorm(u)
     if grd is not None:
         out = torch.where(grd > 0, out, tgt.mean(0, keepdim=True))   # observed pixels exactly kept
-    maps = out.detach().cpu().numpy().reshape((N, C) + tuple(S))
+    maps = out.detach().cpu().numpy().reshape((N, C) + tuple(out.shape[1:]))   # n_up: larger than S
     maps = maps[:, 0] if C == 1 else maps
     result.maps = maps[0] if N == 1 else maps
     return result
