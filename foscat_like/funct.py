@@ -200,7 +200,8 @@ class funct:
         levels at 2x, 4x... the target's size; ``synthesised_N`` fields at once;
         ``input_image`` as warm start; ``iso_ang`` / ``fft_ang`` reduce the angles.
         ``histogram`` adds the pixel-histogram (1D Wasserstein) term to the loss;
-        ``spectrum`` the fine ring band powers (planar grids, periodic targets).
+        ``spectrum`` the fine band powers: unit rings in |k| (planar, periodic targets), the C_l
+        (full-sky HEALPix, through differentiable harmonic transforms).
         ``precision='single'`` computes the loss in float32 (the optimiser still works in float64).
         ``spin=2``: ``image_target`` is a full-sky ``(2, npix)`` (Q, U) map; the statistics are those
         of its E and B maps (each, and E x B), through differentiable harmonic transforms; the

@@ -23,6 +23,8 @@ def compare_numbers(a: np.ndarray, b: np.ndarray) -> dict:
     out = {"hist_ks": metrics.histogram_ks(std(a), std(b))}
     if a.ndim == 2:
         out.update(ps_log10_rms=metrics.power_spectrum_error(a, b), minkowski=metrics.minkowski_error(a, b))
+        if a.shape[0] == a.shape[1]:
+            out.update(metrics.novelty(a, b))
     elif _is_healpix(a):
         out.update(cl_log10_rms=cl_error(a, b), minkowski=metrics.minkowski_error(a, b))
     return out

@@ -41,3 +41,17 @@ def test_minkowski_on_healpix_faces_counts_a_blob_and_sees_non_gaussianity():
     g = hp.reorder(hp.synfast(hp.anafast(hp.reorder(I, n2r=True)), 32), r2n=True)
     sm = hp.reorder(hp.smoothing(hp.reorder(I, n2r=True), fwhm=0.02), r2n=True)
     assert minkowski_error(g, I) > 1.5 * minkowski_error(sm, I)
+
+
+def test_novelty_sees_copies_through_shifts_and_the_dihedral_group():
+    from foscat_like.metrics import max_crosscorrelation, novelty
+    b = load_texture("gravel", 64)
+    moved = np.roll(np.rot90(b, 1)[:, ::-1], (5, -9), axis=(0, 1))
+    assert max_crosscorrelation(moved, b) > 0.999
+    noise = np.random.default_rng(0).standard_normal(b.shape)
+    assert max_crosscorrelation(noise, b) < 0.1
+    y = fl.funct(grid="2d").synthesis(b, nstep=2, NUM_EPOCHS=60, progress=False)
+    nov = novelty(y, b)
+    assert nov["max_xcorr"] < 0.5 and nov["max_xcorr_twin"] < 0.5       # nothing copied
+    with pytest.raises(ValueError, match="square images of one shape"):
+        max_crosscorrelation(b[:, :32], b[:, :32])

@@ -7,9 +7,10 @@ coefficients so that the numerous S4 terms do not drown S1/S2; plus, when
 ``histogram=True``, the squared 1D Wasserstein distance between the pixel
 histograms (sorted values against the target's quantiles), which the
 scattering covariance constrains only weakly; and, when ``spectrum=True`` on
-grids that provide ``band_powers`` (planar, periodic targets), the squared log
-difference of fine isotropic band powers (rings of unit width in |k|: a finer
-S2, since one-octave wavelets leave the spectrum free inside each octave). Statistics
+grids that provide ``band_powers`` (planar, periodic targets: rings of unit width
+in |k|; full-sky HEALPix: the C_l), the squared log difference of those fine
+isotropic band powers (a finer S2: one-octave wavelets leave the spectrum free
+inside each octave). Statistics
 are normalised by the *target's* powers (FOSCAT's ``norm='auto'``), and
 ``sigma`` is the target's own per-coefficient spatial spread (``calc_var``)
 with a floor, or 1 when ``use_variance=False``.
