@@ -154,6 +154,14 @@ def test_norm_auto_cache_is_keyed_and_references_can_be_passed_by_value(tex):
         op.eval(x, norm=fl.funct(grid="2d").eval(x, Jmax=1))
     with pytest.raises(ValueError, match="raw auto statistics"):
         op.eval(x, norm=op.eval(x, norm="self"))
+    P = op.eval(x).S2
+    torch.testing.assert_close(op.eval(y, norm={"P1": P, "P2": P}).S4, byval.S4)
+    with pytest.raises(ValueError, match="exactly 'P1' and 'P2'"):
+        op.eval(x, norm={"P1": P})
+    with pytest.raises(ValueError, match="must be positive powers"):
+        op.eval(x, norm={"P1": 0 * P, "P2": P})
+    with pytest.raises(ValueError, match="norm must be None, 'self', 'auto'"):
+        op.eval(x, norm="none")
 
 
 def test_chi2_distance_does_not_depend_on_call_order(tex):
@@ -172,6 +180,8 @@ def test_results_are_returned_and_history_is_a_read_only_view(tex):
     assert isinstance(op.history, tuple) and list(op.history) == hist
     with pytest.raises(AttributeError):
         op.history = []
+    with pytest.raises(TypeError, match="return_history must be True or False"):
+        op.synthesis(tex, nstep=1, NUM_EPOCHS=1, progress=False, return_history="yes")
 
 
 # -- degenerate fields ----------------------------------------------------------------------
