@@ -234,7 +234,8 @@ class funct:
     def separate(self, data, noise, reference=None, mask=None, n_noise: int = 16, nstep: int | None = 1,
                  n_iter: int = 3, Jmax: int | None = None, NUM_EPOCHS: int = 100, EVAL_FREQUENCY: int = 100,
                  progress: bool = True, checkpoint: str | None = None, return_history: bool = False,
-                 edge: bool = False, cell_ids=None, nside: int | None = None, precision: str = "double"):
+                 edge: bool = False, cell_ids=None, nside: int | None = None, precision: str = "double",
+                 spin: int = 0):
         """Separate a non-Gaussian signal ``s`` from noise in ``data = s + n``.
 
         data : ``(*S)`` one field on this grid. noise : realisations ``(K, *S)`` (K >= 2; 16 or
@@ -248,13 +249,16 @@ class funct:
         ``edge=True`` keeps only pixels whose wavelets stay inside the patch (or image).
         precision : ``'single'`` computes the statistics in float32 (1.5-1.7x faster on HEALPix
         nside 64-128, 35-40% less memory, same error: benchmarks/separation_scale.py).
+        spin : 2 for polarisation: ``data`` is a full-sky ``(2, npix)`` (Q, U) map, ``noise`` draws
+        ``(K, 2, npix)``; the conditions hold on the E and B maps' statistics.
         Returns ``s`` ``(*S)`` (with ``return_history`` also the loss history); see
         ``foscat_like.optim.separation`` for the method and its limits.
         """
         from .optim.config import SeparationConfig
         from .optim.separation import separate
         cfg = SeparationConfig(nstep=nstep, Jmax=Jmax, NUM_EPOCHS=NUM_EPOCHS, EVAL_FREQUENCY=EVAL_FREQUENCY,
-                               progress=progress, edge=edge, n_iter=n_iter, precision=precision, n_noise=n_noise)
+                               progress=progress, edge=edge, n_iter=n_iter, precision=precision, n_noise=n_noise,
+                               spin=spin)
         return_history = check_bool("return_history", return_history)
         g = self._grid_for(cell_ids, nside)
         if callable(noise):

@@ -109,5 +109,7 @@ class SeparationConfig(LevelConfig):
     NUM_EPOCHS: int = 100             # L-BFGS-B iterations per bias iteration
     n_iter: int = 3                   # bias iterations at full resolution
     n_noise: int = 16                 # draws taken from a callable noise model
+    spin: int = 0                     # 2: the data are (Q, U), analysed as their E and B maps
 
-    RULES = {"n_iter": check_positive_int, "n_noise": lambda k, v: check_int(k, v, minimum=2)}
+    RULES = {"n_iter": check_positive_int, "n_noise": lambda k, v: check_int(k, v, minimum=2),
+             "spin": lambda k, v: check_choice(k, v, (0, 2))}

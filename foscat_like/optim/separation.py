@@ -55,37 +55,61 @@ def _sigma(v: torch.Tensor) -> torch.Tensor:
     return floor_sigma(v.std(0))
 
 
+def _tile(a: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``a (C, ...)`` repeated to the rows of ``like (n C, ...)`` (sample-major)."""
+    return a.repeat((like.shape[0] // a.shape[0],) + (1,) * (a.dim() - 1))
+
+
 class SeparationLoss:
-    """The bias-corrected conditions above at one level, frozen at the estimate ``s0``."""
+    """The bias-corrected conditions above at one level, frozen at the estimate ``s0``.
+
+    Fields are ``(C, *S)`` for one sample (``C = 1`` scalar; ``C = 2`` spin-2 (Q, U), analysed as
+    ``transform`` = (E, B)); noise draws ``(K C, *S)``, sample-major."""
 
     def __init__(self, grid: Grid, d: torch.Tensor, noise: torch.Tensor, J: int, s0: torch.Tensor,
-                 mask=None, reference: torch.Tensor | None = None, edge: bool = False):
+                 mask=None, reference: torch.Tensor | None = None, edge: bool = False,
+                 components: int = 1, transform=None):
         self.grid, self.J, self.mask, self.edge = grid, J, mask, edge
+        self.C, self.transform = int(components), transform
         self.d, self.reference = d, reference
         raw_d = self._raw(d)
         self.ref = reference_powers(raw_d)
         phi, n = self.phi, noise
         with torch.no_grad():
-            phi_d = ScatCov.from_raw(normalize(raw_d, self.ref)).vectors()[0]
+            phi_d = self._vectors(normalize(raw_d, self.ref))[0]
             s0 = s0.to(d.dtype)
-            sn = phi(s0 + n)
+            s0n = _tile(s0, n)
+            sn = phi(s0n + n)
             self.terms = [(lambda s: phi(s), phi_d - (sn.mean(0) - phi(s0)[0]), _sigma(sn))]
             pn = phi(n)
             self.terms.append((lambda s: phi(d - s), pn.mean(0), _sigma(pn)))
-            c = phi(s0.expand_as(n), n)
+            c = phi(s0n, n)
             self.terms.append((lambda s: phi(s, d - s), c.mean(0), _sigma(c)))
             if reference is not None:
-                r = reference.expand_as(n)
-                cr = phi(s0 + n, r)
+                r = _tile(reference, n)
+                cr = phi(s0n + n, r)
                 t4 = phi(d, reference)[0] - (cr.mean(0) - phi(s0, reference)[0])
                 self.terms.append((lambda s: phi(s, reference), t4, _sigma(cr)))
 
+    def _fields(self, x):
+        if x is None or self.transform is None:
+            return x
+        return torch.cat([self.transform(x[i:i + self.C]) for i in range(0, x.shape[0], self.C)])
+
     def _raw(self, x, x2=None):
-        return scattering_covariance(self.grid, x, x2, self.J, self.mask, edge=self.edge)
+        return scattering_covariance(self.grid, self._fields(x), self._fields(x2), self.J, self.mask,
+                                     edge=self.edge)
+
+    def _vectors(self, raw_n: dict) -> torch.Tensor:
+        """``(n, C M)``: each sample's normalised coefficients, its components side by side."""
+        v = ScatCov.from_raw(raw_n).vectors()
+        return v.reshape(v.shape[0] // self.C, -1)
 
     def phi(self, x, x2=None) -> torch.Tensor:
-        """``(B, M)`` normalised statistics of ``x`` (or of the pair ``x, x2``)."""
-        return ScatCov.from_raw(normalize(self._raw(x, x2), self.ref)).vectors()
+        """``(n, C M)`` normalised statistics of ``x`` (or of the pair ``x, x2``)."""
+        raw = self._raw(x, x2)
+        ref = self.ref if self.C == 1 else {k: _tile(v, raw["P1"]) for k, v in self.ref.items()}
+        return self._vectors(normalize(raw, ref))
 
     def parts(self, s: torch.Tensor) -> list[torch.Tensor]:
         """Each condition's mean squared normalised misfit."""
@@ -114,10 +138,19 @@ def separate(grid: Grid, data, noise, cfg: SeparationConfig, reference=None, mas
         raise TypeError(f"cfg must be a SeparationConfig; got {type(cfg).__name__}")
     ckpt.check_writable(checkpoint)
     d, _ = as_field(data, grid, "data", like=torch.zeros((), dtype=torch.float64))
-    if d.shape[0] != 1:
+    C, transform = 1, None
+    if cfg.spin == 2:   # (Q, U): one sample of two components, analysed as (E, B)
+        if mask is not None or reference is not None:
+            raise ValueError("spin=2 separation is full-sky: no mask or reference")
+        if d.shape[0] != 2:
+            raise ValueError(f"spin=2: data must be a (2, npix) (Q, U) map; got {tuple(d.shape)}")
+        C, transform = 2, grid.spin_to_scalars
+        transform(d)                              # grids without a spin-2 transform refuse here
+    elif d.shape[0] != 1:
         raise ValueError(f"data must be a single field; got a batch of {d.shape[0]}")
     S = grid.spatial_shape(d)
-    n = _noise_draws(noise, cfg.n_noise, S).to(d.device)
+    n = _noise_draws(noise, cfg.n_noise, ((C,) if C > 1 else ()) + tuple(S)).to(d.device)
+    n = n.reshape((-1,) + tuple(S))               # (K C, *S), sample-major
     w = None if mask is None else as_mask(mask, S, d)
     if w is not None:   # masked pixels are missing data: zero them so that nothing leaks from them
         valid = w > 0
@@ -135,7 +168,7 @@ def separate(grid: Grid, data, noise, cfg: SeparationConfig, reference=None, mas
     rs, ws = pyramid(r, nlev, grid.downsample), pyramid(w, nlev, grid.downsample_mask)
     cast = lambda t: None if t is None else t.to(cdtype)
     make = lambda k: (lambda u: SeparationLoss(grid, cast(ds[k]), cast(ns[k]), Js[k], cast(u), cast(ws[k]),
-                                               cast(rs[k]), cfg.edge))
+                                               cast(rs[k]), cfg.edge, components=C, transform=transform))
     steps = [Level(k, Js[k], make(k)) for k in range(nlev - 1, 0, -1)]
     steps += [Level(0, Js[0], make(0)) for _ in range(cfg.n_iter)]
     # s = d would make the residual d - s exactly zero (log-normalised statistics: -inf)
@@ -147,5 +180,5 @@ def separate(grid: Grid, data, noise, cfg: SeparationConfig, reference=None, mas
         return frac * ds[-1].clone() if w0 is None else w0 + (1.0 - m) * frac * ds[-1]
     fp = ckpt.fingerprint(grid, cfg, {"data": d, "noise": n, "reference": r, "mask": w, "scale": float(scale)})
     s, result = run_levels(grid, steps, init, cfg, checkpoint, fp)
-    result.maps = (s[0] * scale).detach().cpu().numpy()
+    result.maps = ((s[0] if C == 1 else s) * scale).detach().cpu().numpy()
     return result
