@@ -47,9 +47,10 @@ def check_output(path: str, kind: str | None = None, inputs=(), formats=None) ->
     d = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(d):
         raise ValueError(f"{path}: directory {d} does not exist")
-    for q in inputs:
-        if q and os.path.abspath(q) == os.path.abspath(path) or (q and os.path.exists(q) and os.path.exists(path)
-                                                                  and os.path.samefile(q, path)):
+    for q in filter(None, inputs):
+        same = os.path.abspath(q) == os.path.abspath(path) or (
+            os.path.exists(q) and os.path.exists(path) and os.path.samefile(q, path))
+        if same:
             raise ValueError(f"{path} is also an input: refusing to overwrite it (choose another output)")
 
 

@@ -23,7 +23,21 @@ def test_small_problems_run_on_one_thread_and_torch_is_restored(monkeypatch):
     seen = _threads_seen(torch.ones(64, dtype=torch.float64))
     assert set(seen) == {1} and torch.get_num_threads() == before
     assert choose_threads(10) == 1
-    assert 1 <= choose_threads(64 * MIN_VALUES_PER_THREAD) <= max(1, free_cores())
+    assert free_cores() >= 1
+
+
+def test_large_problems_take_the_free_cores_or_the_dask_budget(monkeypatch):
+    import foscat_like.threads as th
+    monkeypatch.delenv(ENV, raising=False)
+    big = 64 * MIN_VALUES_PER_THREAD
+    monkeypatch.setattr(th, "free_cores", lambda: 2)
+    assert choose_threads(big) == 2 and choose_threads(MIN_VALUES_PER_THREAD) == 2
+    assert choose_threads(MIN_VALUES_PER_THREAD - 1) == 1          # too small to gain
+    monkeypatch.setattr(th, "free_cores", lambda: 1)                # another process holds a core
+    assert choose_threads(big) == 1
+    monkeypatch.setattr(th, "free_cores", lambda: 8)
+    monkeypatch.setattr(th, "_dask_budget", lambda: 1)              # a 1-thread Dask worker
+    assert choose_threads(big) == 1
 
 
 def test_the_environment_setting_overrides_and_is_checked(monkeypatch):

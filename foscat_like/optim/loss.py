@@ -23,7 +23,7 @@ from ..grid import Grid
 from ..stats.compute import scattering_covariance
 from ..stats.normalize import normalize, reference_powers
 from ..stats.scatcov import ScatCov
-from .plan import floor_sigma
+from .plan import floor_sigma, tile_rows
 
 BAND_WEIGHT = 0.01   # weight of the fine band powers (planar grids, periodic targets)
 HIST_WEIGHT = 0.1    # weight of the histogram term against the (averaged) statistic families
@@ -35,11 +35,6 @@ def _sq(d: torch.Tensor) -> torch.Tensor:
 
 def _batch_mean(st: ScatCov) -> ScatCov:
     return st.map(lambda v: v.mean(0, keepdim=True))
-
-
-def _tile(st: ScatCov, n: int) -> ScatCov:
-    """Repeat per-component statistics ``(C, ...)`` for ``n`` samples ``(n C, ...)``."""
-    return st if n == 1 else st.map(lambda v: v.repeat((n,) + (1,) * (v.dim() - 1)))
 
 
 class StatLoss:
@@ -74,12 +69,10 @@ class StatLoss:
         self.reference = reference
         # (ref powers, target stats, sigma, pick(g) -> (x1, x2)): auto statistics first
         self.terms = []
-        if self.C == 1:
-            picks = [(lambda g: (g, None), fields, None)]
-            if reference is not None:
-                picks.append((self._with_reference, fields, reference))
-        else:
-            picks = [(lambda g: (g, None), fields, None)]
+        picks = [(lambda g: (g, None), fields, None)]
+        if reference is not None:
+            picks.append((self._with_reference, fields, reference))
+        if self.C > 1:
             for a in range(self.C):
                 for b in range(a + 1, self.C):
                     picks.append((lambda g, a=a, b=b: (g[a::self.C], g[b::self.C]), fields[a:a + 1],
@@ -120,8 +113,8 @@ class StatLoss:
     def _stats(self, g: torch.Tensor, which: int) -> ScatCov:
         ref, _, _, pick = self.terms[which]
         x1, x2 = pick(g)
-        n = x1.shape[0] // ref["P1"].shape[0]
-        ref = {k: v.repeat((n,) + (1,) * (v.dim() - 1)) for k, v in ref.items()} if n > 1 and self.C > 1 else ref
+        if self.C > 1:
+            ref = {k: tile_rows(v, x1.shape[0]) for k, v in ref.items()}
         raw = scattering_covariance(self.grid, x1, x2, self.J, None, edge=False)
         return self._reduce(ScatCov.from_raw(normalize(raw, ref)), False)
 
@@ -134,8 +127,9 @@ class StatLoss:
         g = self._analysed(u)
         for i, (_, st_t, sig, _) in enumerate(self.terms):
             st_u = self._stats(g, i)
-            n = st_u.S1.shape[0] // st_t.S1.shape[0] if self.C > 1 else 1
-            st_t, sig = _tile(st_t, n), _tile(sig, n)
+            if self.C > 1:
+                rows = st_u.S1.shape[0]
+                st_t, sig = (t.map(lambda v: tile_rows(v, rows)) for t in (st_t, sig))
             fams = [((a - b) / s) for (_, a), (_, b), (_, s)
                     in zip(st_u._fields(), st_t._fields(), sig._fields())]
             total = total + sum(_sq(d).mean() for d in fams) / len(fams)
@@ -143,9 +137,7 @@ class StatLoss:
         if self.quantiles is not None:
             total = total + self.hist_weight * self.histogram_distance(u)
         if self.log_bands is not None:
-            bands = self.log_bands
-            if self.C > 1:
-                bands = bands.repeat((g.shape[0] // self.C, 1))
+            bands = tile_rows(self.log_bands, g.shape[0]) if self.C > 1 else self.log_bands
             d = torch.log(self.grid.band_powers(g) + 1e-12) - bands
             total = total + BAND_WEIGHT * (d * d).mean()
         return total
@@ -155,7 +147,7 @@ class StatLoss:
         su = torch.sort(u.flatten(1), dim=1).values                       # (N, P)
         q = self.quantiles
         if q.dim() == 2:                                                  # per component: (C, P)
-            return ((su - q.repeat((su.shape[0] // q.shape[0], 1))) ** 2).mean()
+            return ((su - tile_rows(q, su.shape[0])) ** 2).mean()
         if q.numel() != su.shape[1]:
             pos = (torch.arange(su.shape[1], dtype=u.dtype) + 0.5) / su.shape[1] * q.numel() - 0.5
             lo = pos.floor().clamp(0, q.numel() - 1).long()

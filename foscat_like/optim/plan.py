@@ -68,3 +68,25 @@ def strict(w: torch.Tensor) -> torch.Tensor:
     """Keep only fully valid pixels of a downsampled 0/1 mask (unless none is)."""
     full = (w >= 1 - 1e-9).to(w.dtype)
     return full if bool((full.flatten(1).sum(1) > 0).all()) else w
+
+
+def tile_rows(a: torch.Tensor, rows: int) -> torch.Tensor:
+    """``a (C, ...)`` repeated along its first axis to ``rows`` (sample-major ``(n C, ...)``)."""
+    return a if a.shape[0] == rows else a.repeat((rows // a.shape[0],) + (1,) * (a.dim() - 1))
+
+
+def spin_components(grid: Grid, spin: int, field: torch.Tensor, name: str, sizes=(2, 3)):
+    """``(C, transform)`` of one field: ``spin=0``: ``(1, None)`` (scalar fields); ``spin=2``: the
+    rows of ``field`` are ``(Q, U)`` (``C = 2``, analysed as ``(E, B)``) or ``(I, Q, U)`` (``C = 3``,
+    analysed as ``(I, E, B)``: T x E, T x B and E x B bind the maps). ``ValueError`` for another
+    number of rows (``sizes`` allowed) or a grid without a spin-2 transform."""
+    if spin == 0:
+        return 1, None
+    C = field.shape[0]
+    if C not in sizes:
+        kinds = " or ".join({2: "(2, npix) (Q, U)", 3: "(3, npix) (I, Q, U)"}[c] for c in sizes)
+        raise ValueError(f"spin=2: {name} must be a {kinds} map; got {tuple(field.shape)}")
+    to_eb = grid.spin_to_scalars
+    transform = to_eb if C == 2 else (lambda f: torch.cat([f[:1], to_eb(f[1:])]))
+    transform(field)                               # grids without a spin-2 transform refuse here
+    return C, transform

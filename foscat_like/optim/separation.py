@@ -46,18 +46,13 @@ from ..stats.scatcov import ScatCov
 from . import checkpoint as ckpt
 from .config import SeparationConfig
 from .levels import Level, SynthesisResult, run_levels
-from .plan import floor_sigma, level_scales, pyramid
+from .plan import floor_sigma, level_scales, pyramid, spin_components, tile_rows
 from .synthesis import standardized_reference
 
 
 def _sigma(v: torch.Tensor) -> torch.Tensor:
     """Per-coefficient spread ``(M,)`` over the draws, floored (``plan.floor_sigma``)."""
     return floor_sigma(v.std(0))
-
-
-def _tile(a: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """``a (C, ...)`` repeated to the rows of ``like (n C, ...)`` (sample-major)."""
-    return a.repeat((like.shape[0] // a.shape[0],) + (1,) * (a.dim() - 1))
 
 
 class SeparationLoss:
@@ -78,7 +73,7 @@ class SeparationLoss:
         with torch.no_grad():
             phi_d = self._vectors(normalize(raw_d, self.ref))[0]
             s0 = s0.to(d.dtype)
-            s0n = _tile(s0, n)
+            s0n = tile_rows(s0, n.shape[0])
             sn = phi(s0n + n)
             self.terms = [(lambda s: phi(s), phi_d - (sn.mean(0) - phi(s0)[0]), _sigma(sn))]
             pn = phi(n)
@@ -86,7 +81,7 @@ class SeparationLoss:
             c = phi(s0n, n)
             self.terms.append((lambda s: phi(s, d - s), c.mean(0), _sigma(c)))
             if reference is not None:
-                r = _tile(reference, n)
+                r = tile_rows(reference, n.shape[0])
                 cr = phi(s0n + n, r)
                 t4 = phi(d, reference)[0] - (cr.mean(0) - phi(s0, reference)[0])
                 self.terms.append((lambda s: phi(s, reference), t4, _sigma(cr)))
@@ -108,7 +103,7 @@ class SeparationLoss:
     def phi(self, x, x2=None) -> torch.Tensor:
         """``(n, C M)`` normalised statistics of ``x`` (or of the pair ``x, x2``)."""
         raw = self._raw(x, x2)
-        ref = self.ref if self.C == 1 else {k: _tile(v, raw["P1"]) for k, v in self.ref.items()}
+        ref = self.ref if self.C == 1 else {k: tile_rows(v, raw["P1"].shape[0]) for k, v in self.ref.items()}
         return self._vectors(normalize(raw, ref))
 
     def parts(self, s: torch.Tensor) -> list[torch.Tensor]:
@@ -138,15 +133,10 @@ def separate(grid: Grid, data, noise, cfg: SeparationConfig, reference=None, mas
         raise TypeError(f"cfg must be a SeparationConfig; got {type(cfg).__name__}")
     ckpt.check_writable(checkpoint)
     d, _ = as_field(data, grid, "data", like=torch.zeros((), dtype=torch.float64))
-    C, transform = 1, None
-    if cfg.spin == 2:   # (Q, U): one sample of two components, analysed as (E, B)
-        if mask is not None or reference is not None:
-            raise ValueError("spin=2 separation is full-sky: no mask or reference")
-        if d.shape[0] != 2:
-            raise ValueError(f"spin=2: data must be a (2, npix) (Q, U) map; got {tuple(d.shape)}")
-        C, transform = 2, grid.spin_to_scalars
-        transform(d)                              # grids without a spin-2 transform refuse here
-    elif d.shape[0] != 1:
+    if cfg.spin and (mask is not None or reference is not None):
+        raise ValueError("spin=2 separation is full-sky: no mask or reference")
+    C, transform = spin_components(grid, cfg.spin, d, "data", sizes=(2,))
+    if C == 1 and d.shape[0] != 1:
         raise ValueError(f"data must be a single field; got a batch of {d.shape[0]}")
     S = grid.spatial_shape(d)
     n = _noise_draws(noise, cfg.n_noise, ((C,) if C > 1 else ()) + tuple(S)).to(d.device)

@@ -16,7 +16,7 @@ from .config import SynthesisConfig
 from .gaussianize import Gaussianizer
 from .levels import Level, SynthesisResult, run_levels
 from .loss import StatLoss
-from .plan import level_scales, pyramid, strict
+from .plan import level_scales, pyramid, spin_components, strict
 
 
 def standardized_reference(grid: Grid, reference, like: torch.Tensor, against: str) -> torch.Tensor | None:
@@ -29,25 +29,6 @@ def standardized_reference(grid: Grid, reference, like: torch.Tensor, against: s
         raise ValueError(f"reference must have the spatial shape of {against} {S}")
     check_varies(ref, grid, "reference")
     return (ref - ref.mean()) / ref.std()
-
-
-def _components(grid: Grid, cfg: SynthesisConfig, tgt: torch.Tensor, reference, in_mask, grd_mask):
-    """``(C, transform)`` of the field: ``C = 1`` for scalar fields (a batch of fields of one
-    process); ``spin=2``: one sample of ``(Q, U)`` analysed as ``(E, B)`` (``C = 2``), or of
-    ``(I, Q, U)`` analysed as ``(I, E, B)`` (``C = 3``: T x E, T x B and E x B bind the maps)."""
-    if cfg.spin == 0:
-        return 1, None
-    if reference is not None or in_mask is not None or grd_mask is not None or cfg.n_up or cfg.to_gaussian:
-        raise ValueError("spin=2 synthesis is full-sky and unmasked: no reference, in_mask, grd_mask, n_up "
-                         "or to_gaussian")
-    C = tgt.shape[0]
-    if C not in (2, 3):
-        raise ValueError(f"spin=2: image_target must be a (2, npix) (Q, U) or (3, npix) (I, Q, U) map; "
-                         f"got {tuple(tgt.shape)}")
-    spin = grid.spin_to_scalars
-    transform = spin if C == 2 else (lambda f: torch.cat([f[:1], spin(f[1:])]))
-    transform(tgt)                                # grids without a spin-2 transform refuse here
-    return C, transform
 
 
 def _scales(v: torch.Tensor, C: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -76,7 +57,11 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
     if cfg.n_up and not grid.can_upsample_beyond_input:
         raise ValueError(f"n_up={cfg.n_up} is not available on grid '{grid.name}'")
     Js = level_scales(grid, S, cfg.nstep, cfg.Jmax, cfg.edge)
-    C, transform = _components(grid, cfg, tgt, reference, in_mask, grd_mask)
+    if cfg.spin and (reference is not None or in_mask is not None or grd_mask is not None or cfg.n_up
+                     or cfg.to_gaussian):
+        raise ValueError("spin=2 synthesis is full-sky and unmasked: no reference, in_mask, grd_mask, n_up "
+                         "or to_gaussian")
+    C, transform = spin_components(grid, cfg.spin, tgt, "image_target")
     inm = None if in_mask is None else as_mask(in_mask, S, tgt, "in_mask")
     if inm is not None and inm.shape[0] != 1:
         raise ValueError("in_mask must be a single mask of the field's shape")
