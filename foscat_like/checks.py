@@ -40,7 +40,15 @@ def check_optional_int(name: str, v, minimum: int = 1) -> int | None:
     return None if v is None else check_int(name, v, minimum=minimum)
 
 
+class ShapeError(ValueError, RuntimeError):
+    """A shape that does not fit. Both ``ValueError`` (this package's rule) and
+    ``RuntimeError`` (what Kymatio raises for shapes), so either ``except`` clause catches it."""
+
+
 def check_bool(name: str, v) -> bool:
+    """``v`` as a ``bool`` (numpy bools and 0-d bool arrays accepted)."""
+    if isinstance(v, np.ndarray) and v.ndim == 0:
+        v = v[()]
     if not isinstance(v, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False; got {v!r} ({type(v).__name__})")
     return bool(v)

@@ -18,7 +18,8 @@ from math import factorial
 import numpy as np
 import torch
 
-from .frontend import run_batched
+from ..checks import ShapeError, check_bool, check_int
+from .frontend import ScatteringBase
 
 CHUNK_ELEMENTS = 2 ** 25   # complex values held at once by one wavelet product (256 MiB in complex64)
 
@@ -61,33 +62,39 @@ def solid_harmonic_fourier(shape: tuple[int, int, int], sigma: float, l: int) ->
     return (out * (norm * (2 * np.pi) ** 1.5 * (-1j) ** l)).astype(np.complex64)
 
 
-class HarmonicScattering3D:
+class HarmonicScattering3D(ScatteringBase):
     """Solid-harmonic scattering of volumes ``(..., M, N, O)``; see the module docstring.
 
-    numpy in -> numpy out; torch in -> torch out on the input's device, with autograd.
+    Kymatio 0.3's ``HarmonicScattering3D`` (same arguments, same order; ``points`` is only
+    used by Kymatio's 'local' method, which 0.3 does not have). numpy in -> numpy out
+    (float32, as Kymatio's numpy frontend); torch in -> torch out on the input's device.
     """
+    _numpy_out = np.float32
 
     def __init__(self, J: int, shape, L: int = 3, sigma_0: float = 1, max_order: int = 2,
-                 rotation_covariant: bool = True, method: str = "integral",
-                 integral_powers=(0.5, 1.0, 2.0)):
-        if isinstance(J, bool) or not isinstance(J, (int, np.integer)) or J < 0:
-            raise ValueError(f"J must be a non-negative integer; got {J!r}")
-        if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 0:
-            raise ValueError(f"L must be a non-negative integer; got {L!r}")
-        shape = tuple(int(s) for s in np.atleast_1d(shape))
-        if len(shape) != 3 or min(shape) < 1:
-            raise ValueError(f"shape must be (M, N, O) with positive sizes; got {shape}")
+                 rotation_covariant: bool = True, method: str = "integral", points=None,
+                 integral_powers=(0.5, 1.0, 2.0), backend=None, frontend=None):
+        self._init_frontend(frontend, backend)
+        J, L = check_int("J", J, 0), check_int("L", L, 0)
+        shape = tuple(check_int("shape", s, 1) for s in np.atleast_1d(shape))
+        if len(shape) != 3:
+            raise ShapeError(f"shape must be (M, N, O) with positive sizes; got {shape}")
         if max_order not in (1, 2):
             raise ValueError(f"max_order must be 1 or 2; got {max_order!r}")
         if method != "integral":
             raise ValueError(f"method must be 'integral' (the only one Kymatio 0.3 has); got {method!r}")
+        if points is not None:
+            raise ValueError("points is only used by method='local', which Kymatio 0.3 does not have; "
+                             "pass points=None")
+        rotation_covariant = check_bool("rotation_covariant", rotation_covariant)
         if not float(sigma_0) > 0:
             raise ValueError(f"sigma_0 must be positive; got {sigma_0!r}")
         powers = tuple(float(q) for q in np.atleast_1d(integral_powers))
         if not powers or min(powers) <= 0:
             raise ValueError(f"integral_powers must be positive numbers; got {integral_powers!r}")
-        self.J, self.shape, self.L, self.sigma_0 = int(J), shape, int(L), float(sigma_0)
+        self.J, self.shape, self.L, self.sigma_0 = J, shape, L, float(sigma_0)
         self.max_order, self.rotation_covariant, self.integral_powers = max_order, rotation_covariant, powers
+        self.method, self.points = method, points
         # filters[l]: (J+1, 2l+1, M, N, O) complex64
         self._bank = [np.stack([solid_harmonic_fourier(shape, self.sigma_0 * 2 ** j, l) for j in range(J + 1)])
                       for l in range(L + 1)]
@@ -138,9 +145,10 @@ class HarmonicScattering3D:
             per_l.append(torch.cat(S, dim=1))                               # (B, n, P)
         return torch.stack(per_l, dim=2)                                    # (B, n, L+1, P)
 
-    def scattering(self, x):
-        """``(..., M, N, O) -> (..., n, L + 1, P)``."""
-        return run_batched(self._forward, x, 3, self.shape)
+    _coefficients = _forward
 
-    __call__ = scattering
-    forward = scattering
+    def _input_shape(self) -> tuple[int, int, int]:
+        return self.shape
+
+    def extra_repr(self) -> str:
+        return f"J={self.J}, shape={self.shape}, L={self.L}, max_order={self.max_order}"

@@ -14,7 +14,7 @@ import torch
 
 from ..lbfgs import minimize
 from ..checks import check_positive_int
-from .frontend import as_real_tensor
+from ..inputs import as_tensor
 
 
 def _default_start(S0: torch.Tensor, shape: tuple, seed: int) -> torch.Tensor:
@@ -41,7 +41,9 @@ def reconstruct(scattering, Sx, x0=None, NUM_EPOCHS: int = 500, seed: int = 0, b
     Returns a numpy array (or a torch tensor if ``Sx`` is one); with ``return_history``
     also the loss per iteration (nothing is stored on ``scattering``).
     """
-    t, was_numpy = as_real_tensor(Sx, "Sx")
+    t, was_numpy = as_tensor(Sx, "Sx"), not isinstance(Sx, torch.Tensor)
+    if getattr(scattering, "out_type", "array") != "array":
+        raise ValueError(f"scattering must have out_type='array'; got {scattering.out_type!r}")
     shape = tuple(scattering.shape) if hasattr(scattering.shape, "__len__") else (int(scattering.shape),)
     target = t.detach().to(torch.float64)
     probe = scattering(torch.zeros((1,) + shape, dtype=torch.float64, device=target.device))
@@ -51,7 +53,7 @@ def reconstruct(scattering, Sx, x0=None, NUM_EPOCHS: int = 500, seed: int = 0, b
     if x0 is None:
         x0 = _default_start(target[0], shape, seed)
     else:
-        x0, _ = as_real_tensor(x0, "x0")
+        x0 = as_tensor(x0, "x0")
         if tuple(x0.shape) != shape:
             raise ValueError(f"x0 must have shape {shape}; got {tuple(x0.shape)}")
     x0 = x0.to(dtype=torch.float64, device=target.device)[None]

@@ -14,50 +14,48 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .filters2d import filter_bank_2d
+from ..checks import ShapeError, check_bool, check_int
 from ..ops import modulus
+from .filters2d import filter_bank_2d
 from .fourier import FoldedFilter, HalfFoldLowpass, reflect_index
-from .frontend import run_batched
+from .frontend import ScatteringBase
 
 CHUNK_ELEMENTS = 2 ** 20  # complex values in the largest second-order tensor of a chunk
 
 
-def _check_int(name: str, v, low: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer; got {type(v).__name__}")
-    if v < low:
-        raise ValueError(f"{name} must be >= {low}; got {v}")
-    return int(v)
-
-
-class Scattering2D:
-    """2D scattering transform.
+class Scattering2D(ScatteringBase):
+    """2D scattering transform, Kymatio 0.3's ``Scattering2D`` (same arguments, same order).
 
     Parameters
     ----------
     J : int >= 1, log2 of the averaging scale; ``2**J <= min(shape)``.
     shape : (M, N) spatial size of the inputs.
     L : int >= 1, number of orientations in [0, pi).
-    max_order : 1 or 2.
+    max_order : 1 or 2 (may be changed after construction, as ``out_type``).
+    pre_pad : if True, inputs come already padded to ``(M_padded, N_padded)``.
+    backend, out_type ('array', 'list' or 'dict'), frontend : Kymatio's (see ``frontend``).
 
     Call with an array ``(..., M, N)``; returns ``(..., C, M // 2**J, N // 2**J)``
     with ``C = 1 + J L + L^2 J (J-1) / 2`` (order 2) or ``1 + J L`` (order 1).
     """
+    _out_types = ("array", "list", "dict")
 
-    def __init__(self, J: int, shape: tuple[int, int], L: int = 8, max_order: int = 2):
-        self.J = _check_int("J", J, 1)
-        self.L = _check_int("L", L, 1)
-        if max_order not in (1, 2):
-            raise ValueError(f"max_order must be 1 or 2; got {max_order!r}")
-        self.max_order = int(max_order)
+    def __init__(self, J: int, shape: tuple[int, int], L: int = 8, max_order: int = 2,
+                 pre_pad: bool = False, backend=None, out_type: str = "array", frontend=None):
+        self._init_frontend(frontend, backend, out_type)
+        self.J = check_int("J", J, 1)
+        self.L = check_int("L", L, 1)
+        self.max_order = max_order
+        self.pre_pad = check_bool("pre_pad", pre_pad)
         if isinstance(shape, (int, np.integer)) or len(tuple(shape)) != 2:
-            raise ValueError(f"shape must be a pair (M, N); got {shape!r}")
-        M, N = (int(s) for s in shape)
+            raise ShapeError(f"shape must be a pair (M, N); got {shape!r}")
+        M, N = (check_int("shape", s, 1) for s in shape)
         if 2 ** self.J > min(M, N):
-            raise ValueError(f"J={J} too large for shape {(M, N)}: need 2**J <= {min(M, N)}")
+            raise ShapeError(f"The smallest dimension should be larger than 2^J: J={J} too large for "
+                             f"shape {(M, N)}, need 2**J <= {min(M, N)}")
         self.shape = (M, N)
-        self.M_padded = ((M + 2 ** J) // 2 ** J + 1) * 2 ** J
-        self.N_padded = ((N + 2 ** J) // 2 ** J + 1) * 2 ** J
+        self.M_padded = self._M_padded = ((M + 2 ** J) // 2 ** J + 1) * 2 ** J
+        self.N_padded = self._N_padded = ((N + 2 ** J) // 2 ** J + 1) * 2 ** J
         pm, pn = self.M_padded - M, self.N_padded - N
         self._rows = torch.from_numpy(reflect_index(M, pm // 2, (pm + 1) // 2))
         self._cols = torch.from_numpy(reflect_index(N, pn // 2, (pn + 1) // 2))
@@ -68,18 +66,35 @@ class Scattering2D:
         self._psi1 = [FoldedFilter(fb.psi[j][0], 2 ** j, 2) for j in range(J)]
         self._psi2 = {(j1, j2): FoldedFilter(fb.psi[j2][j1], 2 ** (j2 - j1), 2)
                       for j1 in range(J) for j2 in range(j1 + 1, J)}
+        self._check_runtime()
+
+    def _check_runtime(self) -> None:
+        super()._check_runtime()
+        if self.max_order not in (1, 2):
+            raise ValueError(f"max_order must be 1 or 2; got {self.max_order!r}")
+
+    def _input_shape(self) -> tuple[int, int]:
+        return (self.M_padded, self.N_padded) if self.pre_pad else self.shape
+
+    def extra_repr(self) -> str:
+        return f"J={self.J}, shape={self.shape}, L={self.L}, max_order={self.max_order}"
 
     @property
     def output_shape(self) -> tuple[int, int, int]:
         """(C, M // 2**J, N // 2**J)."""
+        return (self.output_size(), self.M_padded // 2 ** self.J - 2, self.N_padded // 2 ** self.J - 2)
+
+    def output_size(self, detail: bool = False):
+        """Number of channels C, or with ``detail=True`` the counts per order."""
         J, L = self.J, self.L
-        C = 1 + J * L + (L * L * J * (J - 1) // 2 if self.max_order == 2 else 0)
-        return (C, self.M_padded // 2 ** J - 2, self.N_padded // 2 ** J - 2)
+        sizes = [1, J * L] + ([L * L * J * (J - 1) // 2] if self.max_order == 2 else [])
+        return sizes if detail else sum(sizes)
 
     # ------------------------------------------------------------------ transform
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         J = self.J
-        xp = x.index_select(-2, self._rows.to(x.device)).index_select(-1, self._cols.to(x.device))
+        xp = x if self.pre_pad else \
+            x.index_select(-2, self._rows.to(x.device)).index_select(-1, self._cols.to(x.device))
         U0 = torch.fft.fft2(xp)
 
         def lowpass(u: torch.Tensor, j: int) -> torch.Tensor:
@@ -116,12 +131,28 @@ class Scattering2D:
         n_chunks = -(-x.shape[0] // chunk)
         return torch.cat([self._forward(xc) for xc in x.tensor_split(n_chunks)])
 
-    def __call__(self, x):
-        """Scattering coefficients of ``x`` ``(..., M, N)`` -> ``(..., C, M/2^J, N/2^J)``."""
-        return run_batched(self._forward_chunked, x, 2, self.shape)
+    _coefficients = _forward_chunked
 
-    scattering = __call__
-    forward = __call__
+    def _paths(self) -> list[dict]:
+        """Kymatio's per-path meta: ``j``, ``theta`` and ``n`` (wavelet index ``j L + theta``)."""
+        m = self.meta()
+        rows = []
+        for js, ths in zip(m["j"], m["theta"]):
+            j = tuple(int(v) for v in js if not np.isnan(v))
+            th = tuple(int(v) for v in ths if not np.isnan(v))
+            rows.append({"j": j, "n": tuple(a * self.L + b for a, b in zip(j, th)), "theta": th})
+        return rows
+
+    @property
+    def phi(self) -> dict:
+        """Kymatio's low-pass dict: ``levels`` (Fourier, padded size / 2^res) and ``j``."""
+        return {"levels": [p.astype(np.float32) for p in self.filters.phi], "j": self.J}
+
+    @property
+    def psi(self) -> list[dict]:
+        """Kymatio's wavelet dicts, by (j, theta): ``levels``, ``j``, ``theta``."""
+        return [{"levels": [lev[t].astype(np.float32) for lev in self.filters.psi[j]], "j": j, "theta": t}
+                for j in range(self.J) for t in range(self.L)]
 
     # ------------------------------------------------------------------ metadata
     def meta(self) -> dict:

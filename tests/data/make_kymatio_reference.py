@@ -1,8 +1,10 @@
 """Regenerate tests/data/kymatio_ref.npz with Kymatio 0.3.0 (development only).
 
-    pip install kymatio==0.3.0 && python tests/data/make_kymatio_reference.py [3d]
+    pip install kymatio==0.3.0 && python tests/data/make_kymatio_reference.py [3d | frontend]
 
-(``3d``: only tests/data/kymatio_ref_3d.npz, the solid-harmonic 3D cases.)
+(``3d``: only tests/data/kymatio_ref_3d.npz, the solid-harmonic 3D cases; ``frontend``: only
+tests/data/kymatio_ref_frontend.npz, the frontend options: ``T=0`` / ``average=False``,
+``out_type='list'``, ``oversampling``, a custom ``T``, 2D ``pre_pad``, numpy dtypes.)
 
 Inputs are random (seeded) signals with large- and small-scale structure;
 every case draws
@@ -83,7 +85,64 @@ def main() -> None:
     print("wrote", path, os.path.getsize(path), "bytes")
 
 
+CASES_FRONTEND_1D = [  # name, J, N, Q, kwargs
+    ("T0", 5, 300, 4, dict(T=0, out_type="list")),
+    ("T0_os1", 4, 256, (2, 2), dict(T=0, oversampling=1, out_type="list")),
+    ("avgfalse_order1", 4, 200, 2, dict(average=False, max_order=1, out_type="list")),
+    ("os2", 5, 512, 4, dict(oversampling=2)),
+    ("T8", 6, 400, 2, dict(T=8)),
+    ("T_os_big", 4, 128, 1, dict(T=4, oversampling=5)),
+]
+CASES_FRONTEND_2D = [  # name, J, (M, N), L, kwargs
+    ("list", 2, (20, 28), 4, dict(out_type="list")),
+    ("prepad", 2, (30, 30), 3, dict(pre_pad=True)),
+    ("prepad_list", 3, (24, 40), 2, dict(pre_pad=True, out_type="list", max_order=1)),
+]
+
+
+def main_frontend() -> None:
+    """Each case stores its input, the coefficients path by path (``_c{k}``) and their
+    Kymatio meta (``_j``, ``_n`` as NaN-padded rows), numpy frontend (float64 in)."""
+    import warnings
+
+    from kymatio.numpy import Scattering1D as NP1D, Scattering2D as NP2D
+    rng = np.random.default_rng(20261201)
+    out = {}
+
+    def store(prefix, x, S):
+        out[prefix + "_x"] = x
+        if isinstance(S, list):
+            out[prefix + "_npaths"] = np.array(len(S))
+            for k, p in enumerate(S):
+                out[f"{prefix}_c{k}"] = p["coef"]
+            width = max(len(p["n"]) for p in S)
+            for key in ("j", "n"):
+                out[f"{prefix}_{key}"] = np.array([list(p[key]) + [np.nan] * (width - len(p[key])) for p in S])
+        else:
+            out[prefix + "_S"] = S
+    for name, J, N, Q, kw in CASES_FRONTEND_1D:
+        x = rng.standard_normal((2, N))
+        x = np.cumsum(x, axis=-1) * 0.1 + x
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            store(f"1d_{name}", x, NP1D(J, N, Q, **kw)(x))
+    for name, J, shape, L, kw in CASES_FRONTEND_2D:
+        S = NP2D(J, shape, L, **kw)
+        size = (S._M_padded, S._N_padded) if kw.get("pre_pad") else shape
+        x = rng.standard_normal((2,) + size)
+        x = np.cumsum(x, axis=-1) * 0.1 + x
+        store(f"2d_{name}", x, S(x))
+    import json
+    out["cases"] = np.array(json.dumps({"1d": CASES_FRONTEND_1D, "2d": CASES_FRONTEND_2D}))
+    path = os.path.join(os.path.dirname(__file__), "kymatio_ref_frontend.npz")
+    np.savez_compressed(path, **out)
+    print("wrote", path, os.path.getsize(path), "bytes")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["frontend"]:
+        main_frontend()
+        sys.exit()
     if sys.argv[1:] != ["3d"]:
         main()
     main_3d()
