@@ -18,8 +18,8 @@ class _Modulus(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g: torch.Tensor) -> torch.Tensor:
         z, m = ctx.saved_tensors
-        scale = torch.where(m > 0, g / m, torch.zeros_like(m))
-        return z * scale
+        scale = torch.where(m > 0, g / m, 0.0)
+        return torch.view_as_complex(torch.view_as_real(z) * scale.unsqueeze(-1))   # real arithmetic
 
 
 def modulus(z: torch.Tensor) -> torch.Tensor:

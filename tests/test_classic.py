@@ -141,3 +141,17 @@ def test_bad_inputs():
         S(np.zeros((16, 16), np.complex64))
     with pytest.raises(TypeError, match="floating-point"):
         S(torch.zeros(16, 16, dtype=torch.int64))
+
+
+def test_separable_lowpass_equals_the_fourier_fold_and_refuses_non_separable_filters():
+    from foscat_like.classic.fourier import SeparableLowpass, separable_factors
+    rng = np.random.default_rng(3)
+    S = Scattering2D(3, (40, 24), L=2)
+    phi, k = S.filters.phi[1], 4                          # resolution 2^1 -> 2^3
+    u = rng.standard_normal((2, *phi.shape))
+    folded = (np.fft.fft2(u) * phi).reshape(2, k, phi.shape[0] // k, k, phi.shape[1] // k).mean(axis=(1, 3))
+    ref = np.fft.ifft2(folded).real[:, 1:-1, 1:-1]
+    out = SeparableLowpass(separable_factors(phi), k, [slice(1, -1)] * 2)(torch.from_numpy(u)).numpy()
+    np.testing.assert_allclose(out, ref, atol=1e-12 * np.abs(ref).max())
+    with pytest.raises(ValueError, match="not separable"):
+        separable_factors(rng.standard_normal((8, 8)))

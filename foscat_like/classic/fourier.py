@@ -63,15 +63,33 @@ class FoldedFilter:
 
     def __call__(self, U: torch.Tensor) -> torch.Tensor:
         Ur = torch.view_as_real(U)                     # (..., *grid, 2)
-        return torch.view_as_complex(_Fold.apply(Ur, self._blocks(Ur)))
+        return torch.view_as_complex(_Fold.apply(Ur, self._blocks(Ur), self.k ** self.ndim))
+
+
+def _mul_reduce(g: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> None:
+    """``out = (g * b).sum_to_size(out.shape)`` without forming the broadcast product: where
+    ``out`` was broadcast along one axis (the filter bank's), multiply-add slice by slice."""
+    if out.shape == g.shape:
+        torch.mul(g, b, out=out)
+        return
+    axes = [d for d in range(g.dim()) if out.shape[d] == 1 and g.shape[d] != 1]
+    if len(axes) == 1 and g.numel() >= 2 ** 15:     # small tensors: fewer calls win
+        d = axes[0]
+        db = d - (g.dim() - b.dim())
+        if db >= 0 and b.shape[db] == g.shape[d]:
+            torch.mul(g.narrow(d, 0, 1), b.narrow(db, 0, 1), out=out)
+            for k in range(1, g.shape[d]):
+                out.addcmul_(g.narrow(d, k, 1), b.narrow(db, k, 1))
+            return
+    out.copy_((g * b).sum_to_size(out.shape))
 
 
 class _Fold(torch.autograd.Function):
     """Block-wise multiply-and-fold with a single-allocation backward."""
 
     @staticmethod
-    def forward(ctx, Ur: torch.Tensor, blocks: list) -> torch.Tensor:
-        ctx.blocks, ctx.shape = blocks, Ur.shape
+    def forward(ctx, Ur: torch.Tensor, blocks: list, n_blocks: int) -> torch.Tensor:
+        ctx.blocks, ctx.shape, ctx.full = blocks, Ur.shape, len(blocks) == n_blocks
         sl, b = blocks[0]
         out = Ur[(Ellipsis,) + sl + (slice(None),)] * b
         for sl, b in blocks[1:]:
@@ -80,78 +98,52 @@ class _Fold(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g: torch.Tensor):
-        gU = g.new_zeros(ctx.shape)
+        # the blocks tile the input: only skipped (negligible) blocks need zeros
+        gU = g.new_empty(ctx.shape) if ctx.full else g.new_zeros(ctx.shape)
         for sl, b in ctx.blocks:
-            view = gU[(Ellipsis,) + sl + (slice(None),)]
-            view.copy_((g * b).sum_to_size(view.shape))
-        return gU, None
+            _mul_reduce(g, b, gU[(Ellipsis,) + sl + (slice(None),)])
+        return gU, None, None
 
 
-class HalfFoldLowpass:
-    """Low-pass ``phi`` then subsample by ``k`` of a real signal, from ``rfft2(u)`` only.
+def lowpass_matrix(a: np.ndarray, k: int, rows: slice = slice(None)) -> np.ndarray:
+    """Real matrix ``(len(rows), n)`` of "multiply the spectrum by ``a``, subsample by ``k``
+    (Fourier folding), keep ``rows``" on real length-``n`` signals; ``a`` is a real, even 1D
+    Fourier filter, so the result is real."""
+    n = len(a)
+    U = np.fft.fft(np.eye(n), axis=0) * a[:, None]
+    w = np.fft.ifft(U.reshape(k, n // k, n).mean(axis=0), axis=0)
+    return np.ascontiguousarray(w.real[rows])
 
-    For a real signal ``u`` and a real, even low-pass ``phi``: the folded spectrum
-    is Hermitian, so only its first ``N'/2+1`` columns are formed (from the
-    half spectrum and, for the upper column blocks, its conjugate mirror) and
-    inverted with ``irfft2``. Input ``(..., M, N//2+1)`` complex, output
-    ``(..., M/k, N/k)`` real.
+
+def separable_factors(f: np.ndarray, rtol: float = 1e-12) -> list[np.ndarray]:
+    """``[a, b]`` with ``f == outer(a, b)`` to ``rtol`` of its peak (``ValueError`` otherwise)."""
+    i, j = np.unravel_index(np.abs(f).argmax(), f.shape)
+    a, b = f[:, j], f[i, :] / f[i, j]
+    if np.abs(np.outer(a, b) - f).max() > rtol * np.abs(f).max():
+        raise ValueError("the low-pass filter is not separable")
+    return [a, b]
+
+
+class SeparableLowpass:
+    """Low-pass by a separable real Fourier filter, subsample by ``k`` and crop, of a real
+    signal ``(..., n)`` or image ``(..., M, N)``, as one small real matrix per axis
+    (``u A^T``, or ``A u B^T``). Exact: Kymatio's Gaussian ``phi`` is separable in Fourier, so
+    its folded product is too. Replaces a full-size FFT, a fold and an inverse FFT; its
+    autograd is torch's matmul.
+
+    ``factors``: the 1D Fourier filter of each axis; ``crops``: the output slice of each axis.
     """
 
-    def __init__(self, phi: np.ndarray, k: int):
-        M, N = phi.shape
-        self.k, Ms, Ns = k, M // k, N // k
-        self.out_shape = (Ms, Ns)
-        half = Ns // 2 + 1
-        peak = np.abs(phi).max()
-        self.blocks = []   # (row slice, col slice, mirrored rows or None, weight (Ms, half))
-        for a in range(k):
-            for b in range(k):
-                rows = np.arange(Ms) + a * Ms
-                cols = np.arange(half) + b * Ns
-                w = phi[np.ix_(rows, cols % N)] / k ** 2
-                if np.abs(w).max() <= NEGLIGIBLE * peak:
-                    continue
-                if 2 * b < k:
-                    self.blocks.append((slice(a * Ms, (a + 1) * Ms), slice(b * Ns, b * Ns + half), None, w))
-                else:   # full[m, n] = conj(H[-m mod M, N - n]): columns reversed, rows mirrored
-                    c1 = N - b * Ns + 1
-                    self.blocks.append((None, slice(c1 - half, c1), (-rows) % M, w))
+    def __init__(self, factors: list[np.ndarray], k: int, crops: list[slice]):
+        self.mats = [lowpass_matrix(a, k, c) for a, c in zip(factors, crops)]
         self._torch: dict = {}
 
-    def _blocks(self, like: torch.Tensor):
-        key = (like.dtype, like.device)
+    def __call__(self, u: torch.Tensor) -> torch.Tensor:
+        key = (u.dtype, u.device)
         if key not in self._torch:
-            rdt = like.real.dtype
-            self._torch[key] = [(rs, cs, None if mr is None else torch.as_tensor(mr, device=like.device),
-                                 torch.as_tensor(w, dtype=rdt, device=like.device))
-                                for rs, cs, mr, w in self.blocks]
-        return self._torch[key]
-
-    def __call__(self, H: torch.Tensor) -> torch.Tensor:
-        return torch.fft.irfft2(_HalfFold.apply(H, self._blocks(H)), s=self.out_shape)
-
-
-class _HalfFold(torch.autograd.Function):
-    """Folded half spectrum (before ``irfft2``) with a single-allocation backward."""
-
-    @staticmethod
-    def forward(ctx, H: torch.Tensor, blocks: list) -> torch.Tensor:
-        ctx.blocks, ctx.shape = blocks, H.shape
-        acc = None
-        for rs, cs, mirror, w in blocks:
-            if mirror is None:
-                part = H[..., rs, cs] * w
-            else:
-                part = H[..., cs].index_select(-2, mirror).flip(-1).conj() * w
-            acc = part if acc is None else acc.add_(part)
-        return acc
-
-    @staticmethod
-    def backward(ctx, g: torch.Tensor):
-        gH = g.new_zeros(ctx.shape)
-        for rs, cs, mirror, w in ctx.blocks:
-            if mirror is None:
-                gH[..., rs, cs] += g * w
-            else:
-                gH[..., cs].index_add_(-2, mirror, (g * w).conj().flip(-1))
-        return gH, None
+            self._torch[key] = [torch.as_tensor(m, dtype=u.dtype, device=u.device) for m in self.mats]
+        mats = self._torch[key]
+        if len(mats) == 1:
+            return torch.matmul(u, mats[0].mT)
+        A, B = mats
+        return torch.matmul(A, torch.matmul(u, B.mT))

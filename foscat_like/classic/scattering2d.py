@@ -17,7 +17,7 @@ import torch
 from ..checks import ShapeError, check_bool, check_int
 from ..ops import modulus
 from .filters2d import filter_bank_2d
-from .fourier import FoldedFilter, HalfFoldLowpass, reflect_index
+from .fourier import FoldedFilter, SeparableLowpass, reflect_index, separable_factors
 from .frontend import ScatteringBase
 
 CHUNK_ELEMENTS = 2 ** 20  # complex values in the largest second-order tensor of a chunk
@@ -62,7 +62,8 @@ class Scattering2D(ScatteringBase):
         self.filters = filter_bank_2d(self.M_padded, self.N_padded, self.J, self.L)
         fb, J = self.filters, self.J
         # fused "multiply + subsample" operators, one per (filter, resolution) used
-        self._phi = [HalfFoldLowpass(fb.phi[j], 2 ** (J - j)) for j in range(J)]
+        self._phi = [SeparableLowpass(separable_factors(fb.phi[j]), 2 ** (J - j), [slice(1, -1)] * 2)
+                     for j in range(J)]
         self._psi1 = [FoldedFilter(fb.psi[j][0], 2 ** j, 2) for j in range(J)]
         self._psi2 = {(j1, j2): FoldedFilter(fb.psi[j2][j1], 2 ** (j2 - j1), 2)
                       for j1 in range(J) for j2 in range(j1 + 1, J)}
@@ -99,23 +100,22 @@ class Scattering2D(ScatteringBase):
 
         def lowpass(u: torch.Tensor, j: int) -> torch.Tensor:
             # real signal at resolution 2^j -> average at 2^J, unpadded
-            return self._phi[j](torch.fft.rfft2(u))[..., 1:-1, 1:-1]
+            return self._phi[j](u)
 
         def band(U: torch.Tensor, op: FoldedFilter) -> torch.Tensor:
             # |ifft(U * psi)| subsampled (real, spatial)
             return modulus(torch.fft.ifft2(op(U)))
 
         B = x.shape[0]
-        out = [lowpass(xp, 0)[:, None]]
+        out = [lowpass(xp, 0)[:, None]]     # (B, 1, h, w)
         order2 = []
         for j1 in range(J):
             u1 = band(U0[:, None], self._psi1[j1])            # (B, L, M/2^j1, N/2^j1)
             if self.max_order < 2 or j1 == J - 1:
                 out.append(lowpass(u1, j1))                        # (B, L, h, w)
                 continue
-            U1 = torch.fft.fft2(u1)                                # one FFT serves both orders
-            half = U1[..., : U1.shape[-1] // 2 + 1]                # = rfft2(u1)
-            out.append(self._phi[j1](half)[..., 1:-1, 1:-1])
+            out.append(lowpass(u1, j1))
+            U1 = torch.fft.fft2(u1)
             rows_j2 = [lowpass(band(U1[:, :, None], self._psi2[j1, j2]), j2)
                        for j2 in range(j1 + 1, J)]                  # each (B, L1, L2, h, w)
             S2 = torch.stack(rows_j2, dim=2)                       # (B, L1, nj2, L2, h, w)
