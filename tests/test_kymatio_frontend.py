@@ -220,3 +220,16 @@ def test_kymatio_filter_attributes():
     S2 = Scattering2D(2, (32, 32), L=8)
     assert len(S2.psi) == 16 and (S2.psi[9]["j"], S2.psi[9]["theta"]) == (1, 1)
     assert S2.psi[0]["levels"][0].shape == (S2._M_padded, S2._N_padded)
+
+
+def test_transforms_copy_and_pickle_like_modules():
+    import copy
+    import pickle
+    x = torch.randn(2, 16, 16)
+    S = Scattering2D(2, (16, 16), L=4, out_type="list")
+    for T in (copy.deepcopy(S), pickle.loads(pickle.dumps(S))):
+        assert type(T) is Scattering2D and T.out_type == "list"
+        assert all(torch.equal(a["coef"], b["coef"]) for a, b in zip(T(x), S(x)))
+    S1 = pickle.loads(pickle.dumps(Scattering1D(3, 64, 2, T=0, out_type="dict")))
+    assert len(S1(torch.randn(64))) == S1.output_size()
+    assert "J=2" in repr(S) and "L=4" in repr(S)
