@@ -233,3 +233,22 @@ def test_transforms_copy_and_pickle_like_modules():
     S1 = pickle.loads(pickle.dumps(Scattering1D(3, 64, 2, T=0, out_type="dict")))
     assert len(S1(torch.randn(64))) == S1.output_size()
     assert "J=2" in repr(S) and "L=4" in repr(S)
+
+
+def test_bad_values_of_the_new_arguments_name_them():
+    with pytest.raises(TypeError, match="pre_pad"):
+        Scattering2D(2, (8, 8), pre_pad="yes")
+    with pytest.raises(TypeError, match="backend"):
+        Scattering2D(2, (8, 8), backend=5)
+    with pytest.raises(ValueError, match="out_type must be one"):
+        Scattering2D(2, (8, 8), out_type="tensor")
+    with pytest.raises(TypeError, match="frontend"):
+        Scattering1D(2, 64, frontend=3)
+    with pytest.raises(TypeError, match="rotation_covariant"):
+        HarmonicScattering3D(1, (8, 8, 8), rotation_covariant="no")
+    with pytest.raises(TypeError, match="T must be an integer"):
+        Scattering1D(2, 64, T=2.5)
+    S = Scattering2D(2, (8, 8))
+    S.max_order = 3
+    with pytest.raises(ValueError, match="max_order"):
+        S(torch.zeros(8, 8))
