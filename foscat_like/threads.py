@@ -84,6 +84,26 @@ def choose_threads(n_values: int) -> int:
     return max(1, min(useful, budget if budget is not None else free_cores()))
 
 
+def parallel_map(fn, items: list, n: int) -> list:
+    """``[fn(i) for i in items]`` on ``n`` Python threads, each running torch on one thread:
+    whole work items run side by side (inter-op parallelism) instead of every small operation
+    being split and synchronised across threads. torch's thread count is restored after. For
+    work that records no autograd graph (the graph of one backward is not split)."""
+    if n <= 1 or len(items) <= 1:
+        return [fn(i) for i in items]
+    from concurrent.futures import ThreadPoolExecutor
+    before = torch.get_num_threads()
+
+    def run(item):
+        torch.set_num_threads(1)             # this worker's torch (and MKL) threads
+        return fn(item)
+    try:
+        with ThreadPoolExecutor(min(n, len(items))) as pool:
+            return list(pool.map(run, items))
+    finally:
+        torch.set_num_threads(before)
+
+
 @contextmanager
 def torch_threads(n: int):
     """Run the block with ``torch.set_num_threads(n)``; restore the previous count after."""

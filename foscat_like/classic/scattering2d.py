@@ -122,16 +122,11 @@ class Scattering2D(ScatteringBase):
             order2.append(S2.reshape((B, -1) + S2.shape[-2:]))
         return torch.cat(out + order2, dim=1)
 
-    def _forward_chunked(self, x: torch.Tensor) -> torch.Tensor:
-        # Memory-bound stages run faster on cache-sized batch chunks.
-        per_item = self.L * self.L * self.M_padded * self.N_padded // 4
-        chunk = max(1, CHUNK_ELEMENTS // per_item)
-        if x.shape[0] <= chunk:
-            return self._forward(x)
-        n_chunks = -(-x.shape[0] // chunk)
-        return torch.cat([self._forward(xc) for xc in x.tensor_split(n_chunks)])
+    _coefficients = _forward
 
-    _coefficients = _forward_chunked
+    def _chunk(self, B: int) -> int:
+        # memory-bound stages run faster on cache-sized batch chunks
+        return max(1, CHUNK_ELEMENTS // (self.L * self.L * self.M_padded * self.N_padded // 4))
 
     def _paths(self) -> list[dict]:
         """Kymatio's per-path meta: ``j``, ``theta`` and ``n`` (wavelet index ``j L + theta``)."""
