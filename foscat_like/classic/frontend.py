@@ -90,6 +90,7 @@ class ScatteringBase(torch.nn.Module):
     _out_types: tuple[str, ...] = ("array",)
     _numpy_compute: torch.dtype | None = None
     _numpy_out: type | None = None
+    _side_by_side = True          # plain forwards run batch chunks on parallel threads
 
     def __new__(cls, *args, **kwargs):
         if check_frontend(kwargs.get("frontend")) == "sklearn":
@@ -120,7 +121,7 @@ class ScatteringBase(torch.nn.Module):
         which is what made small operations slow on a busy machine."""
         B = t.shape[0]
         plain = t.device.type == "cpu" and not (torch.is_grad_enabled() and t.requires_grad)
-        n = torch.get_num_threads() if plain else 1
+        n = torch.get_num_threads() if plain and self._side_by_side else 1
         size = self._chunk(B) if n == 1 else min(self._chunk(B), -(-B // n))
         if size >= B:
             return self._coefficients(t)
