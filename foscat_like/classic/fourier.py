@@ -126,12 +126,11 @@ def separable_factors(f: np.ndarray, rtol: float = 1e-12) -> list[np.ndarray]:
 
 class SeparableLowpass:
     """Low-pass by a separable real Fourier filter, subsample by ``k`` and crop, of a real
-    signal ``(..., n)`` or image ``(..., M, N)``, as one small real matrix per axis
-    (``u A^T``, or ``A u B^T``). Exact: Kymatio's Gaussian ``phi`` is separable in Fourier, so
+    image ``(..., M, N)``, as one small real matrix per axis: ``A u B^T``. Exact: Kymatio's Gaussian ``phi`` is separable in Fourier, so
     its folded product is too. Replaces a full-size FFT, a fold and an inverse FFT; its
     autograd is torch's matmul.
 
-    ``factors``: the 1D Fourier filter of each axis; ``crops``: the output slice of each axis.
+    ``factors``: the 1D Fourier filter of each of the two axes; ``crops``: their output slices.
     """
 
     def __init__(self, factors: list[np.ndarray], k: int, crops: list[slice]):
@@ -142,8 +141,5 @@ class SeparableLowpass:
         key = (u.dtype, u.device)
         if key not in self._torch:
             self._torch[key] = [torch.as_tensor(m, dtype=u.dtype, device=u.device) for m in self.mats]
-        mats = self._torch[key]
-        if len(mats) == 1:
-            return torch.matmul(u, mats[0].mT)
-        A, B = mats
+        A, B = self._torch[key]
         return torch.matmul(A, torch.matmul(u, B.mT))
