@@ -10,6 +10,7 @@ from .checks import check_bool, check_int, unknown_keyword
 from .grid import make_grid
 from .inputs import as_field, as_mask, check_varies
 from .stats.compute import scattering_covariance
+from .stats.split import check_client, parse_memory
 from .stats.normalize import batch_reference, normalize, powers_of, reference_powers
 from .stats.scatcov import ScatCov
 
@@ -50,10 +51,18 @@ class funct:
     KERNELSZ : 3 or 5, the HEALPix wavelet stencil size (planar grids use Fourier wavelets).
     grid : "healpix" (default, as FOSCAT), "2d" or "1d". ``use_1D=True`` / ``use_2D=True``
         are accepted as in FOSCAT, and so are FOSCAT's other keywords at their defaults.
+    max_memory : bytes (or a string such as ``"4GB"``) one evaluation of the statistics (and its
+        gradient) may use; default half of the memory available at the time. A HEALPix map that
+        needs more is evaluated by NEST blocks with halos (``stats.split``): the same statistics
+        and gradients (float64: 1e-14 relative), with memory bounded by the block. A value
+        below what one block needs is a ``ValueError`` giving the minimum.
+    client : a ``dask.distributed.Client``: the blocks of a split evaluation run on its workers
+        (``eval``, ``synthesis`` and ``separate`` alike; ``max_memory`` is then per worker).
     """
 
     def __init__(self, NORIENT: int = 4, KERNELSZ: int = 3, grid: str | None = None,
-                 use_1D: bool = False, use_2D: bool = False, **foscat_keywords):
+                 use_1D: bool = False, use_2D: bool = False, max_memory=None, client=None,
+                 **foscat_keywords):
         NORIENT = check_int("NORIENT", NORIENT, minimum=1)
         KERNELSZ = check_int("KERNELSZ", KERNELSZ)
         if KERNELSZ not in (3, 5):
@@ -65,6 +74,8 @@ class funct:
             grid = "1d" if use_1D else "2d" if use_2D else "healpix"
         self.NORIENT, self.KERNELSZ = NORIENT, KERNELSZ
         self.grid = make_grid(grid, NORIENT, KERNELSZ)
+        self.grid.max_memory = parse_memory(max_memory)
+        self.grid.client = check_client(client)
         self._auto: tuple | None = None          # (key, powers) of norm='auto'
         self._patch: tuple | None = None         # (key, grid) of the last cell_ids
         self._last = None                        # last synthesis / separation result

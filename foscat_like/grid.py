@@ -21,6 +21,8 @@ class Grid(ABC):
     spatial_ndim: int
     name: str = "grid"
     can_upsample_beyond_input: bool = True
+    max_memory: int | None = None     # bytes one evaluation may use (None: half the free memory)
+    client = None                     # a dask.distributed Client running the blocks (stats.split)
 
     # -- shapes -----------------------------------------------------------------
     @abstractmethod
@@ -66,6 +68,23 @@ class Grid(ABC):
     def from_internal(self, a):
         """Inverse of :meth:`to_internal`."""
         return a
+
+    # -- blocks (stats.split) --------------------------------------------------------
+    def block_sizes(self, n0: int, js: int) -> list[int]:
+        """Block sizes ``m`` (largest first) into which a field of ``n0`` pixels can be cut for
+        levels ``< js`` (``[]``: this grid does not split; every statistic then runs whole)."""
+        return []
+
+    def block_pixels(self, n0: int, js: int, m: int) -> int:
+        """Pixels of one block of size ``m``, halo included (for the memory plan)."""
+        raise NotImplementedError
+
+    def split_blocks(self, n0: int, js: int, m: int) -> list | None:
+        """The blocks (``Block``: sub-grid, positions and core masks per level) or ``None``."""
+        return None
+
+    def release(self) -> None:
+        """Drop the operators this grid caches (they are rebuilt when next needed)."""
 
     # -- operators --------------------------------------------------------------
     @abstractmethod

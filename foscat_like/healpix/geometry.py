@@ -60,14 +60,18 @@ def _unique_rows(cand: np.ndarray, width: int) -> np.ndarray:
 def neighbourhood(nside: int, KERNELSZ: int = 3, cells: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(index (n, K), coords (n, K, 2), valid (n, K))`` with ``K = KERNELSZ**2`` for the
-    pixels ``cells`` (NEST; default: the whole sphere). Indices are global NEST indices."""
-    import healpy as hp
+    pixels ``cells`` (NEST; default: the whole sphere). Indices are global NEST indices.
+
+    Slot 0 is the pixel itself. For ``KERNELSZ=3`` at ``nside >= 2`` the 8 neighbours are
+    distinct, so the slots are healpy's neighbour order with missing ones (-1) flagged
+    in place; otherwise repeated candidates are dropped (first appearance kept)."""
     if KERNELSZ not in (3, 5):
         raise ValueError(f"KERNELSZ must be 3 or 5; got {KERNELSZ}")
     allpix = np.arange(12 * nside * nside) if cells is None else np.asarray(cells, dtype=np.int64)
-    npix = len(allpix)
-    K = KERNELSZ * KERNELSZ
+    npix, K = len(allpix), KERNELSZ * KERNELSZ
     index = np.empty((npix, K), dtype=np.int64)
+    coords = np.empty((npix, K, 2))
+    vec = _unit_vectors(nside, allpix) if cells is None else None
     for start in range(0, npix, CHUNK):
         pix = allpix[start:start + CHUNK]
         ring1 = _first_ring(nside, pix)
@@ -76,16 +80,32 @@ def neighbourhood(nside: int, KERNELSZ: int = 3, cells: np.ndarray | None = None
             r1 = np.where(ring1 >= 0, ring1, pix[:, None])
             ring2 = _first_ring(nside, r1.ravel()).reshape(len(pix), -1)
             cand = np.concatenate([cand, ring2], axis=1)
-        index[start:start + len(pix)] = _unique_rows(cand, K)
-    valid = index >= 0
-    index = np.where(valid, index, allpix[:, None])
-    # tangent-plane coordinates around each pixel
-    v = np.stack(hp.pix2vec(nside, allpix, nest=True), axis=1)                  # (n, 3)
-    theta, phi = hp.pix2ang(nside, allpix, nest=True)
-    east = np.stack([-np.sin(phi), np.cos(phi), np.zeros_like(phi)], axis=1)
-    north = np.stack([-np.cos(theta) * np.cos(phi), -np.cos(theta) * np.sin(phi), np.sin(theta)], axis=1)
-    q = np.stack(hp.pix2vec(nside, index.ravel(), nest=True), axis=1).reshape(npix, K, 3)
-    q = q / np.einsum("nkc,nc->nk", q, v)[..., None]                            # gnomonic
-    size = np.sqrt(4 * np.pi / (12 * nside * nside))
-    coords = np.stack([np.einsum("nkc,nc->nk", q, east), np.einsum("nkc,nc->nk", q, north)], -1) / size
+        idx = cand if (KERNELSZ == 3 and nside >= 2) else _unique_rows(cand, K)
+        idx = np.where(idx >= 0, idx, pix[:, None])
+        index[start:start + len(pix)] = idx
+        v = _unit_vectors(nside, pix) if vec is None else vec[start:start + len(pix)]
+        q = _unit_vectors(nside, idx.ravel()).reshape(len(pix), K, 3) if vec is None else vec[idx]
+        coords[start:start + len(pix)] = _tangent_coords(v, q, nside)
+    valid = np.ones((npix, K), dtype=bool)
+    for start in range(0, npix, CHUNK):      # a slot padded with the pixel itself is missing
+        valid[start:start + CHUNK, 1:] = index[start:start + CHUNK, 1:] != allpix[start:start + CHUNK, None]
     return index, coords, valid
+
+
+def _unit_vectors(nside: int, pix: np.ndarray) -> np.ndarray:
+    import healpy as hp
+    return np.stack(hp.pix2vec(nside, pix, nest=True), axis=1)
+
+
+def _tangent_coords(v: np.ndarray, q: np.ndarray, nside: int) -> np.ndarray:
+    """Gnomonic ``(east, north)`` coordinates ``(n, K, 2)`` of unit vectors ``q (n, K, 3)``
+    around the centres ``v (n, 3)``, in pixel sizes (the local frame from ``v`` alone)."""
+    x, y, z = v[:, 0], v[:, 1], v[:, 2]
+    rho = np.sqrt(x * x + y * y)                      # > 0: no pixel centre is a pole
+    size = np.sqrt(4 * np.pi / (12 * nside * nside))
+    d = np.einsum("nkc,nc->nk", q, v) * size
+    d = np.where(d != 0, d, np.inf)                   # 90 degrees away (nside 1-2, 5x5)
+    qx, qy, qz = q[..., 0], q[..., 1], q[..., 2]
+    east = (x[:, None] * qy - y[:, None] * qx) / rho[:, None]
+    north = rho[:, None] * qz - z[:, None] * (x[:, None] * qx + y[:, None] * qy) / rho[:, None]
+    return np.stack([east / d, north / d], axis=-1)

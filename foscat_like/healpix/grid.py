@@ -16,6 +16,7 @@ import torch
 from ..checks import check_positive_int
 from ..grid import Grid
 from .geometry import neighbourhood, nside_of
+from .stencil import CHUNK, reverse_slots, stencil_csr
 from ..wavelets import SIGMA0, XI0, slant
 
 MIN_NSIDE = 2          # coarsest level allowed
@@ -79,6 +80,7 @@ class HealpixGrid(Grid):
         self.L, self.KERNELSZ, self.name = int(L), int(KERNELSZ), "healpix"
         self._ops: dict = {}
         self._sht: dict = {}
+        self._blocks: tuple | None = None        # ((n0, js, m), blocks) of the last split
         self.patch = None
         self._order = self._inverse = None
         if cell_ids is not None:
@@ -106,7 +108,29 @@ class HealpixGrid(Grid):
         """The patch grid of the NEST cells ``cell_ids`` at ``nside`` (any order; no full-sky array)."""
         if self.patch is not None:
             raise ValueError("this grid is already a patch; restrict the full-sky grid")
-        return HealpixGrid(self.L, self.KERNELSZ, cell_ids=cell_ids, nside=nside)
+        g = HealpixGrid(self.L, self.KERNELSZ, cell_ids=cell_ids, nside=nside)
+        g.max_memory, g.client = self.max_memory, self.client
+        return g
+
+    # -- blocks for the split statistics (healpix.blocks) ---------------------------------
+    def block_sizes(self, n0: int, js: int) -> list[int]:
+        from . import blocks
+        return blocks.block_sizes(self, n0, js)
+
+    def block_pixels(self, n0: int, js: int, m: int) -> int:
+        from . import blocks
+        return blocks.block_pixels(self, n0, js, m)
+
+    def split_blocks(self, n0: int, js: int, m: int):
+        """The NEST blocks (``healpix.blocks``) of the last split asked for, cached."""
+        from . import blocks
+        if self._blocks is None or self._blocks[0] != (n0, js, m):
+            self._blocks = None                  # free the old blocks' operators first
+            self._blocks = ((n0, js, m), blocks.split_blocks(self, n0, js, m))
+        return self._blocks[1]
+
+    def release(self) -> None:
+        self._ops.clear()
 
     def sht(self, nside: int):
         """The differentiable harmonic transforms at ``nside`` (``healpix.sht``; one per nside)."""
@@ -217,31 +241,16 @@ class HealpixGrid(Grid):
 
     def _build(self, nside: int, cells, dtype: torch.dtype) -> dict:
         index, xy, valid, _ = self._stencil(nside, cells)
+        xy = np.where(valid[..., None], xy, 0.0)           # missing slots may sit at infinity
         npix, K = index.shape
-        sigma = SIGMA0 if self.KERNELSZ == 3 else 1.5 * SIGMA0
-        xi, aspect = XI0, min(1.0, slant(self.L))
-        r2 = (xy ** 2).sum(-1)
-        rows_l, re_l, im_l = [], [], []
-        for l in range(self.L):
-            th = l * np.pi / self.L
-            u = xy[..., 0] * np.cos(th) + xy[..., 1] * np.sin(th)           # along the wave
-            v = -xy[..., 0] * np.sin(th) + xy[..., 1] * np.cos(th)
-            env = np.exp(-(u ** 2 + (aspect * v) ** 2) / (2 * sigma ** 2)) * valid
-            env = env / env.sum(1, keepdims=True)
-            wave = np.exp(1j * xi * u)
-            beta = (env * wave).sum(1, keepdims=True)                        # zero mean per pixel
-            w = env * (wave - beta)
-            rows_l.append(l * npix + np.repeat(np.arange(npix), K))
-            re_l.append(w.real.ravel()); im_l.append(w.imag.ravel())
-        rows = np.concatenate(rows_l)
-        rows = np.concatenate([rows, rows + self.L * npix])           # real parts, then imaginary
-        cols = np.tile(index.ravel(), 2 * self.L)
-        shape = (2 * self.L * npix, npix)
-        smooth = np.exp(-r2 / (2 * SIGMA0 ** 2)) * valid
-        smooth = smooth / smooth.sum(1, keepdims=True)
-        ops = {"psi": _csr(rows, cols, np.concatenate(re_l + im_l), shape, dtype),
-               "smooth": _csr(np.repeat(np.arange(npix), K), index.ravel(), smooth.ravel(),
-                              (npix, npix), dtype)}
+        vals = np.empty((2 * self.L, npix, K))          # real parts, then imaginary parts
+        smooth = np.empty((1, npix, K))
+        for s0 in range(0, npix, CHUNK):                  # chunks: temporaries stay small
+            p = slice(s0, min(npix, s0 + CHUNK))
+            self._weights(xy[p], valid[p], vals[:, p], smooth[0, p])
+        rev = reverse_slots(index, valid)
+        ops = {"psi": stencil_csr(index, valid, vals, dtype, rev),
+               "smooth": stencil_csr(index, valid, smooth, dtype, rev)}
         if cells is not None:
             j = self.patch.level_of(npix)
             if j + 1 < len(self.patch.cells):
@@ -249,6 +258,24 @@ class HealpixGrid(Grid):
                 cnt = self.patch.child_count(j)
                 ops["down"] = _csr(par, np.arange(npix), 1.0 / cnt[par], (len(cnt), npix), dtype)
         return ops
+
+    def _weights(self, xy: np.ndarray, valid: np.ndarray, vals: np.ndarray, smooth: np.ndarray) -> None:
+        """Stencil weights of pixels with neighbour coordinates ``xy (n, K, 2)``: the ``L``
+        oriented zero-mean Morlet wavelets into ``vals (2 L, n, K)`` (real parts, then
+        imaginary parts) and the Gaussian smoothing into ``smooth (n, K)``."""
+        sigma = SIGMA0 if self.KERNELSZ == 3 else 1.5 * SIGMA0
+        xi, aspect = XI0, min(1.0, slant(self.L))
+        for l in range(self.L):
+            th = l * np.pi / self.L
+            u = xy[..., 0] * np.cos(th) + xy[..., 1] * np.sin(th)           # along the wave
+            v = -xy[..., 0] * np.sin(th) + xy[..., 1] * np.cos(th)
+            env = np.where(valid, np.exp(-(u ** 2 + (aspect * v) ** 2) / (2 * sigma ** 2)), 0.0)
+            env /= env.sum(1, keepdims=True)
+            c, s = np.cos(xi * u), np.sin(xi * u)
+            bc, bs = (env * c).sum(1, keepdims=True), (env * s).sum(1, keepdims=True)  # zero mean
+            vals[l], vals[self.L + l] = env * (c - bc), env * (s - bs)
+        g = np.where(valid, np.exp(-(xy ** 2).sum(-1) / (2 * SIGMA0 ** 2)), 0.0)
+        smooth[:] = g / g.sum(1, keepdims=True)
 
     @staticmethod
     def _apply(pair, x: torch.Tensor) -> torch.Tensor:

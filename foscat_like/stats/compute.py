@@ -42,20 +42,127 @@ def _zx(grid: Grid, m: torch.Tensor) -> torch.Tensor:
     return grid.wavelet(m, lead=True).flatten(-grid.spatial_ndim)
 
 
-def _stat(a, b, w, calc_var):
-    """Mean of ``a conj(b)`` (and the spatial std of the integrand)."""
-    m = wmean_prod(a, b, w)
-    if not calc_var:
-        return m, None
-    m2 = wmean_prod(a.abs() ** 2, b.abs() ** 2, w)
-    return m, safe_sqrt(m2 - m.abs() ** 2)
+MOMENTS = ("S1", "S2", "P1", "P2", "S3", "S3P", "S4")
 
 
-def _mean_var(grid: Grid, x, w, calc_var):
-    m = grid.mean(x, w)
-    if not calc_var:
-        return m, None
-    return m, safe_sqrt(grid.mean(x * x, w) - m * m)
+def level_weights(grid: Grid, shape: tuple, J: int, weights: torch.Tensor | None, edge: bool,
+                  like: torch.Tensor, normalise: bool = True) -> list:
+    """Pixel weights of every level ``[(K, P_j) | None] * J``: the masks brought down ``j``
+    times, times the edge weights; normalised to unit sum (``grid.pixel_weights``) or not."""
+    out, w = [], weights
+    for j in range(J):
+        wl = w
+        if edge:
+            e = grid.edge_weights(shape, like)
+            wl = e[None] if w is None else w * e
+        out.append(grid.pixel_weights(wl, like) if normalise else
+                   None if wl is None else wl.flatten(-grid.spatial_ndim).to(like.dtype))
+        if j < J - 1:
+            shape = grid.coarser(shape)
+            w = None if w is None else grid.downsample_mask(w)
+    return out
+
+
+def initial_state(x1: torch.Tensor, x2: torch.Tensor | None) -> dict:
+    """What level 0 starts from: the fields, and no stored moduli yet."""
+    return {"x1": x1, "x2": x2, "mods1": [], "mods2": []}
+
+
+def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var: bool = False) -> tuple[dict, dict | None]:
+    """Weighted means of every integrand at the levels ``levels`` (of ``J``), from ``state``
+    (``initial_state`` at level 0, or the ``state`` a previous call returned).
+
+    wfs : ``[(K, P_j) | None] * J`` weights (``level_weights``; ``None``: uniform). Every
+    entry of the result is a sum over pixels of ``weight x integrand``, so the moments of
+    disjoint sets of pixels add up (``stats.split``); ``finalise`` makes the statistics.
+    Returns ``(mom, state)`` with the state at level ``levels.stop`` (``None`` when it is ``J``).
+    """
+    nd = grid.spatial_ndim
+    x1, x2 = state["x1"], state["x2"]
+    cross = x2 is not None
+    mods1, mods2 = list(state["mods1"]), list(state["mods2"])
+    mom = {k: [] for k in MOMENTS}
+    var = {k: [] for k in MOMENTS}
+    for j3 in levels:
+        wf = wfs[j3]
+        if j3 == 0:
+            f1, f2 = x1.flatten(-nd), (x2 if cross else x1).flatten(-nd)
+            f12 = f1 * f2
+            mom["S0"] = [grid.mean(f1, wf), grid.mean(f2, wf), grid.mean(f12, wf)]
+            if calc_var:
+                var["S0"] = [grid.mean(f1 * f1, wf), grid.mean(f12 * f12, wf)]
+        C1 = grid.wavelet(x1)                                   # (B, L, *S)
+        C2 = grid.wavelet(x2) if cross else C1
+        A1 = modulus(C1)
+        A2 = modulus(C2) if cross else A1
+        c1, c2, a1, a2 = (t.flatten(-nd) for t in (C1, C2, A1, A2))
+        p1 = a1 * a1
+        mom["P1"].append(grid.mean(p1, wf))
+        if cross:
+            mom["P2"].append(grid.mean(a2 * a2, wf))
+            s1, s2 = safe_sqrt(a1 * a2), (c1 * c2.conj()).real
+            mom["S1"].append(grid.mean(s1, wf)); mom["S2"].append(grid.mean(s2, wf))
+            if calc_var:
+                var["S1"].append(grid.mean(s1 * s1, wf)); var["S2"].append(grid.mean(s2 * s2, wf))
+        else:
+            mom["S1"].append(grid.mean(a1, wf))
+            if calc_var:
+                var["S1"].append(mom["P1"][-1]); var["S2"].append(grid.mean(p1 * p1, wf))
+        mods1.append(A1)
+        if cross:
+            mods2.append(A2)
+        # |C_j2| * psi_j3 in (B, L3, L2, P) layout: one matmul per statistic below
+        W1 = [_zx(grid, m) for m in mods1]
+        W2 = [_zx(grid, m) for m in mods2] if cross else W1
+        c1z, c2z = c1.unsqueeze(2), c2.unsqueeze(2)                  # (B, L3, 1, P)
+        for j2 in range(j3 + 1):
+            _prod(mom, var, "S3", c1z, W2[j2], wf, calc_var, squeeze=True)
+            if cross:
+                _prod(mom, var, "S3P", c2z, W1[j2], wf, calc_var, squeeze=True)
+            for j1 in range(j2 + 1):
+                _prod(mom, var, "S4", W1[j1], W2[j2], wf, calc_var)
+        if j3 < J - 1:
+            x1 = grid.downsample(x1)
+            x2 = grid.downsample(x2) if cross else None
+            mods1 = [grid.downsample(m) for m in mods1]
+            mods2 = [grid.downsample(m) for m in mods2] if cross else []
+    mom.update({"v_" + k: v for k, v in var.items()})
+    done = levels.stop >= J
+    return mom, None if done else {"x1": x1, "x2": x2, "mods1": mods1, "mods2": mods2}
+
+
+def _prod(mom, var, key, a, b, wf, calc_var, squeeze=False):
+    m = wmean_prod(a, b, wf)                                       # (B, K, X, Y, Z)
+    mom[key].append(m[:, :, 0] if squeeze else m)
+    if calc_var:
+        m2 = wmean_prod(a.abs() ** 2, b.abs() ** 2, wf)
+        var[key].append(m2[:, :, 0] if squeeze else m2)
+
+
+def indices(J: int) -> tuple[list, list]:
+    """``idx3 [(j2, j3)]`` and ``idx4 [(j1, j2, j3)]`` in the order the moments are made."""
+    idx3 = [(j2, j3) for j3 in range(J) for j2 in range(j3 + 1)]
+    idx4 = [(j1, j2, j3) for j3 in range(J) for j2 in range(j3 + 1) for j1 in range(j2 + 1)]
+    return idx3, idx4
+
+
+def finalise(mom: dict, J: int, cross: bool, calc_var: bool) -> dict:
+    """The statistics (``scattering_covariance``'s dict) from the moments of all ``J`` levels."""
+    m1, m2, m12 = mom["S0"]
+    idx3, idx4 = indices(J)
+    res = {"S0": torch.stack([m1, m12 - m1 * m2], dim=-1), "idx3": idx3, "idx4": idx4, "cross": cross}
+    stack = lambda v: torch.stack(v, dim=2) if v else None
+    for k in MOMENTS:
+        res[k] = stack(mom[k])
+    if not cross:
+        res["P2"], res["S2"] = res["P1"], res["P1"]
+    if calc_var:
+        q1, q12 = mom["v_S0"]
+        res["var_S0"] = torch.stack([safe_sqrt(q1 - m1 * m1), safe_sqrt(q12 - m12 * m12)], dim=-1)
+        for k in ("S1", "S2", "S3", "S3P", "S4"):
+            v = stack(mom["v_" + k])
+            res["var_" + k] = None if v is None else safe_sqrt(v - res[k].abs() ** 2)
+    return res
 
 
 def scattering_covariance(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: int,
@@ -68,78 +175,14 @@ def scattering_covariance(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None,
     ``S4 (B,K,n4,L,L,L)``, ``P1, P2 (B,K,J,L)`` (auto powers used to normalise),
     ``idx3 [(j2, j3)]``, ``idx4 [(j1, j2, j3)]`` and, with ``calc_var``, ``var_*``
     entries holding the spatial standard deviation of each integrand.
+    A field too large for ``grid.max_memory`` is evaluated by patches (``stats.split``):
+    same numbers, bounded memory.
     """
-    cross = x2 is not None
-    nd = grid.spatial_ndim
-    out = {k: [] for k in ("S1", "S2", "S3", "S3P", "S4", "P1", "P2")}
-    var = {k: [] for k in ("S1", "S2", "S3", "S3P", "S4")}
-    idx3, idx4 = [], []
-    mods1, mods2 = [], []
-    w = weights
-    for j3 in range(J):
-        S = grid.spatial_shape(x1)
-        wl = w
-        if edge:
-            e = grid.edge_weights(S, x1)
-            wl = e[None] if w is None else w * e
-        wf = grid.pixel_weights(wl, x1)
-        if j3 == 0:
-            f1, f2 = x1.flatten(-nd), (x2 if cross else x1).flatten(-nd)
-            m1, m2 = grid.mean(f1, wf), grid.mean(f2, wf)
-            s0 = torch.stack([m1, grid.mean(f1 * f2, wf) - m1 * m2], dim=-1)
-            if calc_var:
-                v_mean = safe_sqrt(grid.mean(f1 * f1, wf) - m1 * m1)
-                v_cov = safe_sqrt(grid.mean((f1 * f2) ** 2, wf) - grid.mean(f1 * f2, wf) ** 2)
-                var_s0 = torch.stack([v_mean, v_cov], dim=-1)
-        C1 = grid.wavelet(x1)                                   # (B, L, *S)
-        C2 = grid.wavelet(x2) if cross else C1
-        A1 = modulus(C1)
-        A2 = modulus(C2) if cross else A1
-        c1, c2, a1, a2 = (t.flatten(-nd) for t in (C1, C2, A1, A2))
-        P1, v2 = _mean_var(grid, a1 * a1, wf, calc_var)
-        out["P1"].append(P1)
-        if cross:
-            P2 = grid.mean(a2 * a2, wf)
-            s1, v1 = _mean_var(grid, safe_sqrt(a1 * a2), wf, calc_var)
-            s2, v2 = _mean_var(grid, (c1 * c2.conj()).real, wf, calc_var)
-        else:
-            P2, s2 = P1, P1
-            s1, v1 = _mean_var(grid, a1, wf, calc_var)
-        out["P2"].append(P2); out["S1"].append(s1); out["S2"].append(s2)
-        var["S1"].append(v1); var["S2"].append(v2)
-        mods1.append(A1)
-        if cross:
-            mods2.append(A2)
-        # |C_j2| * psi_j3 in (B, L3, L2, P) layout: one matmul per statistic below
-        W1 = [_zx(grid, m) for m in mods1]
-        W2 = [_zx(grid, m) for m in mods2] if cross else W1
-        c1z, c2z = c1.unsqueeze(2), c2.unsqueeze(2)                  # (B, L3, 1, P)
-        for j2 in range(j3 + 1):
-            s3, v3 = _stat(c1z, W2[j2], wf, calc_var)                 # (B, K, 1, L2, L3)
-            out["S3"].append(s3[:, :, 0]); var["S3"].append(None if v3 is None else v3[:, :, 0])
-            if cross:
-                s3p, v3p = _stat(c2z, W1[j2], wf, calc_var)
-                out["S3P"].append(s3p[:, :, 0]); var["S3P"].append(None if v3p is None else v3p[:, :, 0])
-            idx3.append((j2, j3))
-            for j1 in range(j2 + 1):
-                s4, v4 = _stat(W1[j1], W2[j2], wf, calc_var)           # (B, K, L1, L2, L3)
-                out["S4"].append(s4); var["S4"].append(v4)
-                idx4.append((j1, j2, j3))
-        if j3 < J - 1:
-            x1 = grid.downsample(x1)
-            x2 = grid.downsample(x2) if cross else None
-            mods1 = [grid.downsample(m) for m in mods1]
-            mods2 = [grid.downsample(m) for m in mods2] if cross else []
-            w = None if w is None else grid.downsample_mask(w)
-    res = {"S0": s0, "idx3": idx3, "idx4": idx4, "cross": cross}
-    for k in ("S1", "S2", "P1", "P2"):
-        res[k] = torch.stack(out[k], dim=2)
-    for k in ("S3", "S3P", "S4"):
-        res[k] = torch.stack(out[k], dim=2) if out[k] else None
-    if calc_var:
-        res["var_S0"] = var_s0
-        for k in ("S1", "S2"):
-            res["var_" + k] = torch.stack(var[k], dim=2)
-        for k in ("S3", "S3P", "S4"):
-            res["var_" + k] = torch.stack(var[k], dim=2) if var[k] else None
-    return res
+    from .split import split_plan, split_moments
+    plan = split_plan(grid, x1, x2, J, calc_var)
+    if plan is not None:
+        mom = split_moments(plan, grid, x1, x2, J, weights, edge, calc_var)
+    else:
+        wfs = level_weights(grid, grid.spatial_shape(x1), J, weights, edge, x1)
+        mom, _ = moments(grid, initial_state(x1, x2), range(J), J, wfs, calc_var)
+    return finalise(mom, J, x2 is not None, calc_var)

@@ -1,0 +1,72 @@
+"""The blocks of a split evaluation on the workers of a Dask cluster (``funct(client=...)``).
+
+Each block is one task: the worker rebuilds the block's patch grid from its cells (a few
+arrays, not its operators), computes the block's moments and core state (forward) or the
+gradient of the block's pixels (backward), and sends them back; the client adds them up
+exactly as the local loop does, so the results are the same numbers. A task whose worker is
+lost is recomputed by Dask on another worker (its inputs travel with the task).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+PROBE_TIMEOUT = 60.0      # seconds a worker may take to answer the import check
+
+
+def _probe() -> str:
+    import foscat_like
+    return foscat_like.__version__ if hasattr(foscat_like, "__version__") else "ok"
+
+
+def check_workers(client, timeout: float = PROBE_TIMEOUT) -> None:
+    """``ValueError`` unless every worker of ``client`` imports foscat_like within ``timeout`` s."""
+    from distributed import wait
+    workers = list(client.scheduler_info().get("workers", {}))
+    if not workers:
+        raise ValueError("client has no workers: start some (e.g. LocalCluster(n_workers=2)) first")
+    futs = [client.submit(_probe, workers=[w], allow_other_workers=False, pure=False) for w in workers]
+    done, not_done = wait(futs, timeout=timeout)
+    if not_done:
+        client.cancel(list(not_done))
+        raise ValueError(f"{len(not_done)} of {len(workers)} Dask workers did not answer within {timeout:.0f} s")
+    for f in futs:
+        if f.status != "finished":
+            raise ValueError(f"the Dask workers cannot run foscat_like ({f.exception()!r}); install it "
+                             "in the workers' environment")
+
+
+@dataclass
+class BlockSpec:
+    """What a worker needs to rebuild a block: its grid's cells and its core positions."""
+    L: int
+    KERNELSZ: int
+    nside: int
+    cells: np.ndarray
+    core_local: np.ndarray
+
+
+def spec(block) -> BlockSpec:
+    g = block.grid
+    return BlockSpec(g.L, g.KERNELSZ, g.patch.nsides[0], g.patch.cells[0], block.core_local)
+
+
+def _block(s: BlockSpec):
+    from ..healpix.blocks import Block
+    from ..healpix.grid import HealpixGrid
+    return Block(HealpixGrid(s.L, s.KERNELSZ, cell_ids=s.cells, nside=s.nside), None, None, s.core_local, None)
+
+
+def remote_forward(s: BlockSpec, *args):
+    """``split._Run._forward`` on a worker."""
+    from .split import _Run
+    with torch.no_grad():
+        return _Run._forward(_block(s), *args)
+
+
+def remote_backward(s: BlockSpec, *args):
+    """``split._Run._backward`` on a worker."""
+    from .split import _Run
+    return _Run._backward(_block(s), *args)
