@@ -61,8 +61,18 @@ def _load_mask(path: str | None, shape) -> np.ndarray | None:
     return (m > 0).astype(np.float64)
 
 
-def cmd_synth(a) -> int:
+def _funct(a, grid: str):
+    """The ``funct`` of one command: NORIENT, the grid, ``--max-memory`` and, for one map,
+    the Dask ``--scheduler`` whose workers evaluate its blocks."""
     import foscat_like as fl
+    client = None
+    if getattr(a, "scheduler", None):
+        from distributed import Client
+        client = Client(a.scheduler, timeout=30)
+    return fl.funct(NORIENT=a.norient, grid=grid, max_memory=getattr(a, "max_memory", None), client=client)
+
+
+def cmd_synth(a) -> int:
     from .io import read_field, write_field
     x, info = read_field(a.input)
     grid = _grid(a.grid, x, info["kind"])
@@ -108,7 +118,7 @@ def cmd_synth(a) -> int:
         return 1 if rep.failed else 0
     if a.checkpoint and not a.resume and os.path.exists(a.checkpoint):
         os.remove(a.checkpoint)                    # a fresh run unless --resume
-    op = fl.funct(NORIENT=a.norient, grid=grid)
+    op = _funct(a, grid)
     y = op.synthesis(x, checkpoint=a.checkpoint, progress=not a.quiet, **kw)
     write_field(a.output, y, info["kind"], params)
     print(f"wrote {a.output}")
@@ -158,7 +168,6 @@ def _noise_draws(a, shape) -> np.ndarray:
 
 
 def cmd_separate(a) -> int:
-    import foscat_like as fl
     from .io import read_field, write_field
     x, info = read_field(a.input)
     grid = _grid(a.grid, x, info["kind"])
@@ -171,7 +180,7 @@ def cmd_separate(a) -> int:
         kw["reference"] = read_field(a.reference)[0]
     if a.checkpoint and not a.resume and os.path.exists(a.checkpoint):
         os.remove(a.checkpoint)
-    s = fl.funct(NORIENT=a.norient, grid=grid).separate(x, noise, checkpoint=a.checkpoint, **kw)
+    s = _funct(a, grid).separate(x, noise, checkpoint=a.checkpoint, **kw)
     params = {"creator": "foscat_like", "method": "separate", "grid": grid, "epochs": a.epochs,
               "n_iter": a.n_iter, "n_noise": int(noise.shape[0]), "source": os.path.basename(a.input)}
     write_field(a.output, s, info["kind"], params)
@@ -193,14 +202,13 @@ def _report(a_, b_, path: str) -> None:
 
 
 def cmd_stats(a) -> int:
-    import foscat_like as fl
     from .io import read_field
     x, info = read_field(a.input)
     grid = _grid(a.grid, x, info["kind"])
     from .io import check_output
     check_output(a.output, None, [a.input], formats=(".npz",))     # ScatCov.save writes .npz
     _outputs(a, info["kind"], "plot")
-    op = fl.funct(NORIENT=a.norient, grid=grid)
+    op = _funct(a, grid)
     st = op.eval(x, mask=_load_mask(a.mask, x.shape), norm=a.norm)
     st.save(a.output)
     print(f"wrote {a.output}: {st}")
@@ -267,8 +275,10 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--iso-ang", action="store_true"); g.add_argument("--fft-ang", action="store_true")
     s.add_argument("--n-up", type=int, default=0)
     s.add_argument("--realizations", type=int, default=1)
-    s.add_argument("--scheduler", help="address of an existing Dask scheduler")
+    s.add_argument("--scheduler", help="address of an existing Dask scheduler (realisations; or, for "
+                                       "one map, the workers that evaluate its blocks)")
     s.add_argument("--workers", type=int, default=2, help="LocalCluster workers")
+    s.add_argument("--max-memory", help="memory one evaluation may use, e.g. 8GB (default: half the free memory)")
     s.add_argument("--checkpoint"); s.add_argument("--resume", action="store_true")
     s.add_argument("--report", help="PNG comparing the synthesis with the input")
     s.set_defaults(fn=cmd_synth)
@@ -277,6 +287,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--grid", default="auto", choices=["auto", "1d", "2d", "healpix"])
     s.add_argument("--mask"); s.add_argument("--plot"); s.add_argument("--norient", type=int, default=4)
     s.add_argument("--norm", choices=["self"], default=None)
+    s.add_argument("--max-memory", help="memory one evaluation may use, e.g. 8GB")
     s.set_defaults(fn=cmd_stats)
     s = add("compare", help="compare two fields (spectra, histograms, Minkowski)")
     s.add_argument("a"); s.add_argument("b"); s.add_argument("-o", "--output", required=True)
@@ -297,6 +308,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--epochs", type=int, default=100); s.add_argument("--n-iter", type=int, default=3)
     s.add_argument("--nstep", type=int, default=1); s.add_argument("--norient", type=int, default=4)
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--max-memory", help="memory one evaluation may use, e.g. 8GB")
     s.add_argument("--checkpoint"); s.add_argument("--resume", action="store_true")
     s.set_defaults(fn=cmd_separate)
     s = add("demo", help="the embedded demo: texture + WMAP synthesis, scattering disk")
