@@ -76,7 +76,8 @@ def child(lib: str, mode: str, nside: int, what: str, repeat: int) -> None:
         def spy(*a, **k):
             p = orig(*a, **k)
             if p is not None:
-                out["plan"] = {"js": p.js, "blocks": len(p.blocks), "keep_operators": p.keep,
+                out["plan"] = {"js": p.js, "blocks": len(p.blocks),
+                               "keep_operators": len(p.blocks) if p.keep < 0 else p.keep,
                                "halo_factor": round(sum(len(b.pos[0]) for b in p.blocks) / npix, 3)}
             return p
         split.split_plan = spy

@@ -119,7 +119,7 @@ def test_synthesis_through_the_split_is_the_same_synthesis():
     target = np.exp(rng.standard_normal(12 * nside ** 2))
     kw = dict(nstep=1, NUM_EPOCHS=15, progress=False, seed=3)
     a = fl.funct(NORIENT=4).synthesis(target, **kw)
-    op = fl.funct(NORIENT=4, max_memory="7MB")
+    op = fl.funct(NORIENT=4, max_memory="9MB")
     import foscat_like.stats.split as split
     u = torch.zeros(1, target.size, dtype=torch.float64, requires_grad=True)
     assert split.split_plan(op.grid, u, None, op.scales(target), False) is not None

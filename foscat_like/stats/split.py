@@ -37,7 +37,8 @@ DEFAULT_FRACTION = 0.5       # of the memory available when max_memory is not gi
 # statistics hold (per byte of the dtype, ~ L^2).
 OPS_BYTES = (1900.0, 200.0)
 FIELD_BYTES = {"eval": 40.0, "grad": 260.0}
-KEPT_OPS_BYTES = (940.0, 210.0)   # the operators alone once built (CSR and transpose, all levels)
+KEPT_OPS_BYTES = (940.0, 210.0)
+SAFETY = 0.85                     # the share of the budget the plan fills   # the operators alone once built (CSR and transpose, all levels)
 
 
 def parse_memory(max_memory, name: str = "max_memory") -> int | None:
@@ -109,7 +110,7 @@ class Plan:
     js: int                  # levels 0 .. js-1 by blocks
     blocks: list             # grid.split_blocks(...)
     need: float              # estimated peak bytes of one block
-    keep: bool = True        # keep each block's operators between evaluations (they fit)
+    keep: int = -1           # how many blocks keep their operators between evaluations (-1: all)
 
 
 def split_plan(grid, x1: torch.Tensor, x2, J: int, calc_var: bool) -> Plan | None:
@@ -123,6 +124,7 @@ def split_plan(grid, x1: torch.Tensor, x2, J: int, calc_var: bool) -> Plan | Non
     limit = budget(grid)
     if cost(n0) <= limit:
         return None
+    user, limit = limit, SAFETY * limit      # plan with a margin for what the estimates miss
     kept_px = operator_bytes(grid.L, x1.element_size(), kept=True)
     fits, best = [], None
     for js in range(1, J + 1):
@@ -133,15 +135,18 @@ def split_plan(grid, x1: torch.Tensor, x2, J: int, calc_var: bool) -> Plan | Non
             best = need if best is None else min(best, need)
             if need <= limit:       # operators of all blocks, if kept: halo overhead x n0
                 kept = n0 * npix_b / 4 ** (js + m) * kept_px
-                fits.append((need + kept > limit, js, m, need))
-    for over, js, m, need in sorted(fits, key=lambda f: f[0]):   # blocks keeping their operators first
+                fits.append((max(0.0, 1.0 - (limit - need) / kept), js, m, need))
+    # the plan rebuilding the fewest operators at each evaluation first (none: all are kept)
+    for over, js, m, need in sorted(fits, key=lambda f: f[0]):
         blocks = grid.split_blocks(n0, js, m)
-        if blocks is not None:
-            return Plan(js, blocks, need, keep=not over)
+        if blocks is not None:     # otherwise as many blocks keep them as the budget leaves room for
+            per_block = sum(len(b.pos[0]) for b in blocks) / len(blocks) * kept_px
+            keep = -1 if over == 0 else int(max(0.0, limit - need) // per_block)
+            return Plan(js, blocks, need, keep=keep if keep < len(blocks) else -1)
     if best is None:
         return None
-    raise ValueError(f"max_memory={limit} bytes is below what one patch of this field needs: "
-                     f"at least {int(math.ceil(best))} bytes ({best / 1e9:.2f} GB)")
+    raise ValueError(f"max_memory={user} bytes is below what one patch of this field needs: "
+                     f"at least {int(math.ceil(best / SAFETY))} bytes ({best / SAFETY / 1e9:.2f} GB)")
 
 
 # -- moments of one block ------------------------------------------------------------------
@@ -250,9 +255,10 @@ class _Run:
     def _results(self, fn, items: list):
         """``fn(*args)`` for every ``(block, args)``: locally, or as Dask tasks (as they finish)."""
         if self.client is None:
-            for block, args in items:
+            keep = self.plan.keep
+            for i, (block, args) in enumerate(items):
                 yield block, fn(block, *args)
-                if not self.plan.keep:
+                if 0 <= keep <= i:
                     block.grid.release()
             return
         from distributed import as_completed
