@@ -92,6 +92,29 @@ def neighbourhood(nside: int, KERNELSZ: int = 3, cells: np.ndarray | None = None
     return index, coords, valid
 
 
+def rotate_faces(pix: np.ndarray, nside: int, r: int) -> np.ndarray:
+    """The NEST pixels ``pix`` turned by ``r`` quarter turns about the polar axis: base pixel
+    ``f`` goes to ``4 (f // 4) + (f + r) % 4`` (its row of four), the position inside it stays."""
+    face, inner = np.divmod(pix, nside * nside)
+    return (4 * (face // 4) + (face + r) % 4) * nside * nside + inner
+
+
+def full_sky_neighbourhood(nside: int, KERNELSZ: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``neighbourhood`` of the whole sphere from a quarter of it: the stencils of base pixels
+    0, 4 and 8 ``(index (n, K), coords (3 nside^2, K, 2), valid (3 nside^2, K))``, the other
+    base pixels being quarter turns of these (same coordinates, same slots; ``index`` is given
+    for every pixel). ``coords``/``valid`` row ``(f // 4) nside^2 + i`` serves pixel
+    ``f nside^2 + i``."""
+    q = nside * nside
+    base = np.concatenate([np.arange(f * q, (f + 1) * q) for f in (0, 4, 8)])
+    idx_b, xy, valid = neighbourhood(nside, KERNELSZ, base)
+    index = np.empty((12 * q, idx_b.shape[1]), dtype=np.int64)
+    for g in range(3):
+        for r in range(4):
+            index[(4 * g + r) * q:(4 * g + r + 1) * q] = rotate_faces(idx_b[g * q:(g + 1) * q], nside, r)
+    return index, xy, valid
+
+
 def _unit_vectors(nside: int, pix: np.ndarray) -> np.ndarray:
     import healpy as hp
     return np.stack(hp.pix2vec(nside, pix, nest=True), axis=1)

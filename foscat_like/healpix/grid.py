@@ -15,7 +15,7 @@ import torch
 
 from ..checks import check_positive_int
 from ..grid import Grid
-from .geometry import neighbourhood, nside_of
+from .geometry import full_sky_neighbourhood, neighbourhood, nside_of
 from .stencil import CHUNK, reverse_slots, stencil_csr
 from ..wavelets import SIGMA0, XI0, slant
 
@@ -240,15 +240,32 @@ class HealpixGrid(Grid):
         return index, xy, valid, ok
 
     def _build(self, nside: int, cells, dtype: torch.dtype) -> dict:
-        index, xy, valid, _ = self._stencil(nside, cells)
+        if cells is None and nside >= 2:       # a quarter of the sphere, turned (geometry)
+            index, xy, valid = full_sky_neighbourhood(nside, self.KERNELSZ)
+            turns = 4
+        else:
+            index, xy, valid, _ = self._stencil(nside, cells)
+            turns = 1
         xy = np.where(valid[..., None], xy, 0.0)           # missing slots may sit at infinity
-        npix, K = index.shape
-        vals = np.empty((2 * self.L, npix, K))          # real parts, then imaginary parts
-        smooth = np.empty((1, npix, K))
-        for s0 in range(0, npix, CHUNK):                  # chunks: temporaries stay small
-            p = slice(s0, min(npix, s0 + CHUNK))
-            self._weights(xy[p], valid[p], vals[:, p], smooth[0, p])
-        rev = reverse_slots(index, valid)
+        nb, K = valid.shape
+        npdt = torch.empty((), dtype=dtype).numpy().dtype     # computed in the operators' dtype
+        vals = np.empty((2 * self.L, nb, K), dtype=npdt)      # real parts, then imaginary parts
+        smooth = np.empty((1, nb, K), dtype=npdt)
+        for s0 in range(0, nb, CHUNK):                      # chunks: temporaries stay small
+            p = slice(s0, min(nb, s0 + CHUNK))
+            self._weights(xy[p].astype(npdt), valid[p], vals[:, p], smooth[0, p])
+        del xy
+        if turns > 1:     # rows of base pixels 0, 4, 8 -> all twelve (4 g + r: the same rows)
+            q = nside * nside
+            rep = lambda a: np.broadcast_to(a.reshape(a.shape[:-2] + (3, 1, q, K)),
+                                            a.shape[:-2] + (3, 4, q, K)).reshape(a.shape[:-2] + (12 * q, K))
+            rev = reverse_slots(index, rep(valid), rows=np.concatenate([np.arange(f * q, (f + 1) * q)
+                                                                        for f in (0, 4, 8)]))
+            valid, vals, smooth = rep(valid), rep(vals), rep(smooth)
+            rev = None if rev is None else rep(rev)
+        else:
+            rev = reverse_slots(index, valid)
+        npix = index.shape[0]
         ops = {"psi": stencil_csr(index, valid, vals, dtype, rev),
                "smooth": stencil_csr(index, valid, smooth, dtype, rev)}
         if cells is not None:

@@ -20,18 +20,19 @@ import torch
 CHUNK = 1 << 16
 
 
-def reverse_slots(index: np.ndarray, valid: np.ndarray) -> np.ndarray | None:
+def reverse_slots(index: np.ndarray, valid: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray | None:
     """``rev (n, K)``: for each valid slot ``k`` of pixel ``q``, the slot of ``q`` in the stencil
-    of ``p = index[q, k]`` (0 for missing slots); ``None`` if some ``p`` does not list ``q``."""
-    n, K = index.shape
-    rev = np.zeros((n, K), dtype=np.int64)
-    for s in range(0, n, CHUNK):
-        q = np.arange(s, min(n, s + CHUNK))
+    of ``p = index[q, k]`` (0 for missing slots); ``None`` if some ``p`` does not list ``q``.
+    ``rows``: only these pixels (``(len(rows), K)``)."""
+    rows = np.arange(index.shape[0]) if rows is None else rows
+    rev = np.zeros((rows.size, index.shape[1]), dtype=np.int64)
+    for s in range(0, rows.size, CHUNK):
+        q = rows[s:s + CHUNK]
         back = (index[index[q]] == q[:, None, None]) & valid[index[q]]      # (c, K, K)
         found = back.any(-1) | ~valid[q]
         if not found.all():
             return None
-        rev[q] = np.where(valid[q], back.argmax(-1), 0)
+        rev[s:s + q.size] = np.where(valid[q], back.argmax(-1), 0)
     return rev
 
 
@@ -72,10 +73,11 @@ def stencil_csr(index: np.ndarray, valid: np.ndarray, vals: np.ndarray, dtype: t
     colt = (np.arange(R, dtype=it)[None, :, None] * n + index.astype(it)[:, None, :]).reshape(-1)
     del col
     valt = np.empty((n, R, K), dtype=vals.dtype)
+    flat_vals = vals.reshape(R, n * K)
     for s in range(0, n, CHUNK):              # chunks: no full-size temporary
         q = slice(s, min(n, s + CHUNK))
-        part = vals[:, index[q], rev[q]]                                  # (R, c, K)
-        part[:, ~valid[q]] = 0                 # a missing slot of q points at q itself: no entry
+        # a missing slot of q points at q itself: no entry (weight 0)
+        part = np.take(flat_vals, index[q] * K + rev[q], axis=1) * valid[q]   # (R, c, K)
         valt[q] = part.transpose(1, 0, 2)
     valt = valt.reshape(-1)
     At = _torch_csr(np.arange(0, nnz + 1, R * K, dtype=it), colt, valt, (n, R * n), dtype)

@@ -178,15 +178,18 @@ def block_moments(block, xb1, xb2, wfs: list, js: int, J: int, calc_var: bool) -
     return mom, state
 
 
+def _keys(calc_var: bool) -> list:
+    """The moment families in the order ``_flat`` lays them out."""
+    return ["S0"] + list(MOMENTS) + (["v_S0"] + ["v_" + k for k in MOMENTS] if calc_var else [])
+
+
 def _flat(mom: dict, calc_var: bool) -> list:
-    keys = ["S0"] + list(MOMENTS) + (["v_S0"] + ["v_" + k for k in MOMENTS] if calc_var else [])
-    return [t for k in keys for t in mom.get(k, [])]
+    return [t for k in _keys(calc_var) for t in mom.get(k, [])]
 
 
 def _unflat(flat: list, counts: dict, calc_var: bool) -> dict:
-    keys = ["S0"] + list(MOMENTS) + (["v_S0"] + ["v_" + k for k in MOMENTS] if calc_var else [])
     out, i = {}, 0
-    for k in keys:
+    for k in _keys(calc_var):
         n = counts.get(k, 0)
         out[k] = list(flat[i:i + n])
         i += n
