@@ -173,9 +173,10 @@ def test_dask_worker_lost_mid_evaluation(dask_client):
             time.sleep(0.005)
         os.kill(pids[victim], signal.SIGKILL)
         killed.append(victim)
+    op = fl.funct(NORIENT=4, max_memory="9MB", client=dask_client)   # its worker check first
     t = threading.Thread(target=kill, daemon=True)
     t.start()
-    s1, g1 = _fg(fl.funct(NORIENT=4, max_memory="9MB", client=dask_client), x)
+    s1, g1 = _fg(op, x)
     t.join(timeout=60)
     assert killed, "the worker was not killed while the blocks ran"
     for (_, a), (_, b) in zip(s0._fields(), s1._fields()):
@@ -206,3 +207,10 @@ def test_cli_max_memory(tmp_path):
             assert np.abs(a[k] - b[k]).max() <= 1e-10 * max(1.0, np.abs(a[k]).max())
     assert main(["stats", str(tmp_path / "m.npy"), "-o", str(tmp_path / "c.npz"), "--quiet",
                  "--max-memory", "1MB"]) == 2
+
+
+def test_dask_workers_that_do_not_answer(dask_client):
+    """A worker check that times out is a ValueError saying so, not a hang."""
+    from foscat_like.stats.dask_blocks import check_workers
+    with pytest.raises(ValueError, match="did not answer"):
+        check_workers(dask_client, timeout=1e-4)

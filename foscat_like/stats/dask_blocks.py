@@ -28,10 +28,12 @@ def check_workers(client, timeout: float = PROBE_TIMEOUT) -> None:
     if not workers:
         raise ValueError("client has no workers: start some (e.g. LocalCluster(n_workers=2)) first")
     futs = [client.submit(_probe, workers=[w], allow_other_workers=False, pure=False) for w in workers]
-    done, not_done = wait(futs, timeout=timeout)
-    if not_done:
-        client.cancel(list(not_done))
-        raise ValueError(f"{len(not_done)} of {len(workers)} Dask workers did not answer within {timeout:.0f} s")
+    try:
+        wait(futs, timeout=timeout)
+    except TimeoutError:
+        late = [f for f in futs if not f.done()]
+        client.cancel(late)
+        raise ValueError(f"{len(late)} of {len(workers)} Dask workers did not answer within {timeout:.0f} s") from None
     for f in futs:
         if f.status != "finished":
             raise ValueError(f"the Dask workers cannot run foscat_like ({f.exception()!r}); install it "
