@@ -29,7 +29,7 @@ _NO_EFFECT = {"all_type": "the statistics follow the input's dtype (synthesis: p
 def _foscat_keywords(kwargs: dict) -> None:
     for k, v in kwargs.items():
         if k not in _FOSCAT_DEFAULTS:
-            raise unknown_keyword("funct()", k, ["NORIENT", "KERNELSZ", "grid", "use_1D", "use_2D",
+            raise unknown_keyword("funct()", k, ["NORIENT", "KERNELSZ", "grid", "use_1D", "use_2D", "max_memory", "client",
                                                  *_FOSCAT_DEFAULTS])
         default = _FOSCAT_DEFAULTS[k]
         same = v is default or (type(v) is type(default) and v == default)
