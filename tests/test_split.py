@@ -214,3 +214,13 @@ def test_dask_workers_that_do_not_answer(dask_client):
     from foscat_like.stats.dask_blocks import check_workers
     with pytest.raises(ValueError, match="did not answer"):
         check_workers(dask_client, timeout=1e-4)
+
+
+def test_dask_synthesis_equals_local(dask_client):
+    """A whole synthesis whose every loss and gradient runs its blocks on the workers."""
+    nside = 16
+    target = np.exp(np.random.default_rng(4).standard_normal(12 * nside ** 2))
+    kw = dict(nstep=1, NUM_EPOCHS=8, progress=False, seed=3)
+    a = fl.funct(NORIENT=4).synthesis(target, **kw)
+    b = fl.funct(NORIENT=4, max_memory="9MB", client=dask_client).synthesis(target, **kw)
+    assert np.abs(a - b).max() / np.abs(a).max() < 1e-8

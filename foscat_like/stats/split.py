@@ -118,6 +118,8 @@ def split_plan(grid, x1: torch.Tensor, x2, J: int, calc_var: bool) -> Plan | Non
     ``None`` when the whole field fits (or the grid cannot split); ``ValueError`` giving the
     minimum when not even one block fits."""
     n0 = x1.shape[-1] if grid.spatial_ndim == 1 else int(np.prod(grid.spatial_shape(x1)))
+    if not grid.block_sizes(n0, 1):            # this grid (or this patch) cannot split
+        return None
     fields = int(np.prod(x1.shape[:-grid.spatial_ndim])) * (2 if x2 is not None else 1)
     grad = torch.is_grad_enabled() and (x1.requires_grad or (x2 is not None and x2.requires_grad))
     cost = lambda n: estimate(n, fields, grid.L, x1.element_size(), grad, calc_var)
