@@ -8,7 +8,8 @@ the map is split into NEST blocks: 8 GB, or a third of the whole map's estimate 
 is smaller, so that the split shows at every nside), ``dask`` (the same blocks on a
 LocalCluster of 2 worker processes, 1 thread each) and FOSCAT's HEALPix ``funct`` where it
 runs. float32 (FOSCAT's default), NORIENT=4, KERNELSZ=3, default Jmax. Every measurement runs
-in a fresh child process; peak memory is its VmHWM above what the imports took. Maps:
+in a fresh child process; ``peak_rss_mb`` is its VmHWM (imports, map and evaluation),
+``peak_mb`` / ``bytes_per_pixel`` what the evaluation added (the peak reset once the map is made). Maps:
 healpy.synfast with C_l ~ 1/(1+l)^2. Writes benchmarks/results/healpix_scale.json.
 """
 from __future__ import annotations
@@ -25,12 +26,28 @@ from _common import peer_python, print_table, run_child, write_json  # noqa: E40
 EIGHT_GB = 8e9
 
 
-def _vmhwm_mb() -> float:
+def _status_mb(key: str) -> float:
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmHWM"):
+            if line.startswith(key):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _vmhwm_mb() -> float:
+    """Peak resident memory so far (MB)."""
+    return _status_mb("VmHWM")
+
+
+def _reset_peak() -> float:
+    """Reset the peak to what is resident now (Linux clear_refs) and return that (MB): the peak
+    of what follows is then its own, not the map generation's."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+    return _status_mb("VmRSS")
 
 
 def _map(nside: int):
@@ -53,7 +70,7 @@ def child(lib: str, mode: str, nside: int, what: str, repeat: int) -> None:
     out, client = {"npix": npix}, None
     if lib == "foscat":
         import foscat.scat_cov as sc
-        base = _vmhwm_mb()
+        base = _reset_peak()
         op = sc.funct(NORIENT=4, KERNELSZ=3)
     else:
         import foscat_like as fl
@@ -69,7 +86,7 @@ def child(lib: str, mode: str, nside: int, what: str, repeat: int) -> None:
             out["max_memory_gb"] = mm / 1e9
         else:
             mm = 10 ** 12
-        base = _vmhwm_mb()
+        base = _reset_peak()
         op = fl.funct(NORIENT=4, KERNELSZ=3, max_memory=mm, client=client)
         orig = split.split_plan
 
@@ -100,7 +117,8 @@ def child(lib: str, mode: str, nside: int, what: str, repeat: int) -> None:
         ts.append(time.perf_counter() - t)
     if ts:
         out["eval_s" if what == "eval" else "eval_grad_s"] = float(np.median(ts))
-    peak = _vmhwm_mb() - base
+    out["peak_rss_mb"] = _vmhwm_mb()               # the whole process (imports, map, evaluation)
+    peak = out["peak_rss_mb"] - base
     out["peak_mb"] = peak
     out["bytes_per_pixel"] = peak * 2 ** 20 / npix
     if client is not None:
@@ -142,7 +160,7 @@ def main() -> None:
             row["plan"] = "js={js} blocks={blocks} halo={halo_factor} keep={keep_operators}".format(**r["plan"])
         rows.append(row)
         print(json.dumps(row), flush=True)
-    print_table(rows, ["nside", "what", "lib", "mode", "first_call_s", "eval_s", "eval_grad_s", "peak_mb",
+    print_table(rows, ["nside", "what", "lib", "mode", "first_call_s", "eval_s", "eval_grad_s", "peak_rss_mb", "peak_mb",
                        "bytes_per_pixel", "max_memory_gb", "plan", "error"])
     print("wrote", write_json("healpix_scale", {"threads": 2, "results": results}))
 
