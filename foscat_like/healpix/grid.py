@@ -217,15 +217,19 @@ class HealpixGrid(Grid):
         return max(1, self.max_scales(spatial_shape, edge, DEFAULT_MIN_NSIDE))
 
     # -- operators ----------------------------------------------------------------
-    def operators(self, n: int, like: torch.Tensor) -> dict:
+    def operators(self, n: int, like: torch.Tensor, need: str = "psi") -> dict:
         """Sparse operators for fields of ``n`` values: wavelet (real parts then imaginary
-        parts, ``(2 L n, n)``), smoothing, and (patches) the child-mean to the next level."""
+        parts, ``(2 L n, n)``), smoothing, and (patches) the child-mean to the next level.
+        ``need="smooth"`` builds only the smoothing (and child-mean): what down- and upsampling
+        use, 8x smaller than the wavelets (a pyramid of a large map needs no wavelets)."""
         key = (n, like.dtype, like.device)
-        if key not in self._ops:
+        ops = self._ops.get(key, {})
+        if need not in ops:
             nside, cells = self._level(n)
-            self._ops[key] = {k: tuple(t.to(like.device) for t in v)
-                              for k, v in self._build(nside, cells, like.dtype).items()}
-        return self._ops[key]
+            ops = {k: tuple(t.to(like.device) for t in v)
+                   for k, v in self._build(nside, cells, like.dtype, wavelets=need == "psi").items()}
+            self._ops[key] = ops
+        return ops
 
     def _stencil(self, nside: int, cells):
         """Neighbourhood in local indices; ``valid`` also drops neighbours outside a patch."""
@@ -239,7 +243,7 @@ class HealpixGrid(Grid):
             index = np.where(valid, pos, np.arange(len(cells))[:, None])
         return index, xy, valid, ok
 
-    def _build(self, nside: int, cells, dtype: torch.dtype) -> dict:
+    def _build(self, nside: int, cells, dtype: torch.dtype, wavelets: bool = True) -> dict:
         if cells is None and nside >= 2:       # a quarter of the sphere, turned (geometry)
             index, xy, valid = full_sky_neighbourhood(nside, self.KERNELSZ)
             turns = 4
@@ -249,7 +253,7 @@ class HealpixGrid(Grid):
         xy = np.where(valid[..., None], xy, 0.0)           # missing slots may sit at infinity
         nb, K = valid.shape
         npdt = torch.empty((), dtype=dtype).numpy().dtype     # computed in the operators' dtype
-        vals = np.empty((2 * self.L, nb, K), dtype=npdt)      # real parts, then imaginary parts
+        vals = np.empty((2 * self.L if wavelets else 0, nb, K), dtype=npdt)   # real, then imaginary parts
         smooth = np.empty((1, nb, K), dtype=npdt)
         for s0 in range(0, nb, CHUNK):                      # chunks: temporaries stay small
             p = slice(s0, min(nb, s0 + CHUNK))
@@ -266,8 +270,9 @@ class HealpixGrid(Grid):
         else:
             rev = reverse_slots(index, valid)
         npix = index.shape[0]
-        ops = {"psi": stencil_csr(index, valid, vals, dtype, rev),
-               "smooth": stencil_csr(index, valid, smooth, dtype, rev)}
+        ops = {"smooth": stencil_csr(index, valid, smooth, dtype, rev)}
+        if wavelets:
+            ops["psi"] = stencil_csr(index, valid, vals, dtype, rev)
         if cells is not None:
             j = self.patch.level_of(npix)
             if j + 1 < len(self.patch.cells):
@@ -282,7 +287,7 @@ class HealpixGrid(Grid):
         imaginary parts) and the Gaussian smoothing into ``smooth (n, K)``."""
         sigma = SIGMA0 if self.KERNELSZ == 3 else 1.5 * SIGMA0
         xi, aspect = XI0, min(1.0, slant(self.L))
-        for l in range(self.L):
+        for l in range(self.L if len(vals) else 0):          # no wavelets asked for: smoothing only
             th = l * np.pi / self.L
             u = xy[..., 0] * np.cos(th) + xy[..., 1] * np.sin(th)           # along the wave
             v = -xy[..., 0] * np.sin(th) + xy[..., 1] * np.cos(th)
@@ -312,14 +317,14 @@ class HealpixGrid(Grid):
 
     def smooth(self, x: torch.Tensor) -> torch.Tensor:
         npix = x.shape[-1]
-        ops = self.operators(npix, x)
+        ops = self.operators(npix, x, need="smooth")
         return self._apply(ops["smooth"], x.reshape(-1, npix).T.contiguous()).T.reshape(x.shape)
 
     def _child_mean(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[-1]
         if self.patch is None:
             return x.reshape(x.shape[:-1] + (n // 4, 4)).mean(-1)
-        op = self.operators(n, x)["down"]
+        op = self.operators(n, x, need="smooth")["down"]
         y = self._apply(op, x.reshape(-1, n).T.contiguous()).T
         return y.reshape(x.shape[:-1] + (y.shape[-1],))
 
