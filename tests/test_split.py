@@ -224,3 +224,12 @@ def test_dask_synthesis_equals_local(dask_client):
     a = fl.funct(NORIENT=4).synthesis(target, **kw)
     b = fl.funct(NORIENT=4, max_memory="9MB", client=dask_client).synthesis(target, **kw)
     assert np.abs(a - b).max() / np.abs(a).max() < 1e-8
+
+
+def test_edge_on_the_full_sphere_is_the_whole_sphere():
+    """The full sphere has no edge: edge=True keeps every pixel (it raised a TypeError)."""
+    x = np.random.default_rng(5).standard_normal(12 * 16 ** 2)
+    op = fl.funct(NORIENT=4)
+    a, b = op.eval(x, norm="self"), op.eval(x, norm="self", edge=True)
+    for (_, u), (_, v) in zip(a._fields(), b._fields()):
+        assert _rel(u, v) < TOL

@@ -52,8 +52,8 @@ def level_weights(grid: Grid, shape: tuple, J: int, weights: torch.Tensor | None
     out, w = [], weights
     for j in range(J):
         wl = w
-        if edge:
-            e = grid.edge_weights(shape, like)
+        e = grid.edge_weights(shape, like) if edge else None
+        if e is not None:                       # None: a grid without edges (the full sphere)
             wl = e[None] if w is None else w * e
         out.append(grid.pixel_weights(wl, like) if normalise else
                    None if wl is None else wl.flatten(-grid.spatial_ndim).to(like.dtype))
