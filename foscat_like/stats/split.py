@@ -139,11 +139,11 @@ def split_plan(grid, x1: torch.Tensor, x2, J: int, calc_var: bool) -> Plan | Non
                 kept = n0 * npix_b / 4 ** (js + m) * kept_px
                 fits.append((max(0.0, 1.0 - (limit - need) / kept), js, m, need))
     # the plan rebuilding the fewest operators at each evaluation first (none: all are kept)
-    for over, js, m, need in sorted(fits, key=lambda f: f[0]):
+    for rebuilt, js, m, need in sorted(fits, key=lambda f: f[0]):
         blocks = grid.split_blocks(n0, js, m)
         if blocks is not None:     # otherwise as many blocks keep them as the budget leaves room for
             per_block = sum(len(b.pos[0]) for b in blocks) / len(blocks) * kept_px
-            keep = -1 if over == 0 else int(max(0.0, limit - need) // per_block)
+            keep = -1 if rebuilt == 0 else int(max(0.0, limit - need) // per_block)
             return Plan(js, blocks, need, keep=keep if keep < len(blocks) else -1)
     if best is None:
         return None
