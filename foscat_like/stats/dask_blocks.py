@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 PROBE_TIMEOUT = 60.0      # seconds a worker may take to answer the import check
+START_TIMEOUT = 10.0      # seconds to wait for a first worker
 
 
 def _probe() -> str:
@@ -24,9 +25,11 @@ def _probe() -> str:
 def check_workers(client, timeout: float = PROBE_TIMEOUT) -> None:
     """``ValueError`` unless every worker of ``client`` imports foscat_like within ``timeout`` s."""
     from distributed import wait
-    workers = list(client.scheduler_info().get("workers", {}))
-    if not workers:
-        raise ValueError("client has no workers: start some (e.g. LocalCluster(n_workers=2)) first")
+    try:                          # a cluster may still be starting (or restarting one)
+        client.wait_for_workers(1, timeout=min(timeout, START_TIMEOUT))
+    except TimeoutError:
+        raise ValueError("client has no workers: start some (e.g. LocalCluster(n_workers=2)) first") from None
+    workers = list(client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.workers)))
     futs = [client.submit(_probe, workers=[w], allow_other_workers=False, pure=False) for w in workers]
     try:
         wait(futs, timeout=timeout)
