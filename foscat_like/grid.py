@@ -107,6 +107,11 @@ class Grid(ABC):
     def downsample_mask(self, w: torch.Tensor) -> torch.Tensor:
         """Weights at half resolution (local mean; a 0/1 mask becomes fractions)."""
 
+    @abstractmethod
+    def dilate(self, w: torch.Tensor) -> torch.Tensor:
+        """0/1 mask ``(..., *S)`` grown by one pixel: 1 wherever a pixel or one of its
+        neighbours (the wavelet stencil's) is in ``w > 0.5``."""
+
     def band_powers(self, x: torch.Tensor) -> torch.Tensor | None:
         """Optional fine isotropic band powers ``(B, nbands)`` (a finer S2 for the synthesis
         loss); ``None`` when the grid has none."""

@@ -6,6 +6,8 @@ import torch
 
 from .grid import Grid
 
+UNSEEN = -1.6375e30      # healpy.UNSEEN: the HEALPix convention for a missing pixel
+
 
 def as_tensor(x, name: str, dtype: torch.dtype | None = None, device=None) -> torch.Tensor:
     """The one input rule of the package: a finite, real, floating, non-empty tensor.
@@ -43,6 +45,9 @@ def as_tensor(x, name: str, dtype: torch.dtype | None = None, device=None) -> to
         t = t.to(dtype=dtype or t.dtype, device=device or t.device)
     if not bool(torch.isfinite(t).all()):
         raise ValueError(f"{name} contains NaN or infinite values")
+    if bool((t == UNSEEN).any()):
+        raise ValueError(f"{name} contains HEALPix UNSEEN pixels ({UNSEEN:g}): give them any value and "
+                         "mark them missing with a mask (in_mask= / mask=; grd_mask= to fill them)")
     return t
 
 

@@ -136,3 +136,22 @@ def test_grid_keys_identify_their_operators():
         make_grid("3d")
     with pytest.raises(TypeError, match="grid must be one of"):
         make_grid(2)
+
+
+@pytest.mark.parametrize("name, grid, shape", GRIDS, ids=IDS)
+def test_dilate_grows_by_the_neighbourhood_symmetrically(name, grid, shape):
+    """``dilate`` (inpainting's hole windows): 0/1, keeps the mask, and j is in the dilation of
+    pixel i exactly when i is in that of j; on the sphere: the pixel and its NEST neighbours."""
+    n = int(np.prod(shape))
+    eye = torch.eye(n, dtype=torch.float64).reshape((n,) + tuple(shape))
+    D = grid.dilate(eye).reshape(n, n)
+    assert set(torch.unique(D).tolist()) <= {0.0, 1.0}
+    assert bool((torch.diagonal(D) == 1).all()) and torch.equal(D, D.T)
+    if name == "healpix":
+        nb = hp.get_all_neighbours(8, np.arange(n), nest=True)
+        want = np.eye(n)
+        for p in range(n):
+            want[p, nb[:, p][nb[:, p] >= 0]] = 1
+        assert np.array_equal(D.numpy(), want)
+    if name == "2d":
+        assert int(D[0].sum()) == 9 and int(D.sum()) == 9 * n

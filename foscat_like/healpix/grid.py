@@ -345,6 +345,10 @@ class HealpixGrid(Grid):
     def downsample_mask(self, w: torch.Tensor) -> torch.Tensor:
         return self._child_mean(w)
 
+    def dilate(self, w: torch.Tensor) -> torch.Tensor:
+        # the smoothing stencil's weights are all positive: its support is the neighbourhood
+        return (self.smooth((w > 0.5).to(w.dtype)) > 1e-9).to(w.dtype)
+
     def exact_after_stencil(self, ok: np.ndarray) -> np.ndarray:
         """Pixels whose stencil is the full-sphere one (no neighbour missing from the patch) and
         reads only ``ok`` pixels (``ok (n,)`` bool at the level of ``n`` pixels)."""
@@ -372,7 +376,7 @@ class HealpixGrid(Grid):
         return torch.as_tensor(self._interior[j], dtype=like.dtype, device=like.device)
 
     def wiener(self, d: torch.Tensor, noise: torch.Tensor) -> torch.Tensor | None:
-        """Full sky: harmonic Wiener gain ``max(C_l^d - <C_l^n>, 0) / C_l^d`` (healpy, no
+        """Full sky: harmonic Wiener gain ``max(C_l^d - <C_l^n>, 0) / C_l^d`` (ducc0 transforms, no
         autograd: a starting point). Patches have no harmonic transform: ``None``."""
         if self.patch is not None:
             return None

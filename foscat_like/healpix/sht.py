@@ -70,6 +70,13 @@ class HealpixSHT:
         self._check(maps, spin, self.npix, "maps")
         return _Analysis.apply(maps, self, spin)
 
+    def map2alm_iter(self, maps: torch.Tensor, spin: int = 0, n_iter: int = 3) -> torch.Tensor:
+        """``map2alm`` refined by ``n_iter`` Jacobi iterations (healpy's ``iter``, default 3)."""
+        a = self.map2alm(maps, spin)
+        for _ in range(n_iter):
+            a = a + self.map2alm(maps - self.alm2map(a, spin), spin)
+        return a
+
     def cl(self, alm: torch.Tensor) -> torch.Tensor:
         """Auto spectra ``(..., ncomp, lmax + 1)``: ``sum_m c_m |a_lm|^2 / (2 l + 1)``."""
         w = torch.as_tensor(self.cm, dtype=alm.real.dtype, device=alm.device)

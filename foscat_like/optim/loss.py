@@ -52,9 +52,13 @@ class StatLoss:
     def __init__(self, grid: Grid, target: torch.Tensor, J: int, reference: torch.Tensor | None = None,
                  in_mask: torch.Tensor | None = None, edge: bool = False, use_variance: bool = True,
                  angular="full", histogram: bool = True, spectrum: bool = True, components: int = 1,
-                 transform=None):
+                 transform=None, focus=None):
         self.grid, self.J, self.angular, self.C = grid, J, angular, int(components)
         self.transform = transform
+        # inpainting (``optim.inpaint.Focus``): the statistics of each region of the field (the
+        # hole, the band across its border) must be those of the observed pixels around the hole
+        self.focus = focus
+        weights = in_mask if focus is None else focus.target_weights(in_mask)
         self.quantiles, self.hist_weight = None, HIST_WEIGHT
         self.log_bands = None
         fields = self._analysed(target)
@@ -66,6 +70,8 @@ class StatLoss:
             vals = target.flatten(1) if in_mask is None else target[:, in_mask[0] > 0]
             vals = vals.reshape(-1) if self.C == 1 else vals
             self.quantiles = torch.sort(vals, dim=-1).values.detach()
+            if focus is not None:     # the hole's pixels must have the histogram of those around it
+                self.local_quantiles = torch.sort(target[:, focus.around[0] > 0].reshape(-1)).values.detach()
         self.reference = reference
         # (ref powers, target stats, sigma, pick(g) -> (x1, x2)): auto statistics first
         self.terms = []
@@ -78,8 +84,10 @@ class StatLoss:
                     picks.append((lambda g, a=a, b=b: (g[a::self.C], g[b::self.C]), fields[a:a + 1],
                                   fields[b:b + 1]))
         for pick, x1, x2 in picks:
-            raw = scattering_covariance(grid, x1, x2, J, in_mask, edge=edge, calc_var=use_variance)
+            raw = scattering_covariance(grid, x1, x2, J, weights, edge=edge, calc_var=use_variance)
             ref = reference_powers(raw)
+            if focus is not None:       # everything in units of the whole field's powers
+                ref = {k: v[:, :1] for k, v in ref.items()}
             mean = _batch_mean if self.C == 1 else (lambda st: st)
             if self.C == 1:
                 ref = {k: v.mean(0, keepdim=True) for k, v in ref.items()}
@@ -89,6 +97,8 @@ class StatLoss:
                 sig = self._reduce(mean(ScatCov.from_raw(raw_n, sigma=True)), True).map(floor_sigma)
             else:
                 sig = st.map(lambda v: torch.ones_like(v.real))
+            if focus is not None:       # (whole, surroundings) -> (whole, each region)
+                st, sig = (t.map(focus.spread) for t in (st, sig))
             self.terms.append((ref, st.detach(), sig.detach(), pick))
 
     def _analysed(self, u: torch.Tensor) -> torch.Tensor:
@@ -115,7 +125,8 @@ class StatLoss:
         x1, x2 = pick(g)
         if self.C > 1:
             ref = {k: tile_rows(v, x1.shape[0]) for k, v in ref.items()}
-        raw = scattering_covariance(self.grid, x1, x2, self.J, None, edge=False)
+        w = None if self.focus is None else self.focus.field_weights()
+        raw = scattering_covariance(self.grid, x1, x2, self.J, w, edge=False)
         return self._reduce(ScatCov.from_raw(normalize(raw, ref)), False)
 
     def stats(self, u: torch.Tensor, which: int = 0) -> ScatCov:
@@ -136,16 +147,21 @@ class StatLoss:
         total = total / len(self.terms)
         if self.quantiles is not None:
             total = total + self.hist_weight * self.histogram_distance(u)
+            if self.focus is not None:
+                inside = self.focus.regions[0].flatten() > 0
+                total = total + self.hist_weight * self.histogram_distance(u.flatten(1)[:, inside],
+                                                                           self.local_quantiles)
         if self.log_bands is not None:
             bands = tile_rows(self.log_bands, g.shape[0]) if self.C > 1 else self.log_bands
             d = torch.log(self.grid.band_powers(g) + 1e-12) - bands
             total = total + BAND_WEIGHT * (d * d).mean()
         return total
 
-    def histogram_distance(self, u: torch.Tensor) -> torch.Tensor:
-        """Mean squared difference between sorted pixels of each field and the target quantiles."""
+    def histogram_distance(self, u: torch.Tensor, q: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean squared difference between sorted pixels of each field and the target quantiles
+        (``q``: other quantiles)."""
         su = torch.sort(u.flatten(1), dim=1).values                       # (N, P)
-        q = self.quantiles
+        q = self.quantiles if q is None else q
         if q.dim() == 2:                                                  # per component: (C, P)
             return ((su - tile_rows(q, su.shape[0])) ** 2).mean()
         if q.numel() != su.shape[1]:

@@ -14,6 +14,7 @@ from ..inputs import as_field, as_mask, check_varies
 from . import checkpoint as ckpt
 from .config import SynthesisConfig
 from .gaussianize import Gaussianizer
+from .inpaint import Focus, focus, prefill
 from .levels import Level, SynthesisResult, run_levels
 from .loss import StatLoss
 from .plan import level_scales, pyramid, spin_components, strict
@@ -76,7 +77,7 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
     denorm = lambda t: gauss.inverse(t) if gauss is not None else t * tile(sd, t) + tile(mu, t)
     x_t = norm(tgt)
     if inm is not None:   # invalid pixels must not leak into coarser levels through downsampling
-        x_t = torch.where(valid, x_t, torch.zeros((), dtype=x_t.dtype))
+        x_t = prefill(grid, x_t, valid)
     ref = standardized_reference(grid, reference, x_t, "image_target")
     nlev = len(Js)
     targets = pyramid(x_t, nlev, grid.downsample)
@@ -108,9 +109,11 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
     plan = [(k, Js[k], targets[k], refs[k], inms[k], grds[k], cfg.spectrum) for k in range(nlev - 1, -1, -1)]
     plan += [(-(i + 1), Js[0], targets[0], refs[0], inms[0], None, False) for i in range(cfg.n_up)]
     for k, J, t_k, r_k, m_k, g_k, bands in plan:
-        make = (lambda _u, J=J, t_k=t_k, r_k=r_k, m_k=m_k, bands=bands:
+        f_k = None if g_k is None else focus(grid, g_k, None if m_k is None else m_k[0])
+        make = (lambda _u, J=J, t_k=t_k, r_k=r_k, m_k=m_k, f_k=f_k, bands=bands:
                 StatLoss(grid, cast(t_k), J, cast(r_k), cast(m_k), cfg.edge, cfg.use_variance, angular,
-                         cfg.histogram, bands, components=C, transform=transform))
+                         cfg.histogram, bands, components=C, transform=transform,
+                         focus=None if f_k is None else Focus(cast(f_k.regions), cast(f_k.around))))
         frozen = None if g_k is None else t_k.mean(0, keepdim=True)
         steps.append(Level(k, J, make, None if g_k is None else g_k > 0, frozen))
     fp = ckpt.fingerprint(grid, cfg, {"image_target": tgt, "reference": ref, "in_mask": inm,

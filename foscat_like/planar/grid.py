@@ -190,6 +190,12 @@ class PlanarGrid(Grid):
         M, N = w.shape[-2:]
         return w.reshape(w.shape[:-2] + (M // 2, 2, N // 2, 2)).mean((-3, -1))
 
+    def dilate(self, w: torch.Tensor) -> torch.Tensor:
+        b = w > 0.5                                  # periodic, as the grid: the 3^d neighbourhood
+        for ax in self._axes():
+            b = b | b.roll(1, ax) | b.roll(-1, ax)
+        return b.to(w.dtype)
+
     def edge_weights(self, spatial_shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
         e = self.edge_width()
         w = torch.zeros(spatial_shape, dtype=like.dtype, device=like.device)

@@ -1,0 +1,201 @@
+"""Can a filled hole be told apart from the sky around it? Figures for inpainting.
+
+A hole is a boolean mask ``hole (*S)`` (True = filled pixel) on a 2D field ``(N, M)`` or a
+HEALPix NEST map ``(12 nside^2,)``. Against the truth that was cut out (known in a test):
+
+- ``std_ratio``: standard deviation of the fill over the truth's in the hole;
+- ``rough_ratio``: mean |difference| of neighbouring pixels both in the hole (pixel-scale
+  roughness), fill over truth;
+- ``offset``: mean of the fill minus the truth's, in units of the observed pixels' std;
+- ``seam``: mean |difference| across the border (one pixel in, one out) over the mean
+  |difference| of the other neighbouring pairs within two pixels of the border: ~1 for a
+  field without a seam (the truth's own value is the reference), above 1 for a seam;
+- ``spectrum``: RMS log10 ratio of the hole's pseudo-spectrum (the field times the hole's
+  indicator, its mean removed: ``power_spectrum`` in 2D, the C_l on the sphere).
+
+``region_floor`` gives the same figures for other regions of the truth with the hole's shape
+(shifted in 2D, a disc or a cap moved on the sphere) against the hole's truth: how far an
+honest piece of the same field is from it. A fill whose figures lie inside that spread cannot
+be told apart by them (``indistinguishable``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+FIGURES = ("std_ratio", "rough_ratio", "offset", "seam", "spectrum")
+
+
+def neighbour_pairs(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices ``(a, b)`` of every pair of neighbouring pixels: 2D ``(N, M)``: right and
+    down neighbours (not periodic); HEALPix ``(npix,)``: the 8 (or 7) NEST neighbours, once."""
+    if len(shape) == 2:
+        idx = np.arange(shape[0] * shape[1]).reshape(shape)
+        a = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+        b = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+        return a, b
+    if len(shape) == 1:
+        import healpy as hp
+        from .healpix.geometry import nside_of
+        n = shape[0]
+        nb = hp.get_all_neighbours(nside_of(n), np.arange(n), nest=True)       # (8, npix)
+        a = np.broadcast_to(np.arange(n), nb.shape).ravel()
+        b = nb.ravel()
+        keep = (b >= 0) & (a < b)
+        return a[keep], b[keep]
+    raise ValueError(f"a hole lives on a 2D field (N, M) or a HEALPix map (npix,); got shape {shape}")
+
+
+def _spectrum(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    v = np.where(w, x - x[w].mean(), 0.0)
+    if v.ndim == 2:
+        from .metrics import power_spectrum
+        return power_spectrum(v)[1]
+    from .healpix.spectra import cl_nest
+    return cl_nest(v)[1:]
+
+
+def _rough(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(x[a] - x[b]).mean())
+
+
+def _band(h: np.ndarray, pairs, width: int = 2) -> np.ndarray:
+    """Pixels within ``width`` neighbour steps of the border of ``h`` (flat bool)."""
+    a, b = pairs
+    near = np.zeros_like(h)
+    cross = h[a] ^ h[b]
+    near[a[cross]] = near[b[cross]] = True
+    for _ in range(width - 1):
+        grow = near.copy()
+        grow[b[near[a]]] = True
+        grow[a[near[b]]] = True
+        near = grow
+    return near
+
+
+def _parts(hole: np.ndarray, pairs) -> tuple:
+    """Pairs inside the hole, across its border, and near the border without crossing it."""
+    a, b = pairs
+    h = hole.ravel()
+    across = h[a] ^ h[b]
+    near = _band(h, pairs)
+    beside = near[a] & near[b] & ~across
+    inside = h[a] & h[b]
+    return (a[inside], b[inside]), (a[across], b[across]), (a[beside], b[beside])
+
+
+def _seam(x: np.ndarray, parts) -> float:
+    _, (ca, cb), (na, nb) = parts
+    return _rough(x, ca, cb) / _rough(x, na, nb)
+
+
+def _check(filled, truth, hole):
+    filled = np.asarray(filled, dtype=np.float64)
+    truth = np.asarray(truth, dtype=np.float64)
+    hole = np.asarray(hole).astype(bool)
+    if filled.shape != truth.shape or hole.shape != truth.shape:
+        raise ValueError(f"filled, truth and hole must have one shape; got {filled.shape}, {truth.shape}, "
+                         f"{hole.shape}")
+    if hole.sum() < 4 or (~hole).sum() < 4:
+        raise ValueError("hole must hold at least 4 pixels and leave at least 4 observed")
+    return filled, truth, hole
+
+
+def hole_report(filled: np.ndarray, truth: np.ndarray, hole: np.ndarray, pairs=None) -> dict:
+    """The figures above for one fill ``filled (*S)`` of ``hole (*S)`` against ``truth (*S)``."""
+    filled, truth, hole = _check(filled, truth, hole)
+    pairs = neighbour_pairs(truth.shape) if pairs is None else pairs
+    parts = _parts(hole, pairs)
+    (ia, ib) = parts[0]
+    f, t = filled.ravel(), truth.ravel()
+    scale = t[~hole.ravel()].std()
+    sf, st = _spectrum(filled, hole), _spectrum(truth, hole)
+    ok = (sf > 0) & (st > 0)
+    return {"std_ratio": float(f[hole.ravel()].std() / t[hole.ravel()].std()),
+            "rough_ratio": _rough(f, ia, ib) / _rough(t, ia, ib),
+            "offset": float((f[hole.ravel()].mean() - t[hole.ravel()].mean()) / scale),
+            "seam": _seam(f, parts),
+            "spectrum": float(np.sqrt(np.mean(np.log10(sf[ok] / st[ok]) ** 2)))}
+
+
+def region_floor(truth: np.ndarray, hole: np.ndarray, regions: list[np.ndarray], pairs=None) -> dict:
+    """For each region ``r (*S)`` of the truth with the hole's shape: the figures of
+    ``truth`` on ``r`` against the truth on the hole. Returns ``{figure: (n_regions,) array}``."""
+    truth = np.asarray(truth, dtype=np.float64)
+    hole = np.asarray(hole).astype(bool)
+    pairs = neighbour_pairs(truth.shape) if pairs is None else pairs
+    (ia, ib), _, _ = _parts(hole, pairs)
+    t = truth.ravel()
+    h = hole.ravel()
+    scale = t[~h].std()
+    st = _spectrum(truth, hole)
+    out = {k: [] for k in FIGURES}
+    for r in regions:
+        r = np.asarray(r).astype(bool)
+        parts = _parts(r, pairs)
+        (ra, rb) = parts[0]
+        rv = r.ravel()
+        sr = _spectrum(truth, r)
+        n = min(len(sr), len(st))
+        ok = (sr[:n] > 0) & (st[:n] > 0)
+        out["std_ratio"].append(t[rv].std() / t[h].std())
+        out["rough_ratio"].append(_rough(t, ra, rb) / _rough(t, ia, ib))
+        out["offset"].append((t[rv].mean() - t[h].mean()) / scale)
+        out["seam"].append(_seam(t, parts))
+        out["spectrum"].append(float(np.sqrt(np.mean(np.log10(sr[:n][ok] / st[:n][ok]) ** 2))))
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def indistinguishable(report: dict, floor: dict, q: float = 0.95) -> dict:
+    """Per figure: True if the fill is as close to the truth as a fraction ``q`` of the honest
+    regions are (ratios and the seam on a log scale, the offset and the spectrum error in
+    absolute value)."""
+    out = {}
+    for k in FIGURES:
+        dev = lambda v: np.abs(np.log(v)) if k.endswith("ratio") or k == "seam" else np.abs(v)
+        out[k] = bool(dev(np.asarray(report[k])) <= np.quantile(dev(floor[k]), q))
+    return out
+
+
+def shifted_regions(hole: np.ndarray, n: int, seed: int = 0) -> list[np.ndarray]:
+    """``n`` copies of a 2D ``hole`` shifted to random places where it stays inside the field
+    and does not overlap itself."""
+    hole = np.asarray(hole).astype(bool)
+    if hole.ndim != 2:
+        raise ValueError(f"shifted_regions takes a 2D hole; got shape {hole.shape}")
+    rows, cols = np.nonzero(hole)
+    rng = np.random.default_rng(seed)
+    out, tries = [], 0
+    while len(out) < n and tries < 100 * n:
+        tries += 1
+        dy = rng.integers(-rows.min(), hole.shape[0] - rows.max())
+        dx = rng.integers(-cols.min(), hole.shape[1] - cols.max())
+        r = np.zeros_like(hole)
+        r[rows + dy, cols + dx] = True
+        if not (r & hole).any():
+            out.append(r)
+    return out
+
+
+def disc(nside: int, theta: float, phi: float, radius: float) -> np.ndarray:
+    """A disc (angles in radians) on a HEALPix NEST map, as a boolean mask ``(12 nside^2,)``."""
+    import healpy as hp
+    m = np.zeros(12 * nside * nside, dtype=bool)
+    m[hp.query_disc(nside, hp.ang2vec(theta, phi), radius, nest=True)] = True
+    return m
+
+
+def moved_discs(nside: int, hole_centre: tuple[float, float], radius: float, n: int,
+                seed: int = 0, allowed: np.ndarray | None = None) -> list[np.ndarray]:
+    """``n`` discs of ``radius`` at random centres, clear of the hole's disc and (if given)
+    entirely inside ``allowed`` (a boolean NEST mask, e.g. away from the Galaxy)."""
+    rng = np.random.default_rng(seed)
+    hole = disc(nside, *hole_centre, radius)
+    out, tries = [], 0
+    while len(out) < n and tries < 200 * n:
+        tries += 1
+        th, ph = np.arccos(rng.uniform(-1, 1)), rng.uniform(0, 2 * np.pi)
+        r = disc(nside, th, ph, radius)
+        if (r & hole).any() or (allowed is not None and not allowed[r].all()):
+            continue
+        out.append(r)
+    return out
