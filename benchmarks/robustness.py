@@ -87,6 +87,11 @@ def api_cases(tmp: str):
     yield "HEALPix", "cell_ids on 2d", lambda: op2.eval(x, cell_ids=np.arange(4)), "cell_ids"
     yield "HEALPix", "npix not 12 nside^2", lambda: ophp.eval(np.ones(100)), "npix"
     yield "HEALPix", "spin=2 with one map", lambda: ophp.eval(np.ones(192), spin=2), "spin"
+    unseen = np.ones(192)
+    unseen[5] = -1.6375e30
+    yield "HEALPix", "UNSEEN pixels", lambda: ophp.eval(unseen), "UNSEEN"
+    yield "HEALPix", "inpainting with nothing observed", (lambda: ophp.synthesis(
+        np.ones(192), grd_mask=np.ones(192), nstep=1, NUM_EPOCHS=2, progress=False)), "grd_mask"
     # types
     for name, v in [("complex", x.astype(complex)), ("torch int", torch.ones(32, 32, dtype=torch.int64)),
                     ("strings", np.array([["a"] * 32] * 32)), ("empty batch", np.zeros((0, 32, 32))),

@@ -76,7 +76,7 @@ def test_focus_windows_and_surroundings():
     assert torch.equal(w[0], hole) and int(w[1].sum()) == 18 * 18 - 14 * 14
     f = focus(g, hole)
     around = f.around[0]
-    assert float((around * hole).sum()) == 0 and float(around.sum()) >= 2 * float(hole.sum())
+    assert float((around * hole).sum()) == 0 and float(around.sum()) == 32 * 32 - 16 * 16   # radius 8
     assert tuple(f.field_weights().shape) == (3, 64, 64)
     assert tuple(f.target_weights(None).shape) == (2, 64, 64)
     with pytest.raises(ValueError, match="no observed pixel"):
@@ -113,3 +113,15 @@ def test_texture_hole_has_the_texture_variance_and_roughness():
     floor = holes.region_floor(x, hole, holes.shifted_regions(hole, 30))
     ok = holes.indistinguishable(rep, floor)
     assert ok["std_ratio"] and ok["rough_ratio"] and ok["spectrum"], (rep, ok)
+
+
+def test_unseen_pixels_and_a_hole_without_surroundings_are_refused():
+    op = fl.funct(NORIENT=4, grid="healpix")
+    m = np.random.default_rng(0).standard_normal(192)
+    m[7] = hp.UNSEEN
+    with pytest.raises(ValueError, match="image1 contains HEALPix UNSEEN"):
+        op.eval(m)
+    with pytest.raises(ValueError, match="image_target contains HEALPix UNSEEN"):
+        op.synthesis(m, nstep=1, NUM_EPOCHS=2, progress=False)
+    with pytest.raises(ValueError, match="grd_mask"):
+        op.synthesis(np.ones(192) + np.arange(192), grd_mask=np.ones(192), nstep=1, NUM_EPOCHS=2, progress=False)

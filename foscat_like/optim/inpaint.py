@@ -21,8 +21,8 @@ import torch
 from ..grid import Grid
 
 SEAM_WIDTH = 1      # pixels on each side of the border in the seam band, at every level
-AROUND = 2.0        # the surroundings hold (at least) this many times the hole's pixels ...
-MAX_GROW = 64       # ... or the pixels within this many dilations of it
+MIN_GROW = 4        # the surroundings: observed pixels within the hole's radius of it (at least
+MAX_GROW = 64       # MIN_GROW pixels, at most MAX_GROW): for a disc, 3 times its area
 
 
 def prefill(grid: Grid, x: torch.Tensor, valid: torch.Tensor, passes: int = 2, n_smooth: int = 4) -> torch.Tensor:
@@ -86,17 +86,19 @@ class Focus:
 
 def focus(grid: Grid, free: torch.Tensor, valid: torch.Tensor | None = None) -> Focus:
     """The ``Focus`` of a hole ``free (*S) > 0`` (pixels to fill); ``valid (*S)``: the pixels
-    whose values are known (default: all but the hole)."""
+    whose values are known (default: all but the hole). The surroundings are the valid pixels
+    within the hole's radius (the erosions that empty it) of the hole: for a band-shaped hole
+    (a Galactic mask) the sky along the band, not the whole sky."""
     regions = windows(grid, free)
     h = regions[0]
     ok = (1 - h) if valid is None else (1 - h) * (valid > 0).to(h.dtype)
-    grown, n = h, float(h.sum())
-    for _ in range(MAX_GROW):
-        nxt = grid.dilate(grown)
-        if float((nxt * ok).sum()) >= AROUND * n or bool(torch.equal(nxt, grown)):
-            grown = nxt
-            break
-        grown = nxt
+    radius, inner = 0, h
+    while float(inner.sum()) > 0 and radius < MAX_GROW:      # the hole's radius in pixels
+        inner = 1 - grid.dilate(1 - inner)
+        radius += 1
+    grown = h
+    for _ in range(max(radius, MIN_GROW)):
+        grown = grid.dilate(grown)
     around = grown * ok
     if float(around.sum()) < 1:
         raise ValueError("grd_mask leaves no observed pixel around the hole to take its statistics from")
