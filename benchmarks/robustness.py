@@ -91,7 +91,7 @@ def api_cases(tmp: str):
     unseen[5] = -1.6375e30
     yield "HEALPix", "UNSEEN pixels", lambda: ophp.eval(unseen), "UNSEEN"
     yield "HEALPix", "inpainting with nothing observed", (lambda: ophp.synthesis(
-        np.ones(192), grd_mask=np.ones(192), nstep=1, NUM_EPOCHS=2, progress=False)), "grd_mask"
+        np.arange(192.0), grd_mask=np.ones(192), nstep=1, NUM_EPOCHS=2, progress=False)), "grd_mask"
     # types
     for name, v in [("complex", x.astype(complex)), ("torch int", torch.ones(32, 32, dtype=torch.int64)),
                     ("strings", np.array([["a"] * 32] * 32)), ("empty batch", np.zeros((0, 32, 32))),

@@ -205,7 +205,9 @@ class funct:
         Arguments follow FOSCAT's ``synthesis`` (seed 004): coarse-to-fine over
         ``nstep`` levels (default: up to 4, as many as the size allows; an explicit
         ``nstep`` too deep for the size is an error) with L-BFGS-B (at most ``NUM_EPOCHS`` iterations each);
-        ``grd_mask`` (1 = free pixel, 0 = kept equal to the target) for inpainting;
+        ``grd_mask`` (1 = free pixel, 0 = kept equal to the target) for inpainting: the hole and a
+        band across its border must also have the statistics of the observed pixels around the
+        hole (``optim.inpaint``; ``foscat_like.holes`` measures the result);
         ``in_mask`` (0 = invalid pixel, excluded from the target's statistics);
         ``reference`` adds cross statistics with a second field; ``n_up`` extra
         levels at 2x, 4x... the target's size; ``synthesised_N`` fields at once;
