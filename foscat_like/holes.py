@@ -100,49 +100,46 @@ def _check(filled, truth, hole):
     return filled, truth, hole
 
 
+class _Reference:
+    """The truth on the hole, which every set of figures is measured against."""
+
+    def __init__(self, truth: np.ndarray, hole: np.ndarray, pairs):
+        self.pairs = neighbour_pairs(truth.shape) if pairs is None else pairs
+        self.t, h = truth.ravel(), hole.ravel()
+        self.std, self.mean = self.t[h].std(), self.t[h].mean()
+        self.scale = self.t[~h].std()
+        self.rough = _rough(self.t, *_parts(hole, self.pairs)[0])
+        self.spectrum = _spectrum(truth, hole)
+
+    def figures(self, x: np.ndarray, r: np.ndarray) -> dict:
+        """The figures of the field ``x`` on the region ``r`` (the hole, or another region)."""
+        parts = _parts(r, self.pairs)
+        v = x.ravel()[r.ravel()]
+        sx = _spectrum(x, r)
+        n = min(len(sx), len(self.spectrum))
+        ok = (sx[:n] > 0) & (self.spectrum[:n] > 0)
+        return {"std_ratio": float(v.std() / self.std),
+                "rough_ratio": _rough(x.ravel(), *parts[0]) / self.rough,
+                "offset": float((v.mean() - self.mean) / self.scale),
+                "seam": _seam(x.ravel(), parts),
+                "spectrum": float(np.sqrt(np.mean(np.log10(sx[:n][ok] / self.spectrum[:n][ok]) ** 2)))}
+
+
 def hole_report(filled: np.ndarray, truth: np.ndarray, hole: np.ndarray, pairs=None) -> dict:
     """The figures above for one fill ``filled (*S)`` of ``hole (*S)`` against ``truth (*S)``."""
     filled, truth, hole = _check(filled, truth, hole)
-    pairs = neighbour_pairs(truth.shape) if pairs is None else pairs
-    parts = _parts(hole, pairs)
-    (ia, ib) = parts[0]
-    f, t = filled.ravel(), truth.ravel()
-    scale = t[~hole.ravel()].std()
-    sf, st = _spectrum(filled, hole), _spectrum(truth, hole)
-    ok = (sf > 0) & (st > 0)
-    return {"std_ratio": float(f[hole.ravel()].std() / t[hole.ravel()].std()),
-            "rough_ratio": _rough(f, ia, ib) / _rough(t, ia, ib),
-            "offset": float((f[hole.ravel()].mean() - t[hole.ravel()].mean()) / scale),
-            "seam": _seam(f, parts),
-            "spectrum": float(np.sqrt(np.mean(np.log10(sf[ok] / st[ok]) ** 2)))}
+    return _Reference(truth, hole, pairs).figures(filled, hole)
 
 
 def region_floor(truth: np.ndarray, hole: np.ndarray, regions: list[np.ndarray], pairs=None) -> dict:
     """For each region ``r (*S)`` of the truth with the hole's shape: the figures of
     ``truth`` on ``r`` against the truth on the hole. Returns ``{figure: (n_regions,) array}``."""
-    truth = np.asarray(truth, dtype=np.float64)
-    hole = np.asarray(hole).astype(bool)
-    pairs = neighbour_pairs(truth.shape) if pairs is None else pairs
-    (ia, ib), _, _ = _parts(hole, pairs)
-    t = truth.ravel()
-    h = hole.ravel()
-    scale = t[~h].std()
-    st = _spectrum(truth, hole)
-    out = {k: [] for k in FIGURES}
-    for r in regions:
-        r = np.asarray(r).astype(bool)
-        parts = _parts(r, pairs)
-        (ra, rb) = parts[0]
-        rv = r.ravel()
-        sr = _spectrum(truth, r)
-        n = min(len(sr), len(st))
-        ok = (sr[:n] > 0) & (st[:n] > 0)
-        out["std_ratio"].append(t[rv].std() / t[h].std())
-        out["rough_ratio"].append(_rough(t, ra, rb) / _rough(t, ia, ib))
-        out["offset"].append((t[rv].mean() - t[h].mean()) / scale)
-        out["seam"].append(_seam(t, parts))
-        out["spectrum"].append(float(np.sqrt(np.mean(np.log10(sr[:n][ok] / st[:n][ok]) ** 2))))
-    return {k: np.asarray(v) for k, v in out.items()}
+    _, truth, hole = _check(truth, truth, hole)
+    ref = _Reference(truth, hole, pairs)
+    rows = [ref.figures(truth, _check(truth, truth, r)[2]) for r in regions]
+    if not rows:
+        raise ValueError("regions must hold at least one region")
+    return {k: np.asarray([row[k] for row in rows]) for k in FIGURES}
 
 
 def indistinguishable(report: dict, floor: dict, q: float = 0.95) -> dict:

@@ -39,6 +39,12 @@ def test_hole_figures_on_known_cases():
     assert holes.indistinguishable(holes.hole_report(x, x, hole), floor) == {k: True for k in holes.FIGURES}
     with pytest.raises(ValueError, match="one shape"):
         holes.hole_report(x, x, hole[:10])
+    with pytest.raises(ValueError, match="one shape"):
+        holes.region_floor(x, hole, [hole[:10]])
+    with pytest.raises(ValueError, match="at least one region"):
+        holes.region_floor(x, hole, [])
+    with pytest.raises(ValueError, match="2D field"):
+        holes.neighbour_pairs((4, 4, 4))
 
 
 def test_neighbour_pairs_on_the_sphere_are_each_adjacency_once():
