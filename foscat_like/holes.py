@@ -146,6 +146,8 @@ def indistinguishable(report: dict, floor: dict, q: float = 0.95) -> dict:
     """Per figure: True if the fill is as close to the truth as a fraction ``q`` of the honest
     regions are (ratios and the seam on a log scale, the offset and the spectrum error in
     absolute value)."""
+    if not 0 < q <= 1:
+        raise ValueError(f"q must be in (0, 1]; got {q!r}")
     out = {}
     for k in FIGURES:
         dev = lambda v: np.abs(np.log(v)) if k.endswith("ratio") or k == "seam" else np.abs(v)
@@ -157,8 +159,9 @@ def shifted_regions(hole: np.ndarray, n: int, seed: int = 0) -> list[np.ndarray]
     """``n`` copies of a 2D ``hole`` shifted to random places where it stays inside the field
     and does not overlap itself."""
     hole = np.asarray(hole).astype(bool)
-    if hole.ndim != 2:
-        raise ValueError(f"shifted_regions takes a 2D hole; got shape {hole.shape}")
+    if hole.ndim != 2 or not hole.any():
+        raise ValueError(f"hole must be a non-empty 2D mask; got shape {hole.shape}")
+    _count(n)
     rows, cols = np.nonzero(hole)
     rng = np.random.default_rng(seed)
     out, tries = [], 0
@@ -173,6 +176,11 @@ def shifted_regions(hole: np.ndarray, n: int, seed: int = 0) -> list[np.ndarray]
     return out
 
 
+def _count(n) -> None:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer; got {n!r}")
+
+
 def disc(nside: int, theta: float, phi: float, radius: float) -> np.ndarray:
     """A disc (angles in radians) on a HEALPix NEST map, as a boolean mask ``(12 nside^2,)``."""
     import healpy as hp
@@ -185,6 +193,9 @@ def moved_discs(nside: int, hole_centre: tuple[float, float], radius: float, n: 
                 seed: int = 0, allowed: np.ndarray | None = None) -> list[np.ndarray]:
     """``n`` discs of ``radius`` at random centres, clear of the hole's disc and (if given)
     entirely inside ``allowed`` (a boolean NEST mask, e.g. away from the Galaxy)."""
+    _count(n)
+    if not 0 < radius < np.pi:
+        raise ValueError(f"radius must be in (0, pi) radians; got {radius!r}")
     rng = np.random.default_rng(seed)
     hole = disc(nside, *hole_centre, radius)
     out, tries = [], 0

@@ -45,6 +45,12 @@ def test_hole_figures_on_known_cases():
         holes.region_floor(x, hole, [])
     with pytest.raises(ValueError, match="2D field"):
         holes.neighbour_pairs((4, 4, 4))
+    with pytest.raises(ValueError, match="q must be"):
+        holes.indistinguishable(holes.hole_report(x, x, hole), floor, q=1.5)
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        holes.shifted_regions(hole, 0)
+    with pytest.raises(ValueError, match="radius"):
+        holes.moved_discs(8, (1.0, 1.0), -0.1, 3)
 
 
 def test_neighbour_pairs_on_the_sphere_are_each_adjacency_once():
