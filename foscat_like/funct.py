@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import torch
 
-from .checks import check_bool, check_int, unknown_keyword
+from .checks import check_bool, check_int, check_seed, unknown_keyword
 from .grid import make_grid
 from .inputs import as_field, as_mask, check_varies
 from .stats.compute import scattering_covariance
@@ -244,11 +244,32 @@ class funct:
         maps = g.from_internal(res.maps)
         return (maps, list(res.history)) if return_history else maps
 
+    def inpaint(self, data, grd_mask, n_samples: int = 8, nstep: int | None = None, seed: int = 1234,
+                Jmax: int | None = None, NUM_EPOCHS: int = 300, precision: str = "double",
+                progress: bool = True, checkpoint: str | None = None, cell_ids=None, nside: int | None = None):
+        """Posterior samples of the pixels where ``grd_mask (*S) > 0`` given the rest of ``data (*S)``.
+
+        Returns a ``Posterior`` (``foscat_like.optim.posterior``): ``samples (n_samples, *S)``
+        (each equal to ``data`` outside the hole), ``mean``, ``std``, ``interval(level)``,
+        ``coverage(truth, level, where)``, and ``estimate`` (kriging, the best linear fill). Each
+        sample is kriging plus a simulated kriging error, taken from a synthesis with the observed
+        pixels' statistics (``nstep``, ``Jmax``, ``NUM_EPOCHS``, ``precision`` and ``seed + k`` are
+        its arguments, as in ``synthesis``); ``checkpoint`` keeps every finished synthesis.
+        ``synthesis(..., grd_mask=...)`` gives single fills with the hole's own statistics matched.
+        """
+        from .optim.config import SynthesisConfig
+        from .optim.posterior import sample_inpainting
+        cfg = SynthesisConfig(nstep=nstep, seed=seed, Jmax=Jmax, NUM_EPOCHS=NUM_EPOCHS, precision=precision,
+                              progress=progress)
+        g = self._grid_for(cell_ids, nside)
+        p = sample_inpainting(g, g.to_internal(data), g.to_internal(grd_mask), cfg, n_samples, checkpoint)
+        return type(p)(g.from_internal(p.samples), g.from_internal(p.estimate))
+
     def separate(self, data, noise, reference=None, mask=None, n_noise: int = 16, nstep: int | None = 1,
                  n_iter: int = 3, Jmax: int | None = None, NUM_EPOCHS: int = 100, EVAL_FREQUENCY: int = 100,
                  progress: bool = True, checkpoint: str | None = None, return_history: bool = False,
                  edge: bool = False, cell_ids=None, nside: int | None = None, precision: str = "double",
-                 spin: int = 0):
+                 spin: int = 0, n_samples: int | None = None, seed: int = 0):
         """Separate a non-Gaussian signal ``s`` from noise in ``data = s + n``.
 
         data : ``(*S)`` one field on this grid. noise : realisations ``(K, *S)`` (K >= 2; 16 or
@@ -264,6 +285,10 @@ class funct:
         nside 64-128, 35-40% less memory, same error: benchmarks/separation_scale.py).
         spin : 2 for polarisation: ``data`` is a full-sky ``(2, npix)`` (Q, U) map, ``noise`` draws
         ``(K, 2, npix)``; the conditions hold on the E and B maps' statistics.
+        n_samples : ``None`` (one estimate) or ``K >= 2``: return a ``Posterior`` with ``samples
+        (K, *S)``, ``mean``, ``std``, ``interval(level)`` and ``estimate``, drawn by simulating the
+        estimator's error (``foscat_like.optim.posterior``; ``seed`` seeds its prior draws; costs
+        ``K + 1`` separations and ``K`` syntheses; ``checkpoint`` keeps every finished one).
         Returns ``s`` ``(*S)`` (with ``return_history`` also the loss history); see
         ``foscat_like.optim.separation`` for the method and its limits.
         """
@@ -278,6 +303,13 @@ class funct:
             draw, noise = noise, (lambda k: g.to_internal(draw(k)))
         else:
             noise = g.to_internal(noise)
+        if n_samples is not None:
+            from .optim.posterior import Posterior, sample_separation
+            if return_history or reference is not None:
+                raise ValueError("n_samples takes no reference and no return_history")
+            p = sample_separation(g, g.to_internal(data), noise, cfg, n_samples, seed=check_seed("seed", seed),
+                                  mask=g.to_internal(mask), checkpoint=checkpoint)
+            return Posterior(*(g.from_internal(a) for a in (p.samples, p.estimate, p.separated)), p.gains)
         res = separate(g, g.to_internal(data), noise, cfg, reference=g.to_internal(reference),
                        mask=g.to_internal(mask), checkpoint=checkpoint)
         self._last = res

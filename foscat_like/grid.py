@@ -117,6 +117,11 @@ class Grid(ABC):
         loss); ``None`` when the grid has none."""
         return None
 
+    def band_split(self, x: torch.Tensor) -> torch.Tensor:
+        """``x (B, *S)`` as ``(B, nb, *S)``: its parts in isotropic bands (``foscat_like.bands``),
+        orthogonal and summing to ``x``. The default is one band, ``x`` itself."""
+        return x[:, None]
+
     def wiener(self, d: torch.Tensor, noise: torch.Tensor) -> torch.Tensor | None:
         """Empirical Wiener estimate of the signal in ``d (1, *S)`` given noise draws ``(K, *S)``
         (isotropic spectra estimated from the data themselves); ``None`` if the grid has none."""

@@ -375,6 +375,14 @@ class HealpixGrid(Grid):
         j = self.patch.level_of(spatial_shape[-1])
         return torch.as_tensor(self._interior[j], dtype=like.dtype, device=like.device)
 
+    def band_split(self, x: torch.Tensor) -> torch.Tensor:
+        """Full sky: parts in log-spaced groups of ``l`` (``spectra.band_split_nest``); patches: one band."""
+        if self.patch is not None:
+            return x[:, None]
+        from .spectra import band_split_nest
+        out = band_split_nest(x.detach().cpu().numpy().reshape(-1, x.shape[-1]))
+        return torch.as_tensor(out, dtype=x.dtype, device=x.device).reshape((x.shape[0], -1) + x.shape[1:])
+
     def wiener(self, d: torch.Tensor, noise: torch.Tensor) -> torch.Tensor | None:
         """Full sky: harmonic Wiener gain ``max(C_l^d - <C_l^n>, 0) / C_l^d`` (ducc0 transforms, no
         autograd: a starting point). Patches have no harmonic transform: ``None``."""

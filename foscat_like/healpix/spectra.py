@@ -30,6 +30,18 @@ def filter_nest(m: np.ndarray, gain_l: np.ndarray) -> np.ndarray:
     return t.alm2map(a, 0)[:, 0].numpy()
 
 
+def band_split_nest(m: np.ndarray) -> np.ndarray:
+    """NEST maps ``(B, npix)`` as ``(B, nb, npix)``: their parts in log-spaced groups of ``l``
+    (``bands.log_bands``; ``l = 0, 1`` each alone); the last band also holds what the transform
+    leaves (``m`` minus its band-limited synthesis), so the bands sum to ``m`` exactly."""
+    from ..bands import log_bands
+    t, a = _alm(m, None)
+    band = torch.from_numpy(log_bands(t.l, 2))
+    parts = [t.alm2map(a * (band == b), 0)[:, 0] for b in range(int(band.max()) + 1)]
+    parts[-1] = parts[-1] + torch.from_numpy(np.atleast_2d(m)) - sum(parts)
+    return torch.stack(parts, 1).numpy()
+
+
 def wiener_nest(d: np.ndarray, noise: np.ndarray, signal_cl: np.ndarray | None = None,
                 exponent: float = 1.0) -> np.ndarray:
     """Wiener estimate of the signal in NEST maps ``d (B, npix)`` given noise draws ``(K, npix)``:

@@ -127,8 +127,11 @@ def _noise_draws(noise, n_noise: int, S: tuple) -> torch.Tensor:
 
 
 def separate(grid: Grid, data, noise, cfg: SeparationConfig, reference=None, mask=None,
-             checkpoint: str | None = None) -> SynthesisResult:
-    """Run the separation; returns the result with ``maps`` the separated ``s`` (shape of ``data``)."""
+             checkpoint: str | None = None, start=None) -> SynthesisResult:
+    """Run the separation; returns the result with ``maps`` the separated ``s`` (shape of ``data``).
+
+    start : optional first estimate (shape of ``data``, data units) in place of the Wiener one
+    (full resolution; with ``nstep > 1`` it is downsampled to the coarsest level)."""
     if not isinstance(cfg, SeparationConfig):
         raise TypeError(f"cfg must be a SeparationConfig; got {type(cfg).__name__}")
     ckpt.check_writable(checkpoint)
@@ -164,11 +167,21 @@ def separate(grid: Grid, data, noise, cfg: SeparationConfig, reference=None, mas
     # s = d would make the residual d - s exactly zero (log-normalised statistics: -inf)
     frac = float(((d.var() - n.var(dim=tuple(range(1, n.dim()))).mean()) / d.var()).clamp(0.1, 0.9))
 
+    s_0 = None
+    if start is not None:
+        s_0, _ = as_field(start, grid, "start", like=d)
+        if tuple(s_0.shape) != tuple(d.shape):
+            raise ValueError(f"start must have the shape of data {tuple(d.shape)}; got {tuple(s_0.shape)}")
+        s_0 = pyramid(s_0 / scale, nlev, grid.downsample)[-1]
+
     def init():     # masked pixels are zero-filled for the (global) Wiener estimate
+        if s_0 is not None:
+            return s_0.clone()
         m = 1.0 if ws[-1] is None else ws[-1]
         w0 = grid.wiener(ds[-1] * m, ns[-1] * m)
         return frac * ds[-1].clone() if w0 is None else w0 + (1.0 - m) * frac * ds[-1]
-    fp = ckpt.fingerprint(grid, cfg, {"data": d, "noise": n, "reference": r, "mask": w, "scale": float(scale)})
+    inputs = {"data": d, "noise": n, "reference": r, "mask": w, "scale": float(scale)}
+    fp = ckpt.fingerprint(grid, cfg, inputs if s_0 is None else {**inputs, "start": s_0})
     s, result = run_levels(grid, steps, init, cfg, checkpoint, fp)
     result.maps = ((s[0] if C == 1 else s) * scale).detach().cpu().numpy()
     return result

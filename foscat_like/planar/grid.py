@@ -145,6 +145,15 @@ class PlanarGrid(Grid):
         P = torch.fft.fftn(x, dim=self._axes()).abs() ** 2 / math.prod(shape)
         return P.flatten(-self.spatial_ndim) @ onehot.to(P.dtype)
 
+    def band_split(self, x: torch.Tensor) -> torch.Tensor:
+        """Parts of ``x (B, *S)`` in log-spaced groups of its rings (the mean is band 0)."""
+        from ..bands import log_bands
+        shape, axes = self.spatial_shape(x), self._axes()
+        band = torch.from_numpy(log_bands(self._ring_index(shape).numpy() + 1, 4)).reshape(shape)
+        X = torch.fft.fftn(x, dim=axes)
+        parts = [torch.fft.ifftn(X * (band == b), dim=axes).real for b in range(int(band.max()) + 1)]
+        return torch.stack(parts, 1)
+
     def wiener(self, d: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """Gain ``max(P_d - P_n, 0) / P_d`` with ring-averaged spectra of the data and noise draws."""
         axes = self._axes()

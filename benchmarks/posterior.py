@@ -1,0 +1,154 @@
+"""Posterior samples of separated signals against the truth and the Wiener filter.
+
+    python benchmarks/posterior.py [--cases brick:64:1 gravel:64:1 ...] [--samples 8] [--epochs 100]
+                                   [--figure docs/posterior.png]
+
+Each case ``name:size:snr`` is a scikit-image texture (std 1) at ``size``^2, or ``wmap`` (the
+WMAP W-band temperature, nside 32, std 1), plus Gaussian white noise of std ``1/snr``.
+``fl.separate(..., n_samples=K)`` draws the posterior; the Wiener filter is built from the
+*true* spectrum (the best linear estimate). Printed against the truth: pixel RMS, power-spectrum
+log error (C_l on the sphere), Minkowski-functional error, pixel-histogram KS and scattering
+covariance distance of the Wiener estimate, the separation alone, the posterior's combined
+estimate, its mean, and one sample (the median over the samples); the coverage of the truth by
+the per-pixel 68% and 95% intervals. Writes benchmarks/results/posterior.json.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import print_table, write_json  # noqa: E402
+from separation import scat_distance  # noqa: E402
+
+
+def case(name: str, size: int, sigma: float, draws: int, rng):
+    """(grid, truth, data, noise draws, Wiener estimate, metrics)."""
+    from foscat_like.metrics import histogram_ks, minkowski_error, power_spectrum_error, smooth_power, wiener_filter
+    if name == "wmap":
+        from foscat_like.datasets import load_wmap
+        from foscat_like.healpix.spectra import cl_error, cl_nest, wiener_nest
+        I, _ = load_wmap()
+        truth = (I - I.mean()) / I.std()
+        data = truth + sigma * rng.standard_normal(truth.shape)
+        noise = sigma * rng.standard_normal((draws,) + truth.shape)
+        wiener = wiener_nest(data[None], noise, cl_nest(truth))[0]
+        return "healpix", truth, data, noise, wiener, {"ps": cl_error, "minkowski": minkowski_error, "ks": histogram_ks}
+    from foscat_like.datasets import load_texture
+    truth = load_texture(name, size)
+    data = truth + sigma * rng.standard_normal(truth.shape)
+    noise = sigma * rng.standard_normal((draws,) + truth.shape)
+    wiener = wiener_filter(data, smooth_power(truth), sigma ** 2)
+    return "2d", truth, data, noise, wiener, {"ps": power_spectrum_error, "minkowski": minkowski_error,
+                                              "ks": histogram_ks}
+
+
+def figure(path: str, key: str, truth, data, wiener, post, cov: dict) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    panels = [("truth", truth), ("data", data), ("Wiener (true spectrum)", wiener),
+              ("posterior mean", post.mean), ("one sample", post.samples[0]), ("posterior std", post.std)]
+    fig, ax = plt.subplots(1, 6, figsize=(18, 3.8))
+    lo, hi = np.percentile(truth, [1, 99])
+    for a, (title, img) in zip(ax, panels):
+        std = title == "posterior std"
+        a.imshow(img, cmap="magma" if std else "gray", vmin=None if std else lo, vmax=None if std else hi)
+        a.set_title(title); a.axis("off")
+    fig.suptitle(f"{key}: fl.separate(..., n_samples={post.samples.shape[0]}); the truth "
+                 f"is inside the 68% / 95% intervals at {100 * cov['68']:.0f}% / {100 * cov['95']:.0f}% of pixels")
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    fig.savefig(path, dpi=80)
+    print("wrote", path)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", nargs="+", default=["brick:64:1", "gravel:64:1", "grass:64:1", "brick:64:0.5",
+                                                    "brick:64:2", "wmap:32:1"])
+    ap.add_argument("--samples", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=100)
+    ap.add_argument("--n-iter", type=int, default=3)
+    ap.add_argument("--draws", type=int, default=16)
+    ap.add_argument("--figure", default=None, help="picture of the first case (a planar one)")
+    ap.add_argument("--inpainting", action="store_true", help="the inpainting posterior instead "
+                    "(benchmarks/inpainting.py's holes; writes posterior_inpainting.json)")
+    a = ap.parse_args()
+    import foscat_like as fl
+    if a.inpainting:
+        return inpainting(a)
+    rows, results = [], {}
+    cols = ["case", "method", "rms", "ps", "minkowski", "ks", "scat", "cover68", "cover95", "time_s"]
+    for spec in a.cases:
+        name, size, snr = spec.split(":")
+        grid, truth, data, noise, wiener, metrics = case(name, int(size), 1 / float(snr), a.draws,
+                                                         np.random.default_rng(0))
+        key = f"{name}_{size}_snr{snr}"
+        t = time.perf_counter()
+        post = fl.separate(data, noise, grid=grid, n_samples=a.samples, NUM_EPOCHS=a.epochs, n_iter=a.n_iter,
+                           progress=False)
+        dt = time.perf_counter() - t
+        op = fl.funct(grid=grid)
+        score = lambda est: {"rms": float(np.sqrt(np.mean((est - truth) ** 2))),
+                             **{m: float(f(est, truth)) for m, f in metrics.items()},
+                             "scat": scat_distance(op, est, truth)}
+        cov = {"68": post.coverage(truth, 0.68), "95": post.coverage(truth, 0.95)}
+        per_sample = [score(s) for s in post.samples]
+        results[key] = {"wiener": score(wiener), "separated": score(post.separated),
+                        "estimate": score(post.estimate), "mean": score(post.mean),
+                        "sample_median": {m: float(np.median([r[m] for r in per_sample])) for m in per_sample[0]},
+                        "samples": per_sample, "coverage": cov, "time_s": dt, "std_mean": float(post.std.mean())}
+        for method in ("wiener", "separated", "estimate", "mean", "sample_median"):
+            row = {"case": key, "method": method, **results[key][method]}
+            if method == "mean":
+                row.update(cover68=cov["68"], cover95=cov["95"], time_s=dt)
+            rows.append(row)
+        print_table(rows[-5:], cols)
+        if a.figure and grid == "2d" and spec == a.cases[0]:
+            figure(a.figure, key, truth, data, wiener, post, cov)
+    print()
+    print_table(rows, cols)
+    print("wrote", write_json("posterior", {"samples": a.samples, "epochs": a.epochs, "n_iter": a.n_iter,
+                                            "draws": a.draws, "results": results}))
+
+
+def inpainting(a) -> None:
+    """``fl.funct().inpaint(truth, hole, n_samples=K)`` on the holes of benchmarks/inpainting.py:
+    coverage of the truth in the hole, RMS of kriging, of the mean and of one sample, and how
+    many of one sample's five hole figures are inside their floor (``foscat_like.holes``)."""
+    import foscat_like as fl
+    from foscat_like import holes
+    from inpainting import cases
+    rows, results = [], {}
+    for c in cases():
+        if "cells" in c:
+            continue
+        t = time.perf_counter()
+        post = fl.funct(grid=c["grid"]).inpaint(c["truth"], c["hole"].astype(float), n_samples=a.samples,
+                                                nstep=c["nstep"], NUM_EPOCHS=a.epochs, progress=False)
+        dt = time.perf_counter() - t
+        h, x = c["hole"], c["truth"]
+        rms = lambda est: float(np.sqrt(np.mean((est - x)[h] ** 2)))
+        floor = holes.region_floor(x, h, c["regions"])
+        inside = [sum(holes.indistinguishable(holes.hole_report(s, x, h), floor).values()) for s in post.samples]
+        r = {"cover68": post.coverage(x, 0.68, h), "cover95": post.coverage(x, 0.95, h),
+             "rms_kriging": rms(post.estimate), "rms_mean": rms(post.mean),
+             "rms_sample": float(np.median([rms(s) for s in post.samples])), "truth_std": float(x[h].std()),
+             "figures_inside": float(np.median(inside)), "time_s": dt}
+        results[c["case"]] = r
+        rows.append({"case": c["case"], **r})
+        print_table(rows[-1:], list(rows[-1]))
+    print()
+    print_table(rows, list(rows[0]))
+    cov = {k: [r[k] for r in results.values()] for k in ("cover68", "cover95")}
+    print("coverage over the holes: 68%:", np.round(np.percentile(cov["cover68"], [0, 50, 100]), 3),
+          "95%:", np.round(np.percentile(cov["cover95"], [0, 50, 100]), 3))
+    print("wrote", write_json("posterior_inpainting", {"samples": a.samples, "epochs": a.epochs, "results": results}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""Isotropic bands: a partition of a grid's Fourier (planar) or harmonic (sphere) modes into
+``NBANDS`` groups, log-spaced in ``|k|`` or ``l``, used to combine estimates band by band
+(``optim.posterior``). A grid's ``band_split(x)`` returns ``(B, nb, *S)`` whose sum over the
+bands is ``x``; the bands are orthogonal, so cross powers are per-band pixel means."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+NBANDS = 16   # at most this many bands beyond the mean (and, on the sphere, the dipole)
+
+
+def log_bands(k: np.ndarray, first: int, nb: int = NBANDS) -> np.ndarray:
+    """Band of each mode from its integer scale ``k >= 0`` (``|k|`` ring, or ``l``): modes with
+    ``k < first`` are each their own band; the others are grouped log-spaced into ``<= nb``
+    bands. Returns consecutive integers from 0."""
+    k = np.asarray(k, dtype=np.int64)
+    top = max(int(k.max()), first)
+    edges = np.unique(np.round(np.geomspace(first, top + 1, nb + 1)).astype(np.int64))
+    band = np.where(k < first, k, first + np.searchsorted(edges[1:], k, side="right"))
+    _, ids = np.unique(band, return_inverse=True)
+    return ids.reshape(k.shape)
+
+
+def cross(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+    """Per-band cross power ``(nb,)`` of two band splits ``(B, nb, *S)`` (summed over ``B``)."""
+    return (xb * yb).flatten(2).sum(-1).sum(0)
+
+
+def combine(parts: list[torch.Tensor], gains: torch.Tensor) -> torch.Tensor:
+    """``sum_i sum_b gains[i, b] parts[i][:, b]``: band splits ``(B, nb, *S)`` to a field ``(B, *S)``."""
+    out = 0
+    for p, g in zip(parts, gains):
+        out = out + (p * g.reshape((1, -1) + (1,) * (p.dim() - 2))).sum(1)
+    return out

@@ -1,0 +1,80 @@
+"""Posterior samples (``separate(..., n_samples=K)``): calibrated intervals, an estimate better
+than the Wiener filter on a non-Gaussian field, samples with the signal's power, resume, errors."""
+import numpy as np
+import pytest
+import torch
+
+import foscat_like as fl
+from foscat_like.metrics import smooth_power, wiener_filter
+from foscat_like.optim.posterior import Posterior, posterior_samples
+
+
+def _lognormal(n: int, seed: int) -> np.ndarray:
+    r = np.random.default_rng(seed)
+    k = np.sqrt(np.add.outer(np.fft.fftfreq(n) ** 2, np.fft.fftfreq(n) ** 2))
+    g = np.real(np.fft.ifft2(np.fft.fft2(r.standard_normal((n, n))) * np.exp(-12 * k)))
+    x = np.exp(1.5 * g / g.std())
+    return (x - x.mean()) / x.std()
+
+
+def test_posterior_is_calibrated_and_beats_wiener_on_a_lognormal_field():
+    """Held-out truth (never seen by the sampler) inside the 68% and 95% intervals at those
+    rates (+-5 points); the combined estimate closer to the truth than the Wiener filter built
+    from the true spectrum; each sample as strong as the signal (a sample is not the mean)."""
+    s = _lognormal(32, 1)
+    r = np.random.default_rng(101)
+    d = s + r.standard_normal(s.shape)
+    noise = r.standard_normal((8,) + s.shape)
+    post = fl.separate(d, noise, n_samples=6, NUM_EPOCHS=20, n_iter=1, progress=False, seed=1)
+    assert isinstance(post, Posterior) and post.samples.shape == (6, 32, 32)
+    assert abs(post.coverage(s, 0.68) - 0.68) <= 0.05
+    assert abs(post.coverage(s, 0.95) - 0.95) <= 0.05
+    rms = lambda x: float(np.sqrt(np.mean((x - s) ** 2)))
+    wiener = wiener_filter(d, smooth_power(s), 1.0)
+    assert rms(post.estimate) < rms(wiener)
+    assert rms(post.mean) < rms(post.samples[0])
+    assert 0.8 < float(post.samples.std(axis=(1, 2)).mean()) < 1.2          # the signal's std is 1
+    lo, hi = post.interval(0.95)
+    assert np.all(lo < post.mean) and np.all(post.mean < hi)
+
+
+def test_posterior_resumes_from_its_checkpoint(tmp_path):
+    """A run killed after some simulations resumes from them and ends with the same samples."""
+    r = np.random.default_rng(0)
+    s = _lognormal(16, 2)
+    d, noise = s + r.standard_normal(s.shape), r.standard_normal((4,) + s.shape)
+    kw = dict(n_samples=3, NUM_EPOCHS=5, n_iter=1, progress=False, checkpoint=str(tmp_path / "post.pt"))
+    full = fl.separate(d, noise, **kw)
+    state = torch.load(tmp_path / "post.pt", weights_only=False)
+    assert len(state["sims"]) == 3
+    state["sims"] = state["sims"][:1]                    # as if killed after the first simulation
+    torch.save(state, tmp_path / "post.pt")
+    again = fl.separate(d, noise, **kw)
+    np.testing.assert_allclose(again.samples, full.samples, rtol=0, atol=1e-10)
+    with pytest.raises(ValueError, match="other arguments"):
+        fl.separate(d, noise, **dict(kw, seed=5))
+
+
+@pytest.mark.parametrize("bad", [0, -2, 2.5, True, "4"])
+def test_n_samples_must_be_a_positive_integer(bad):
+    d = np.random.default_rng(0).standard_normal((16, 16))
+    with pytest.raises(ValueError, match="n_samples"):
+        fl.separate(d, np.zeros((3, 16, 16)) + 1.0, n_samples=bad, progress=False)
+
+
+def test_posterior_errors_name_their_argument():
+    r = np.random.default_rng(0)
+    d, noise = r.standard_normal((16, 16)), r.standard_normal((4, 16, 16))
+    with pytest.raises(ValueError, match="noise must be realisations"):
+        fl.separate(d, noise[:, :8], n_samples=2, progress=False)
+    with pytest.raises(ValueError, match="at least 3 draws"):
+        fl.separate(d, noise[:2], n_samples=2, progress=False)
+    with pytest.raises(ValueError, match="reference"):
+        fl.separate(d, noise, reference=d, n_samples=2, progress=False)
+    post = posterior_samples(r.standard_normal((5, 16, 16)))
+    with pytest.raises(ValueError, match="level"):
+        post.interval(1.5)
+    with pytest.raises(ValueError, match="truth must have shape"):
+        post.coverage(d[:8])
+    with pytest.raises(ValueError, match="K >= 2"):
+        posterior_samples(d[None])
