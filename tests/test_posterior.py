@@ -47,12 +47,27 @@ def test_posterior_resumes_from_its_checkpoint(tmp_path):
     full = fl.separate(d, noise, **kw)
     state = torch.load(tmp_path / "post.pt", weights_only=False)
     assert len(state["sims"]) == 3
-    state["sims"] = state["sims"][:1]                    # as if killed after the first simulation
+    state["sims"] = {0: state["sims"][0]}                # as if killed after the first simulation
     torch.save(state, tmp_path / "post.pt")
     again = fl.separate(d, noise, **kw)
     np.testing.assert_allclose(again.samples, full.samples, rtol=0, atol=1e-10)
     with pytest.raises(ValueError, match="other arguments"):
         fl.separate(d, noise, **dict(kw, seed=5))
+
+
+def test_posterior_on_dask_equals_local(tmp_path):
+    """``funct(client=...)``: the simulations run as Dask tasks on 2 worker processes and give
+    the same samples as the local run."""
+    distributed = pytest.importorskip("distributed")
+    r = np.random.default_rng(0)
+    s = _lognormal(16, 3)
+    d, noise = s + r.standard_normal(s.shape), r.standard_normal((4,) + s.shape)
+    kw = dict(n_samples=2, NUM_EPOCHS=4, n_iter=1, progress=False)
+    local = fl.funct(grid="2d").separate(d, noise, **kw)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
+        remote = fl.funct(grid="2d", client=client).separate(d, noise, **kw)
+    np.testing.assert_allclose(remote.samples, local.samples, rtol=0, atol=1e-10)
 
 
 @pytest.mark.parametrize("bad", [0, -2, 2.5, True, "4"])

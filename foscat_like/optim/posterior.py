@@ -27,6 +27,7 @@ Cost: ``K + 1`` separations and ``K`` syntheses; a checkpoint keeps every finish
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,6 +113,18 @@ def _gains(grid: Grid, truth: torch.Tensor, estimates: list[torch.Tensor]) -> to
     return torch.linalg.solve(A, y[..., None])[..., 0].T.reshape(E, nb)
 
 
+def _separate(grid: Grid, x: torch.Tensor, noise: torch.Tensor, cfg: SeparationConfig, mask) -> torch.Tensor:
+    return torch.as_tensor(separate(grid, x, noise, cfg, mask=mask).maps).reshape(x.shape)
+
+
+def _simulate(grid: Grid, s_hat, noise_k, model_k, cfg: SeparationConfig, syn: SynthesisConfig, mask):
+    """One simulation (a Dask task when the grid has a client): a prior draw ``s'`` with ``s_hat``'s
+    statistics, and the separation and Wiener estimate of ``s' + n'`` (``noise_k (1, *S)``)."""
+    sk = torch.as_tensor(synthesize(grid, s_hat, syn, in_mask=mask).maps).reshape(s_hat.shape)
+    dk = sk + noise_k
+    return sk, _separate(grid, dk, model_k, cfg, mask), grid.wiener(dk, model_k)
+
+
 def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples: int, seed: int = 0,
                       mask=None, checkpoint: str | None = None) -> Posterior:
     """The posterior of the signal in ``data`` (module docstring). ``data (*S)``, noise draws
@@ -134,27 +147,37 @@ def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples:
                              f"simulation's noise model); got {model.shape[0]}")
         sim_noise = model[torch.arange(K) % model.shape[0]]
         sim_model = lambda k: torch.cat([model[:k % model.shape[0]], model[k % model.shape[0] + 1:]])
-    quiet = cfg.replace(progress=False)
     syn = SynthesisConfig(NUM_EPOCHS=cfg.NUM_EPOCHS, Jmax=cfg.Jmax, edge=cfg.edge, precision=cfg.precision,
                           progress=False, EVAL_FREQUENCY=0)
-    sep = lambda x, n: torch.as_tensor(separate(grid, x, n, quiet, mask=mask).maps).reshape((1,) + S)
-    wien = lambda x, n: grid.wiener(x, n)
     fp = ckpt.fingerprint(grid, cfg, {"data": d, "noise": model, "sim_noise": sim_noise, "mask": mask,
                                       "n_samples": K, "seed": int(seed)})
-    state = ckpt.load(checkpoint, fp) or {"sims": []}
+    state = ckpt.load(checkpoint, fp) or {"sims": {}}
+    quiet = cfg.replace(progress=False)
     if "s_hat" not in state:
-        state["s_hat"] = sep(d, model)
+        state["s_hat"] = _separate(grid, d, model, quiet, mask)
         ckpt.save(checkpoint, fp, state)
-    s_hat, w = state["s_hat"], wien(d, model)
-    for k in range(len(state["sims"]), K):
-        sk = torch.as_tensor(synthesize(grid, s_hat, syn.replace(seed=int(seed) + k),
-                                        in_mask=mask).maps).reshape((1,) + S)
-        dk = sk + sim_noise[k:k + 1]
-        state["sims"].append((sk, sep(dk, sim_model(k)), wien(dk, sim_model(k))))
+    s_hat, w = state["s_hat"], grid.wiener(d, model)
+    todo = [k for k in range(K) if k not in state["sims"]]
+    args = lambda k: (s_hat, sim_noise[k:k + 1], sim_model(k), quiet, syn.replace(seed=int(seed) + k), mask)
+    client = getattr(grid, "client", None)
+    if client is None:
+        done = ((k, _simulate(grid, *args(k))) for k in todo)
+    else:                   # one task per simulation; a lost worker's task is rerun by Dask
+        from distributed import as_completed
+        local = copy.copy(grid)
+        local.client = None
+        futures = {client.submit(_simulate, local, *args(k), pure=False): k for k in todo}
+        done = ((futures[f], f.result()) for f in as_completed(futures))
+    if cfg.progress:
+        from tqdm.auto import tqdm
+        done = tqdm(done, total=len(todo), desc="posterior simulations", leave=False, disable=None)
+    for k, sim in done:
+        state["sims"][k] = sim
         ckpt.save(checkpoint, fp, state)
-    truth = torch.cat([t for t, _, _ in state["sims"]])
-    p = torch.cat([q for _, q, _ in state["sims"]])
-    ests = [p] if w is None else [torch.cat([v for _, _, v in state["sims"]]), p]
+    sims = [state["sims"][k] for k in range(K)]
+    truth = torch.cat([t for t, _, _ in sims])
+    p = torch.cat([q for _, q, _ in sims])
+    ests = [p] if w is None else [torch.cat([v for _, _, v in sims]), p]
     g = _gains(grid, truth, ests)
     m = lambda fields: bands.combine([grid.band_split(f) for f in fields], g)
     est = m([s_hat] if w is None else [w, s_hat])
@@ -186,14 +209,15 @@ def sample_inpainting(grid: Grid, data, grd_mask, cfg: SynthesisConfig, n_sample
     around = focus(grid, hole.to(d.dtype), valid.to(d.dtype)).around[0] > 0     # the hole's surroundings
     fp = ckpt.fingerprint(grid, cfg, {"data": d, "grd_mask": hole, "n_samples": K})
     state = ckpt.load(checkpoint, fp) or {"sims": []}
+    sims = state["sims"]
     quiet = cfg.replace(progress=False, EVAL_FREQUENCY=0)
-    for k in range(len(state["sims"]), K):
+    for k in range(len(sims), K):
         sk = synthesize(grid, torch.where(valid, d, d[:, around].mean()), quiet.replace(seed=cfg.seed + k),
                         in_mask=around.to(d.dtype))
-        state["sims"].append(torch.as_tensor(sk.maps).reshape((1,) + S))
+        sims.append(torch.as_tensor(sk.maps).reshape((1,) + S))
         ckpt.save(checkpoint, fp, state)
     c = band_covariance(grid, d, around)
-    prior = torch.cat(state["sims"])
+    prior = torch.cat(sims)
     est = krige(grid, d, around, c, hole)
     samples = est + prior - krige(grid, prior, around, c, hole)
     return Posterior(samples.numpy(), est[0].numpy())
