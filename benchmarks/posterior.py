@@ -75,6 +75,7 @@ def main() -> None:
     ap.add_argument("--n-iter", type=int, default=3)
     ap.add_argument("--draws", type=int, default=16)
     ap.add_argument("--figure", default=None, help="picture of the first case (a planar one)")
+    ap.add_argument("--keep", default=None, help="directory for the runs' checkpoints (a rerun reuses them)")
     ap.add_argument("--inpainting", action="store_true", help="the inpainting posterior instead "
                     "(benchmarks/inpainting.py's holes; writes posterior_inpainting.json)")
     a = ap.parse_args()
@@ -89,8 +90,9 @@ def main() -> None:
                                                          np.random.default_rng(0))
         key = f"{name}_{size}_snr{snr}"
         t = time.perf_counter()
+        ck = None if a.keep is None else os.path.join(a.keep, key + ".pt")
         post = fl.separate(data, noise, grid=grid, n_samples=a.samples, NUM_EPOCHS=a.epochs, n_iter=a.n_iter,
-                           progress=False)
+                           progress=False, checkpoint=ck)
         dt = time.perf_counter() - t
         op = fl.funct(grid=grid)
         score = lambda est: {"rms": float(np.sqrt(np.mean((est - truth) ** 2))),
@@ -128,8 +130,9 @@ def inpainting(a) -> None:
         if "cells" in c:
             continue
         t = time.perf_counter()
+        ck = None if a.keep is None else os.path.join(a.keep, "inpaint_%d.pt" % len(rows))
         post = fl.funct(grid=c["grid"]).inpaint(c["truth"], c["hole"].astype(float), n_samples=a.samples,
-                                                nstep=c["nstep"], NUM_EPOCHS=a.epochs, progress=False)
+                                                nstep=c["nstep"], NUM_EPOCHS=a.epochs, progress=False, checkpoint=ck)
         dt = time.perf_counter() - t
         h, x = c["hole"], c["truth"]
         rms = lambda est: float(np.sqrt(np.mean((est - x)[h] ** 2)))

@@ -9,11 +9,12 @@ from foscat_like.metrics import smooth_power, wiener_filter
 from foscat_like.optim.posterior import Posterior, posterior_samples
 
 
-def _lognormal(n: int, seed: int) -> np.ndarray:
+def _lognormal(n: int, seed: int, a: float = 1.5, L: float = 12) -> np.ndarray:
+    """``exp(a g)``, standardised; ``g`` Gaussian with spectrum ``exp(-2 L |k|)``."""
     r = np.random.default_rng(seed)
     k = np.sqrt(np.add.outer(np.fft.fftfreq(n) ** 2, np.fft.fftfreq(n) ** 2))
-    g = np.real(np.fft.ifft2(np.fft.fft2(r.standard_normal((n, n))) * np.exp(-12 * k)))
-    x = np.exp(1.5 * g / g.std())
+    g = np.real(np.fft.ifft2(np.fft.fft2(r.standard_normal((n, n))) * np.exp(-L * k)))
+    x = np.exp(a * g / g.std())
     return (x - x.mean()) / x.std()
 
 
@@ -93,3 +94,23 @@ def test_posterior_errors_name_their_argument():
         post.coverage(d[:8])
     with pytest.raises(ValueError, match="K >= 2"):
         posterior_samples(d[None])
+
+
+def test_inpainting_posterior_keeps_the_data_and_is_uncertain_where_it_should_be():
+    """``inpaint(..., n_samples=K)``: every sample equals the data outside the hole; kriging (the
+    estimate) is closer to the truth than the surroundings' mean; the spread is larger at the
+    hole's centre than next to its border, where the data pin the field."""
+    s = _lognormal(32, 4, a=0.7, L=30)                  # smooth: pinned by the data near the border
+    hole = np.zeros_like(s)
+    hole[10:22, 10:22] = 1
+    h = hole > 0
+    post = fl.funct(grid="2d").inpaint(s, hole, n_samples=4, nstep=2, NUM_EPOCHS=20, progress=False)
+    assert post.samples.shape == (4, 32, 32)
+    assert np.array_equal(post.samples[:, ~h], np.broadcast_to(s[~h], (4, int((~h).sum()))))
+    rms = lambda e: float(np.sqrt(np.mean((e - s)[h] ** 2)))
+    assert rms(post.estimate) < rms(np.full_like(s, s[~h].mean()))
+    assert post.std[14:18, 14:18].mean() > 1.5 * post.std[10, 10:22].mean()
+    with pytest.raises(ValueError, match="grd_mask"):
+        fl.funct(grid="2d").inpaint(s, np.ones_like(s), n_samples=2, progress=False)
+    with pytest.raises(ValueError, match="n_samples"):
+        fl.funct(grid="2d").inpaint(s, hole, n_samples=0, progress=False)

@@ -47,31 +47,41 @@ from .synthesis import synthesize
 class Posterior:
     """``samples (K, *S)``; ``estimate (*S)``, the estimate ``m(d)`` (separation: the band-wise
     combination; inpainting: kriging); for a separation also ``separated (*S)``, the separation
-    alone, and ``gains (2, nb)`` (Wiener, separation) per band. ``mean`` and ``std`` are over
-    the samples."""
+    alone, and ``gains (2, nb)`` (Wiener, separation) per band.
+
+    ``centred``: the samples are ``estimate`` plus independent draws of its error (the samplers
+    here), so the posterior mean is ``estimate`` itself (their average tends to it, with Monte-Carlo
+    noise ``std / sqrt(K)``) and ``std`` is their RMS about it (``K`` degrees of freedom). Otherwise
+    (``posterior_samples``) the mean is the samples' average and ``std`` their sample std."""
     samples: np.ndarray
     estimate: np.ndarray
     separated: np.ndarray | None = None
     gains: np.ndarray | None = None
+    centred: bool = True
 
     @property
     def mean(self) -> np.ndarray:
-        return self.samples.mean(0)
+        return self.estimate
 
     @property
     def std(self) -> np.ndarray:
-        if self.samples.shape[0] < 2:
-            raise ValueError("std and intervals need n_samples >= 2; this posterior has one sample")
+        K = self.samples.shape[0]
+        if K < 2 - int(self.centred):
+            raise ValueError("std and intervals need n_samples >= 2 here; this posterior has one sample")
+        if self.centred:
+            return np.sqrt(((self.samples - self.estimate) ** 2).mean(0))
         return self.samples.std(0, ddof=1)
 
     def interval(self, level: float = 0.68) -> tuple[np.ndarray, np.ndarray]:
-        """Per-pixel ``level`` interval ``(lo, hi)`` for the truth: ``mean +- t std sqrt(1 + 1/K)``,
-        ``t`` the Student quantile with ``K - 1`` degrees of freedom (the truth as one more draw)."""
+        """Per-pixel ``level`` interval ``(lo, hi)`` for the truth, ``mean +- t std``: the truth
+        taken as one more draw (``t``: Student quantile, ``K`` degrees of freedom when centred,
+        else ``K - 1`` and a factor ``sqrt(1 + 1/K)`` for the estimated mean)."""
         from scipy.stats import t as student
-        if not isinstance(level, (float, int)) or not 0 < level < 1:
+        if isinstance(level, bool) or not isinstance(level, (float, int)) or not 0 < level < 1:
             raise ValueError(f"level must be a number in (0, 1); got {level!r}")
         K = self.samples.shape[0]
-        half = student.ppf(0.5 + level / 2, K - 1) * np.sqrt(1 + 1 / K) * self.std
+        dof, f = (K, 1.0) if self.centred else (K - 1, np.sqrt(1 + 1 / K))
+        half = student.ppf(0.5 + level / 2, dof) * f * self.std
         return self.mean - half, self.mean + half
 
     def coverage(self, truth, level: float = 0.68, where=None) -> float:
@@ -90,7 +100,7 @@ def posterior_samples(samples, truth=None) -> Posterior:
     s = np.asarray(samples, dtype=np.float64)
     if s.ndim < 2 or s.shape[0] < 2:
         raise ValueError(f"samples must be (K >= 2, *S); got shape {s.shape}")
-    return Posterior(s, s.mean(0))
+    return Posterior(s, s.mean(0), centred=False)
 
 
 def _check_n(n_samples) -> int:
@@ -219,5 +229,5 @@ def sample_inpainting(grid: Grid, data, grd_mask, cfg: SynthesisConfig, n_sample
     c = band_covariance(grid, d, around)
     prior = torch.cat(sims)
     est = krige(grid, d, around, c, hole)
-    samples = est + prior - krige(grid, prior, around, c, hole)
+    samples = torch.where(hole, est + prior - krige(grid, prior, around, c, hole), d)   # the data, exactly
     return Posterior(samples.numpy(), est[0].numpy())
