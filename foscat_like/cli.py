@@ -1,7 +1,7 @@
 """``foscat-like``: synthesis, statistics, comparisons and figures from files.
 
     foscat-like synth INPUT -o OUT [--grid auto|1d|2d|healpix] [--mask M] [--inpaint] ...
-    foscat-like separate INPUT -o OUT (--noise-std S|MAP | --noise DRAWS.npy) [--mask M] ...
+    foscat-like separate INPUT -o OUT (--noise-std S|MAP | --noise DRAWS.npy) [--mask M] [--samples K --std S] ...
     foscat-like stats INPUT -o stats.npz [--mask M] [--plot stats.png]
     foscat-like compare A B -o report.png
     foscat-like scatter IMAGE -o disk.png
@@ -43,7 +43,7 @@ def _outputs(a, kind: str, *attrs: str) -> None:
     inputs = [q for q in inputs if isinstance(q, str) and os.path.exists(q)]
     for attr in attrs:
         if getattr(a, attr, None):
-            check_output(getattr(a, attr), kind if attr in ("output", "residual") else "image", inputs)
+            check_output(getattr(a, attr), kind if attr in ("output", "residual", "std") else "image", inputs)
 
 
 def _at_least(name: str, v: int, minimum: int) -> None:
@@ -171,8 +171,12 @@ def cmd_separate(a) -> int:
     from .io import read_field, write_field
     x, info = read_field(a.input)
     grid = _grid(a.grid, x, info["kind"])
-    _outputs(a, info["kind"], "output", "residual")
+    _outputs(a, info["kind"], "output", "residual", "std")
     _at_least("--n-noise", a.n_noise, 2)
+    if (a.std or a.draws) and a.samples is None:
+        raise ValueError("--std and --draws need --samples K (the posterior's samples)")
+    if a.draws and not a.draws.endswith(".npy"):
+        raise ValueError(f"--draws must be a .npy path; got {a.draws}")
     noise = _noise_draws(a, x.shape)
     kw = dict(mask=_load_mask(a.mask, x.shape), NUM_EPOCHS=a.epochs, n_iter=a.n_iter, nstep=a.nstep,
               progress=not a.quiet)
@@ -180,11 +184,25 @@ def cmd_separate(a) -> int:
         kw["reference"] = read_field(a.reference)[0]
     if a.checkpoint and not a.resume and os.path.exists(a.checkpoint):
         os.remove(a.checkpoint)
-    s = _funct(a, grid).separate(x, noise, checkpoint=a.checkpoint, **kw)
+    post = None
+    if a.samples is not None:
+        if a.reference:
+            raise ValueError("--samples takes no --reference")
+        kw.update(n_samples=a.samples, seed=a.seed)
+        post = _funct(a, grid).separate(x, noise, checkpoint=a.checkpoint, **kw)
+        s = post.mean
+    else:
+        s = _funct(a, grid).separate(x, noise, checkpoint=a.checkpoint, **kw)
     params = {"creator": "foscat_like", "method": "separate", "grid": grid, "epochs": a.epochs,
               "n_iter": a.n_iter, "n_noise": int(noise.shape[0]), "source": os.path.basename(a.input)}
-    write_field(a.output, s, info["kind"], params)
+    write_field(a.output, s, info["kind"], dict(params, content="posterior mean") if post else params)
     print(f"wrote {a.output}")
+    if a.std:
+        write_field(a.std, post.std, info["kind"], dict(params, content="posterior std", samples=a.samples))
+        print(f"wrote {a.std}")
+    if a.draws:
+        np.save(a.draws, post.samples)
+        print(f"wrote {a.draws}")
     if a.residual:
         write_field(a.residual, x - s, info["kind"], dict(params, content="data - separated"))
         print(f"wrote {a.residual}")
@@ -305,6 +323,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--n-noise", type=int, default=16, help="draws made from --noise-std")
     s.add_argument("--mask"); s.add_argument("--reference", help="template correlated with the signal")
     s.add_argument("--residual", help="also write data - separated signal here")
+    s.add_argument("--samples", type=int, help="K posterior samples: -o gets their mean")
+    s.add_argument("--std", help="with --samples: the posterior std map here")
+    s.add_argument("--draws", help="with --samples: the samples (K, *shape) as .npy here")
     s.add_argument("--epochs", type=int, default=100); s.add_argument("--n-iter", type=int, default=3)
     s.add_argument("--nstep", type=int, default=1); s.add_argument("--norient", type=int, default=4)
     s.add_argument("--seed", type=int, default=0)

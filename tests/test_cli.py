@@ -86,6 +86,20 @@ def test_separate_healpix_fits_with_noise_std(files, tmp_path):
     assert r.returncode == 2 and "exactly one of --noise" in r.stderr
 
 
+def test_separate_samples_writes_mean_std_and_draws(files, tmp_path):
+    """``separate --samples K``: -o gets the posterior mean, --std its std map, --draws the K samples;
+    --std without --samples exits 2 before any work."""
+    out, std, draws = tmp_path / "mean.npy", tmp_path / "std.npy", tmp_path / "draws.npy"
+    r = run("separate", str(files / "tex.npy"), "-o", str(out), "--noise-std", "0.5", "--n-noise", "4",
+            "--epochs", "3", "--n-iter", "1", "--samples", "2", "--std", str(std), "--draws", str(draws), "--quiet")
+    assert r.returncode == 0, r.stderr
+    m, sd, k = np.load(out), np.load(std), np.load(draws)
+    assert m.shape == sd.shape == (32, 32) and k.shape == (2, 32, 32)
+    np.testing.assert_allclose(sd, np.sqrt(((k - m) ** 2).mean(0)), atol=1e-12)
+    r = run("separate", str(files / "tex.npy"), "-o", str(out), "--noise-std", "0.5", "--std", str(std))
+    assert r.returncode == 2 and "--samples" in r.stderr
+
+
 @pytest.mark.parametrize("args, message", [
     (["synth", "missing.npy", "-o", "x.npy"], "no such file"),
     (["synth", "README.md", "-o", "x.npy"], "unknown format"),
