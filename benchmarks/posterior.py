@@ -4,7 +4,9 @@
                                    [--figure docs/posterior.png]
 
 Each case ``name:size:snr`` is a scikit-image texture (std 1) at ``size``^2, or ``wmap`` (the
-WMAP W-band temperature, nside 32, std 1), plus Gaussian white noise of std ``1/snr``.
+WMAP W-band temperature, nside 32, std 1), plus Gaussian white noise of std ``1/snr``; or
+``wmapfg`` (the foreground W - V under a Gaussian CMB sky of std ``1/snr``, CMB skies as the noise
+model: needs ../shared/data).
 ``fl.separate(..., n_samples=K)`` draws the posterior; the Wiener filter is built from the
 *true* spectrum (the best linear estimate). Printed against the truth: pixel RMS, power-spectrum
 log error (C_l on the sphere), Minkowski-functional error, pixel-histogram KS and scattering
@@ -29,6 +31,14 @@ from separation import scat_distance  # noqa: E402
 def case(name: str, size: int, sigma: float, draws: int, rng):
     """(grid, truth, data, noise draws, Wiener estimate, metrics)."""
     from foscat_like.metrics import histogram_ks, minkowski_error, power_spectrum_error, smooth_power, wiener_filter
+    if name == "wmapfg":      # the Galactic foreground W - V under a Gaussian CMB sky (noise model: CMB skies)
+        from separation import cmb_case
+        shared = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
+        got = cmb_case(sigma, draws, shared)
+        if got is None:
+            return None
+        grid, truth, data, noise, linear, metrics = got
+        return grid, truth, data, noise, linear["wiener"], metrics
     if name == "wmap":
         from foscat_like.datasets import load_wmap
         from foscat_like.healpix.spectra import cl_error, cl_nest, wiener_nest
@@ -86,8 +96,11 @@ def main() -> None:
     cols = ["case", "method", "rms", "ps", "minkowski", "ks", "scat", "cover68", "cover95", "time_s"]
     for spec in a.cases:
         name, size, snr = spec.split(":")
-        grid, truth, data, noise, wiener, metrics = case(name, int(size), 1 / float(snr), a.draws,
-                                                         np.random.default_rng(0))
+        got = case(name, int(size), 1 / float(snr), a.draws, np.random.default_rng(0))
+        if got is None:
+            print(spec, "skipped: ../shared/data missing")
+            continue
+        grid, truth, data, noise, wiener, metrics = got
         key = f"{name}_{size}_snr{snr}"
         t = time.perf_counter()
         ck = None if a.keep is None else os.path.join(a.keep, key + ".pt")

@@ -56,18 +56,15 @@ def test_posterior_resumes_from_its_checkpoint(tmp_path):
         fl.separate(d, noise, **dict(kw, seed=5))
 
 
-def test_posterior_on_dask_equals_local(tmp_path):
+def test_posterior_on_dask_equals_local(dask_client):
     """``funct(client=...)``: the simulations run as Dask tasks on 2 worker processes and give
     the same samples as the local run."""
-    distributed = pytest.importorskip("distributed")
     r = np.random.default_rng(0)
     s = _lognormal(16, 3)
     d, noise = s + r.standard_normal(s.shape), r.standard_normal((4,) + s.shape)
     kw = dict(n_samples=2, NUM_EPOCHS=4, n_iter=1, progress=False)
     local = fl.funct(grid="2d").separate(d, noise, **kw)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
-        remote = fl.funct(grid="2d", client=client).separate(d, noise, **kw)
+    remote = fl.funct(grid="2d", client=dask_client).separate(d, noise, **kw)
     np.testing.assert_allclose(remote.samples, local.samples, rtol=0, atol=1e-10)
 
 

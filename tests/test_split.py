@@ -125,17 +125,6 @@ def test_synthesis_through_the_split_is_the_same_synthesis():
     assert np.abs(a - b).max() / np.abs(a).max() < 1e-8
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0")
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
 def _fg(op, x):
     xt = torch.tensor(x, requires_grad=True)
     if op.grid.client is not None:           # the budget must split this map into blocks

@@ -1,4 +1,4 @@
-"""Posterior samples of a separated signal, by conditional simulation of the estimator's error.
+"""Posterior samples (separation and inpainting), by conditional simulation of an estimator's error.
 
 For data ``d = s + n``, the sampler builds an estimate ``m(d)`` and draws its error from
 simulations in which the truth is known:
@@ -16,14 +16,19 @@ simulations in which the truth is known:
 
 Why this is calibrated: the truth is ``m(d) + e`` and each sample ``m(d) + e'_k``, where ``e``
 and ``e'_k`` are errors of the same estimator on data drawn the same way; so the truth falls
-inside the samples' spread as often as one more sample would (``Posterior.interval`` uses the
-predictive ``t`` interval of ``K`` draws). For a Gaussian field, with ``m`` the Wiener filter,
-this is the exact constrained realisation (Hoffman & Ribak 1991). Least-squares gains leave
-the error orthogonal to ``m`` in each band, so a sample's power is the signal's: each sample
-looks like the signal, while their mean has the estimate's (low) error. What it rests on:
-the prior draws ``s'`` are statistically like ``s`` (they have the separated statistics).
+inside the samples' spread as often as one more sample would (``Posterior.interval``: ``m(d) +-
+t_K rms(e')``). For a Gaussian field, with ``m`` the Wiener filter, this is the exact
+constrained realisation (Hoffman & Ribak 1991). Least-squares gains leave the error orthogonal
+to ``m`` in each band, so a sample's power is the signal's: each sample looks like the signal,
+while the posterior mean ``m(d)`` has the low error. What it rests on: the prior draws ``s'``
+are statistically like ``s`` (they have the separated statistics); where they are not (brick's
+morphology, which the separated statistics do not pin), the samples inherit the difference.
 
-Cost: ``K + 1`` separations and ``K`` syntheses; a checkpoint keeps every finished simulation.
+Inpainting (``sample_inpainting``) is the same construction with ``m`` = kriging from the
+hole's surroundings and ``d'_k = s'_k`` there (no noise): the classical conditional simulation.
+
+Cost: ``K + 1`` separations and ``K`` syntheses (inpainting: ``K`` syntheses); a checkpoint keeps
+every finished simulation; with ``funct(client=...)`` the simulations are Dask tasks.
 """
 from __future__ import annotations
 
