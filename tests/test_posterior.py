@@ -89,6 +89,8 @@ def test_posterior_errors_name_their_argument():
         post.interval(1.5)
     with pytest.raises(ValueError, match="truth must have shape"):
         post.coverage(d[:8])
+    with pytest.raises(ValueError, match="where must be"):
+        post.coverage(d, where=np.ones((8, 8), dtype=bool))
     with pytest.raises(ValueError, match="K >= 2"):
         posterior_samples(d[None])
 

@@ -70,9 +70,6 @@ class Posterior:
 
     @property
     def std(self) -> np.ndarray:
-        K = self.samples.shape[0]
-        if K < 2 - int(self.centred):
-            raise ValueError("std and intervals need n_samples >= 2 here; this posterior has one sample")
         if self.centred:
             return np.sqrt(((self.samples - self.estimate) ** 2).mean(0))
         return self.samples.std(0, ddof=1)
@@ -96,7 +93,13 @@ class Posterior:
             raise ValueError(f"truth must have shape {self.samples.shape[1:]}; got {truth.shape}")
         lo, hi = self.interval(level)
         inside = (truth >= lo) & (truth <= hi)
-        return float(inside.mean() if where is None else inside[np.asarray(where, dtype=bool)].mean())
+        if where is None:
+            return float(inside.mean())
+        where = np.asarray(where, dtype=bool)
+        if where.shape != truth.shape or not where.any():
+            raise ValueError(f"where must be a boolean mask of shape {truth.shape} with a True pixel; "
+                             f"got shape {where.shape}")
+        return float(inside[where].mean())
 
 
 def posterior_samples(samples, truth=None) -> Posterior:
