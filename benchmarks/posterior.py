@@ -40,6 +40,7 @@ def case(name: str, size: int, sigma: float, draws: int, rng):
         if got is None:
             return None
         grid, truth, data, noise, linear, metrics = got
+        metrics["ps"] = metrics.pop("ps_log10_rms")
         return grid, truth, data, noise, linear["wiener"], metrics
     if name == "wmap":
         from foscat_like.datasets import load_wmap
