@@ -84,6 +84,15 @@ def test_posterior_errors_name_their_argument():
         fl.separate(d, noise[:2], n_samples=2, progress=False)
     with pytest.raises(ValueError, match="reference"):
         fl.separate(d, noise, reference=d, n_samples=2, progress=False)
+    with pytest.raises(TypeError, match="seed"):
+        fl.separate(d, noise, n_samples=2, seed="x", progress=False)
+    with pytest.raises(ValueError, match="seed"):
+        fl.funct(grid="2d").inpaint(d, np.pad(np.ones((4, 4)), 6), n_samples=2, seed=-1, progress=False)
+    from foscat_like.grid import make_grid
+    from foscat_like.optim.config import SeparationConfig
+    from foscat_like.optim.separation import separate
+    with pytest.raises(ValueError, match="start must have the shape"):
+        separate(make_grid("2d", 4), d, noise, SeparationConfig(progress=False), start=np.zeros((8, 8)))
     post = posterior_samples(r.standard_normal((5, 16, 16)))
     with pytest.raises(ValueError, match="level"):
         post.interval(1.5)

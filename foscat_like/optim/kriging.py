@@ -13,6 +13,8 @@ gives calibrated samples there; a good one gives a low-error mean.
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from .. import bands
@@ -58,4 +60,7 @@ def krige(grid: Grid, x: torch.Tensor, known: torch.Tensor, c: torch.Tensor, fil
         rr_new = (r * r).flatten(1).sum(1)
         p = r + (rr_new / rr.clamp_min(1e-300)).reshape(mean.shape) * p
         rr = rr_new
+    if not bool((rr <= stop).all()):
+        warnings.warn(f"kriging: conjugate gradients stopped after {MAX_CG} iterations above the tolerance "
+                      f"{CG_TOL:g} (residual {float((rr / stop.clamp_min(1e-300)).max().sqrt()) * CG_TOL:.2g})")
     return torch.where(fill, cov(a * m) + mean, x)
