@@ -23,6 +23,10 @@ class Grid(ABC):
     can_upsample_beyond_input: bool = True
     max_memory: int | None = None     # bytes one evaluation may use (None: half the free memory)
     client = None                     # a dask.distributed Client running the blocks (stats.split)
+    wavelet_diagonal: bool = False    # True: the grid has spectral, spectral_down,
+                                      # spectral_wavelet, spectral_gram and spectral_rot
+                                      # (a real basis in which the wavelet is diagonal;
+                                      # stats.spectral uses it for unmasked statistics)
 
     # -- shapes -----------------------------------------------------------------
     @abstractmethod

@@ -30,3 +30,24 @@ def modulus(z: torch.Tensor) -> torch.Tensor:
 def safe_sqrt(x: torch.Tensor, eps: float = 1e-30) -> torch.Tensor:
     """sqrt with a finite gradient at 0."""
     return torch.sqrt(x.clamp_min(eps))
+
+
+class _Modulus2(torch.autograd.Function):
+    """sqrt(re^2 + im^2) of the real and imaginary parts, with gradient 0 at the origin."""
+
+    @staticmethod
+    def forward(ctx, re: torch.Tensor, im: torch.Tensor) -> torch.Tensor:
+        m = (re * re).addcmul_(im, im).sqrt_()
+        ctx.save_for_backward(re, im, m)
+        return m
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor):
+        re, im, m = ctx.saved_tensors
+        scale = torch.where(m > 0, g / m, 0.0)
+        return re * scale, im * scale
+
+
+def modulus2(re: torch.Tensor, im: torch.Tensor) -> torch.Tensor:
+    """``|re + i im|`` from the two real parts (same shapes), safe at zero."""
+    return _Modulus2.apply(re, im)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..grid import Grid
+from . import spectral
 from ..classic.filters1d import filterbank_params, morlet_1d
 from ..classic.filters2d import morlet_2d
 from ..wavelets import SIGMA0, XI0, orientations, slant
@@ -120,6 +121,38 @@ class PlanarGrid(Grid):
         else:
             prod = X.unsqueeze(-1 - self.spatial_ndim) * psi
         return torch.fft.ifftn(prod, dim=self._axes())
+
+    # -- the wavelet-diagonal basis (stats.spectral; planar.spectral) -------------
+    wavelet_diagonal = True
+
+    def spectral(self, x: torch.Tensor) -> torch.Tensor:
+        """Real field ``(..., *S)`` -> its real coefficients ``(..., K)`` (``planar.spectral``)."""
+        return spectral.analysis(x, self.spatial_ndim)
+
+    def spectral_down(self, Y: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+        """:meth:`downsample` on coefficients of a field of spatial ``shape``."""
+        return spectral.down(Y, shape)
+
+    def spectral_wavelet(self, Y: torch.Tensor, shape: tuple[int, ...]) -> tuple:
+        """:meth:`wavelet` of coefficients ``(B, K)``: real and imaginary parts ``(B, L, *S)``."""
+        w = self._spectral_weights(shape, Y)
+        return spectral.wavelet_parts(Y, shape, w["p"])
+
+    def spectral_gram(self, shape: tuple[int, ...], like: torch.Tensor) -> tuple:
+        """``(w_re, w_im)`` ``(L, K)``: ``mean((a * psi_l) conj(b * psi_l))`` is
+        ``sum(w_re[l] Ya Yb) + i sum(w_im[l] rot(Ya) Yb)`` (:meth:`spectral_rot`)."""
+        w = self._spectral_weights(shape, like)
+        return w["w_re"], w["w_im"]
+
+    @staticmethod
+    def spectral_rot(Y: torch.Tensor) -> torch.Tensor:
+        return spectral.rot(Y)
+
+    def _spectral_weights(self, shape: tuple[int, ...], like: torch.Tensor) -> dict:
+        key = ("spectral", shape, like.dtype, like.device)
+        if key not in self._filters:
+            self._filters[key] = spectral.weights(self.filters(shape, like))
+        return self._filters[key]
 
     def downsample(self, x: torch.Tensor) -> torch.Tensor:
         axes = self._axes()

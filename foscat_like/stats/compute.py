@@ -73,7 +73,8 @@ def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var:
     (``initial_state`` at level 0, or the ``state`` a previous call returned).
 
     wfs : ``[(K, P_j) | None] * J`` weights (``level_weights``; ``None``: uniform). Every
-    entry of the result is a sum over pixels of ``weight x integrand``, so the moments of
+    entry of the result (a list of chunks ``(B, K, n, ...)``, ``n`` indices each) is a sum
+    over pixels of ``weight x integrand``, so the moments of
     disjoint sets of pixels add up (``stats.split``); ``finalise`` makes the statistics.
     Returns ``(mom, state)`` with the state at level ``levels.stop`` (``None`` when it is ``J``).
     """
@@ -97,17 +98,17 @@ def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var:
         A2 = modulus(C2) if cross else A1
         c1, c2, a1, a2 = (t.flatten(-nd) for t in (C1, C2, A1, A2))
         p1 = a1 * a1
-        mom["P1"].append(grid.mean(p1, wf))
+        mom["P1"].append(grid.mean(p1, wf).unsqueeze(2))
         if cross:
-            mom["P2"].append(grid.mean(a2 * a2, wf))
+            mom["P2"].append(grid.mean(a2 * a2, wf).unsqueeze(2))
             s1, s2 = safe_sqrt(a1 * a2), (c1 * c2.conj()).real
-            mom["S1"].append(grid.mean(s1, wf)); mom["S2"].append(grid.mean(s2, wf))
+            mom["S1"].append(grid.mean(s1, wf).unsqueeze(2)); mom["S2"].append(grid.mean(s2, wf).unsqueeze(2))
             if calc_var:
-                var["S1"].append(grid.mean(s1 * s1, wf)); var["S2"].append(grid.mean(s2 * s2, wf))
+                var["S1"].append(grid.mean(s1 * s1, wf).unsqueeze(2)); var["S2"].append(grid.mean(s2 * s2, wf).unsqueeze(2))
         else:
-            mom["S1"].append(grid.mean(a1, wf))
+            mom["S1"].append(grid.mean(a1, wf).unsqueeze(2))
             if calc_var:
-                var["S1"].append(mom["P1"][-1]); var["S2"].append(grid.mean(p1 * p1, wf))
+                var["S1"].append(mom["P1"][-1]); var["S2"].append(grid.mean(p1 * p1, wf).unsqueeze(2))
         mods1.append(A1)
         if cross:
             mods2.append(A2)
@@ -133,10 +134,10 @@ def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var:
 
 def _prod(mom, var, key, a, b, wf, calc_var, squeeze=False):
     m = wmean_prod(a, b, wf)                                       # (B, K, X, Y, Z)
-    mom[key].append(m[:, :, 0] if squeeze else m)
+    mom[key].append((m[:, :, 0] if squeeze else m).unsqueeze(2))
     if calc_var:
         m2 = wmean_prod(a.abs() ** 2, b.abs() ** 2, wf)
-        var[key].append(m2[:, :, 0] if squeeze else m2)
+        var[key].append((m2[:, :, 0] if squeeze else m2).unsqueeze(2))
 
 
 def indices(J: int) -> tuple[list, list]:
@@ -151,7 +152,7 @@ def finalise(mom: dict, J: int, cross: bool, calc_var: bool) -> dict:
     m1, m2, m12 = mom["S0"]
     idx3, idx4 = indices(J)
     res = {"S0": torch.stack([m1, m12 - m1 * m2], dim=-1), "idx3": idx3, "idx4": idx4, "cross": cross}
-    stack = lambda v: torch.stack(v, dim=2) if v else None
+    stack = lambda v: torch.cat(v, dim=2) if v else None     # chunks (B, K, n, ...) per level
     for k in MOMENTS:
         res[k] = stack(mom[k])
     if not cross:
@@ -178,9 +179,12 @@ def scattering_covariance(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None,
     A field too large for ``grid.max_memory`` is evaluated by patches (``stats.split``):
     same numbers, bounded memory.
     """
+    from .spectral import spectral_moments, usable
     from .split import split_plan, split_moments
     plan = split_plan(grid, x1, x2, J, calc_var)
-    if plan is not None:
+    if plan is None and usable(grid, weights, edge, calc_var):
+        mom = spectral_moments(grid, x1, x2, J)
+    elif plan is not None:
         mom = split_moments(plan, grid, x1, x2, J, weights, edge, calc_var)
     else:
         wfs = level_weights(grid, grid.spatial_shape(x1), J, weights, edge, x1)

@@ -1,0 +1,167 @@
+"""The moments of ``compute.moments`` in a wavelet-diagonal basis (uniform weights).
+
+On a grid whose wavelet is a multiplier ``psi_l(k)`` in an orthonormal basis (the planar
+grids: ``X = fft(x) / P``, so that ``<a conj b> = sum_k A_k conj B_k`` and downsampling is
+a crop of ``k``), every second-order moment of wavelet outputs is one weighted inner
+product of spectra (Parseval):
+
+    <(|C_j1| * psi_l3) conj(|C_j2| * psi_l3)> = sum_k psi_l3(k)^2 M_j1(k) conj M_j2(k)
+
+with ``M_j = spec(|C_j|)``. So at each level ``j3`` one batched matrix product
+
+    G[b, l3, r1, r2] = sum_k psi_l3(k)^2 Z1[b, r1, k] conj Z2[b, r2, k],
+    Z = [M_0, ..., M_j3, X]   (rows: every orientation of every modulus, then the field)
+
+holds S3, S3P and S4 of that level at once, and no ``|C_j2| * psi_j3`` field is ever
+formed in pixels (the pixel path computes ``(j3 + 1) L^2`` inverse transforms per level;
+this one needs ``L`` forward and ``L`` inverse transforms). The moduli are brought down
+by cropping their spectra, exactly as ``grid.downsample`` does. Masks, edges and
+``calc_var`` need pixel weights: they use ``compute.moments``. Equality of the two paths
+(float64, 1e-10) is tested.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..grid import Grid
+from ..ops import modulus2, safe_sqrt
+
+
+def usable(grid: Grid, weights, edge: bool, calc_var: bool) -> bool:
+    """Whether ``spectral_moments`` computes these statistics (uniform weights only)."""
+    return grid.wavelet_diagonal and weights is None and not edge and not calc_var
+
+
+def _pairs(n: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(j1, j2)`` for ``j2 < n``, ``j1 <= j2`` in the order ``compute.moments`` appends S4."""
+    j1 = [a for b in range(n) for a in range(b + 1)]
+    j2 = [b for b in range(n) for _ in range(b + 1)]
+    return torch.tensor(j1, device=device), torch.tensor(j2, device=device)
+
+
+def spectral_moments(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: int) -> dict:
+    """``compute.moments(grid, initial_state(x1, x2), range(J), J, [None] * J)[0]``.
+
+    x1, x2 : ``(B, *S)`` real fields (``x2 = None``: auto statistics).
+    Returns the moments dict ``compute.finalise`` takes (chunks ``(B, 1, n, ...)`` per level).
+    """
+    from .compute import MOMENTS
+    nd, L = grid.spatial_ndim, grid.L
+    cross = x2 is not None
+    shape = grid.spatial_shape(x1)
+    f1 = x1.flatten(-nd)
+    f2 = x2.flatten(-nd) if cross else f1
+    mom = {k: [] for k in MOMENTS}
+    mom["S0"] = [f1.mean(-1)[:, None], f2.mean(-1)[:, None], (f1 * f2).mean(-1)[:, None]]
+    mean = lambda a: a.flatten(-nd).mean(-1)[:, None, None]          # (B, L, *S) -> (B, 1, 1, L)
+    Z1 = grid.spectral(x1)[:, None]                  # (B, R, K) rows: the field, then every
+    Z2 = grid.spectral(x2)[:, None] if cross else Z1  # orientation of every modulus so far
+    for j3 in range(J):
+        re1, im1 = grid.spectral_wavelet(Z1[:, 0], shape)             # (B, L, *S) each
+        A1 = modulus2(re1, im1)
+        mom["P1"].append(mean(A1 * A1))
+        if cross:
+            re2, im2 = grid.spectral_wavelet(Z2[:, 0], shape)
+            A2 = modulus2(re2, im2)
+            mom["P2"].append(mean(A2 * A2))
+            mom["S1"].append(mean(safe_sqrt(A1 * A2)))
+            mom["S2"].append(mean(re1 * re2 + im1 * im2))
+        else:
+            mom["S1"].append(mean(A1))
+        Z1 = torch.cat([Z1, grid.spectral(A1)], 1)
+        Z2 = torch.cat([Z2, grid.spectral(A2)], 1) if cross else Z1
+        _extract(mom, _gram(grid, Z1, Z2, shape), j3 + 1, L, cross)
+        if j3 < J - 1:
+            Z1 = grid.spectral_down(Z1, shape)
+            Z2 = grid.spectral_down(Z2, shape) if cross else Z1
+            shape = grid.coarser(shape)
+    mom.update({"v_" + k: [] for k in MOMENTS})
+    return mom
+
+
+CHUNK_VALUES = 1 << 19   # values of the left operand per chunk of k: cache-sized, and small
+                         # enough that no temporary goes through mmap and page faults
+
+
+class _Gram(torch.autograd.Function):
+    """``G (B, 2, L, R1, R2)``: ``G[:, 0, l] = (Z1 * w_re[l]) Z2^T`` and
+    ``G[:, 1, l] = (rot(Z1) * w_im[l]) Z2^T`` (``rot`` linear, ``rot(rot(y)) = -y``).
+
+    The sums over ``k`` run in chunks so that the weighted operand ("left", ``(B, 2L, R, k)``)
+    never exceeds ``CHUNK_VALUES`` (no temporary goes through mmap and its page faults).
+    Backward: with ``T1[r1, (c, l, r2)] = s_c gG[c, l, r1, r2]`` (``s = (1, -1)``) and
+    ``T2[r2, (c, l, r1)] = gG[c, l, r1, r2]``, ``dZ1 = T1 left(Z2)`` and ``dZ2 = T2 left(Z1)``:
+    one product each, of the forward's cost (for ``Z1 is Z2`` one product with ``T1 + T2``)."""
+
+    @staticmethod
+    def forward(ctx, Z1, Z2, w_re, w_im, rot):
+        B, R1, K = Z1.shape
+        rZ1 = rot(Z1)
+        G = None
+        for sl in _chunks(K, B * 2 * w_re.shape[0] * R1):
+            left = _left(Z1[..., sl], rZ1[..., sl], w_re[:, sl], w_im[:, sl])
+            g = torch.matmul(left, Z2[..., sl].transpose(-1, -2))
+            G = g if G is None else G.add_(g)
+        ctx.save_for_backward(Z1, Z2, w_re, w_im)
+        ctx.rot, ctx.same = rot, Z2 is Z1
+        return G.reshape(B, 2, w_re.shape[0], R1, Z2.shape[1])
+
+    @staticmethod
+    def backward(ctx, gG):
+        Z1, Z2, w_re, w_im = ctx.saved_tensors
+        B, _, L, R1, R2 = gG.shape
+        sign = gG.new_tensor([1.0, -1.0]).reshape(1, 2, 1, 1, 1)
+        T1 = (gG * sign).permute(0, 3, 1, 2, 4).reshape(B, R1, 2 * L * R2)
+        T2 = gG.permute(0, 4, 1, 2, 3).reshape(B, R2, 2 * L * R1)
+        if ctx.same:
+            return _apply(T1 + T2, Z1, ctx.rot(Z1), w_re, w_im), None, None, None, None
+        return (_apply(T1, Z2, ctx.rot(Z2), w_re, w_im), _apply(T2, Z1, ctx.rot(Z1), w_re, w_im),
+                None, None, None)
+
+
+def _apply(T: torch.Tensor, Z: torch.Tensor, rZ: torch.Tensor, w_re, w_im) -> torch.Tensor:
+    """``T (B, R', 2LR) @ left(Z) (B, 2LR, K) -> (B, R', K)``, chunk by chunk."""
+    B, R, K = Z.shape
+    out = Z.new_empty((B, T.shape[1], K))
+    for sl in _chunks(K, B * T.shape[2]):
+        torch.matmul(T, _left(Z[..., sl], rZ[..., sl], w_re[:, sl], w_im[:, sl]), out=out[..., sl])
+    return out
+
+
+def _chunks(K: int, rows: int) -> list:
+    """Slices of ``range(K)`` of even length (whole (re, im) pairs), ``rows x length`` about
+    ``CHUNK_VALUES``."""
+    c = max(2048, CHUNK_VALUES // max(rows, 1)) // 2 * 2
+    return [slice(a, min(a + c, K)) for a in range(0, K, c)]
+
+
+def _left(Z, rZ, w_re, w_im):
+    """``[Z * w_re[l]]_l`` then ``[rot(Z) * w_im[l]]_l`` as rows: ``(B, 2 L R, k)``."""
+    B, R, k = Z.shape
+    L = w_re.shape[0]
+    out = Z.new_empty((B, 2, L, R, k))
+    torch.mul(Z[:, None], w_re[:, None], out=out[:, 0])
+    torch.mul(rZ[:, None], w_im[:, None], out=out[:, 1])
+    return out.reshape(B, 2 * L * R, k)
+
+
+def _gram(grid: Grid, Z1: torch.Tensor, Z2: torch.Tensor, shape: tuple) -> torch.Tensor:
+    """``G[b, l, r1, r2] = mean((z1_r1 * psi_l) conj(z2_r2 * psi_l))`` ``(B, L, R1, R2)`` complex
+    from coefficients ``Z (B, R, K)``: one real matrix product for both parts."""
+    w_re, w_im = grid.spectral_gram(shape, Z1)                        # (L, K)
+    G = _Gram.apply(Z1, Z2, w_re, w_im, grid.spectral_rot)
+    return torch.complex(G[:, 0], G[:, 1])
+
+
+def _extract(mom: dict, G: torch.Tensor, n: int, L: int, cross: bool) -> None:
+    """Append level ``n - 1``'s S3 (and S3P) ``(B, 1, n, L2, L3)`` and S4 ``(B, 1, n4, L1, L2, L3)``
+    chunks from the Gram matrices ``G (B, L3, 1 + nL, 1 + nL)`` (rows: the field, then moduli)."""
+    B = G.shape[0]
+    gx = G[:, :, 0, 1:].reshape(B, L, n, L)                           # (B, L3, j2, L2): X1 vs M2
+    mom["S3"].append(gx.permute(0, 2, 3, 1).unsqueeze(1))
+    if cross:
+        gp = G[:, :, 1:, 0].reshape(B, L, n, L).conj()                # M1 vs X2, conjugated
+        mom["S3P"].append(gp.permute(0, 2, 3, 1).unsqueeze(1))
+    g4 = G[:, :, 1:, 1:].reshape(B, L, n, L, n, L)                    # (B, L3, j1, L1, j2, L2)
+    j1, j2 = _pairs(n, G.device)
+    mom["S4"].append(g4.permute(0, 2, 4, 3, 5, 1)[:, j1, j2].unsqueeze(1))

@@ -1,0 +1,114 @@
+"""The wavelet-diagonal (Fourier) path of the planar statistics equals the pixel path, values
+and gradients (stats.spectral, planar.spectral)."""
+import pytest
+import torch
+
+from foscat_like.grid import make_grid
+from foscat_like.planar import spectral as pspec
+from foscat_like.stats import spectral
+from foscat_like.stats.compute import finalise, initial_state, moments, scattering_covariance
+
+KEYS = ("S0", "S1", "S2", "P1", "P2", "S3", "S3P", "S4")
+
+
+def _both(grid, x1, x2, J):
+    """(pixel statistics, spectral statistics, their gradients w.r.t. x1 and x2)."""
+    out = []
+    for path in ("pixel", "spectral"):
+        xs = [x.clone().requires_grad_() for x in (x1, x2) if x is not None]
+        a, b = xs[0], xs[1] if len(xs) > 1 else None
+        if path == "pixel":
+            mom, _ = moments(grid, initial_state(a, b), range(J), J, [None] * J)
+        else:
+            mom = spectral.spectral_moments(grid, a, b, J)
+        raw = finalise(mom, J, b is not None, False)
+        g = torch.Generator().manual_seed(1)
+        loss = sum((raw[k] * torch.randn(raw[k].shape, generator=g, dtype=raw[k].dtype)).real.sum()
+                   for k in KEYS if raw[k] is not None)
+        out.append((raw, torch.autograd.grad(loss, xs)))
+    return out
+
+
+@pytest.mark.parametrize("nd,shape,J", [(2, (32, 32), 3), (2, (24, 40), 4), (2, (48, 16), 2),
+                                        (1, (256,), 5), (1, (96,), 6)])
+@pytest.mark.parametrize("cross", [False, True])
+def test_spectral_equals_pixel_path(nd, shape, J, cross):
+    """Every statistic and both gradients to 1e-10 (float64), odd coarsest sizes included."""
+    grid = make_grid(f"{nd}d")
+    torch.manual_seed(0)
+    x1 = torch.randn((2,) + shape, dtype=torch.float64)
+    x2 = torch.randn((2,) + shape, dtype=torch.float64) if cross else None
+    (ra, ga), (rb, gb) = _both(grid, x1, x2, J)
+    for k in KEYS:
+        if ra[k] is None:
+            assert rb[k] is None
+            continue
+        assert ra[k].shape == rb[k].shape, k
+        assert (ra[k] - rb[k]).abs().max() <= 1e-10 * ra[k].abs().max(), k
+    for a, b in zip(ga, gb):
+        assert (a - b).abs().max() <= 1e-10 * a.abs().max()
+
+
+def test_chunked_gram_equals_one_chunk(monkeypatch):
+    """The sums over k split into many chunks give the same values and gradients."""
+    grid = make_grid("2d")
+    x = torch.randn(1, 64, 64, dtype=torch.float64)
+    (_, _), (r1, g1) = _both(grid, x, None, 3)
+    monkeypatch.setattr(spectral, "CHUNK_VALUES", 64)
+    assert len(spectral._chunks(2 * 64 * 33, 40)) > 1
+    (_, _), (r2, g2) = _both(grid, x, None, 3)
+    for k in ("S3", "S4"):
+        assert torch.allclose(r1[k], r2[k], rtol=1e-12, atol=1e-15)
+    assert torch.allclose(g1[0], g2[0], rtol=1e-12, atol=1e-15)
+
+
+def test_gram_gradcheck():
+    """The hand-written backward of the Gram products (separate and shared operands)."""
+    grid = make_grid("2d")
+    shape = (8, 8)
+    w_re, w_im = grid.spectral_gram(shape, torch.zeros(1, dtype=torch.float64))
+    K = w_re.shape[1]
+    Z1 = torch.randn(1, 3, K, dtype=torch.float64, requires_grad=True)
+    Z2 = torch.randn(1, 2, K, dtype=torch.float64, requires_grad=True)
+    f = lambda a, b: spectral._Gram.apply(a, b, w_re, w_im, pspec.rot)
+    assert torch.autograd.gradcheck(f, (Z1, Z2))
+    assert torch.autograd.gradcheck(lambda a: spectral._Gram.apply(a, a, w_re, w_im, pspec.rot), (Z1,))
+
+
+def test_basis_is_parseval_and_down_matches_downsample():
+    """mean(a b) = Y_a . Y_b (the interleaved half spectrum), and spectral_down is downsample."""
+    for nd, shape in ((2, (16, 12)), (1, (20,))):
+        grid = make_grid(f"{nd}d")
+        a, b = torch.randn((2,) + shape, dtype=torch.float64)
+        Ya, Yb = grid.spectral(a), grid.spectral(b)
+        w = torch.ones(Ya.shape[-1], dtype=torch.float64)
+        H = pspec.half(shape)
+        col = torch.arange(H[-1])
+        c = ((col > 0) & (2 * col != shape[-1])).to(torch.float64) + 1      # unstored mirrors
+        w = c.expand(H).unsqueeze(-1).expand(H + (2,)).flatten()
+        assert torch.allclose((Ya * Yb * w).sum(), (a * b).mean())
+        down = grid.spectral(grid.downsample(a))
+        assert torch.allclose(grid.spectral_down(Ya, shape), down, atol=1e-14)
+
+
+def test_dispatch_uses_pixel_path_with_weights_edges_and_var():
+    """Masks, edges and calc_var keep the pixel path (the spectral one needs uniform weights)."""
+    grid = make_grid("2d")
+    assert spectral.usable(grid, None, False, False)
+    assert not spectral.usable(grid, torch.ones(1, 8, 8), False, False)
+    assert not spectral.usable(grid, None, True, False)
+    assert not spectral.usable(grid, None, False, True)
+    assert not spectral.usable(make_grid("healpix"), None, False, False)
+    x = torch.randn(1, 32, 32, dtype=torch.float64)
+    whole = scattering_covariance(grid, x, None, 3)
+    masked = scattering_covariance(grid, x, None, 3, weights=torch.ones(1, 32, 32, dtype=torch.float64))
+    assert torch.allclose(whole["S4"], masked["S4"], rtol=1e-10, atol=1e-14)
+
+
+def test_float32_close_to_float64():
+    grid = make_grid("2d")
+    x = torch.randn(1, 64, 64, dtype=torch.float64)
+    r64 = scattering_covariance(grid, x, None, 4)
+    r32 = scattering_covariance(grid, x.float(), None, 4)
+    for k in ("S1", "S3", "S4"):
+        assert (r32[k].to(r64[k].dtype) - r64[k]).abs().max() <= 1e-4 * r64[k].abs().max(), k
