@@ -136,7 +136,7 @@ class PlanarGrid(Grid):
     def spectral_wavelet(self, Y: torch.Tensor, shape: tuple[int, ...]) -> tuple:
         """:meth:`wavelet` of coefficients ``(B, K)``: real and imaginary parts ``(B, L, *S)``."""
         w = self._spectral_weights(shape, Y)
-        return spectral.wavelet_parts(Y, shape, w["p"])
+        return spectral.wavelet_parts(Y, shape, w["pe"], w["po"])
 
     def spectral_gram(self, shape: tuple[int, ...], like: torch.Tensor) -> tuple:
         """``(w_re, w_im)`` ``(L, K)``: ``mean((a * psi_l) conj(b * psi_l))`` is

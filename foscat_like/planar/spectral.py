@@ -47,13 +47,33 @@ def rot(Y: torch.Tensor) -> torch.Tensor:
     return torch.stack([p[..., 1], -p[..., 0]], -1).flatten(-2)
 
 
-def wavelet_parts(Y: torch.Tensor, shape: tuple[int, ...], p: torch.Tensor) -> tuple:
+def wavelet_parts(Y: torch.Tensor, shape: tuple[int, ...], pe: torch.Tensor, po: torch.Tensor) -> tuple:
     """Real and imaginary parts ``(B, L, *S)`` of the wavelet transform of the field ``Y (B, K)``;
-    ``p (2L, *H)`` complex: the even parts of the multipliers, then ``-i`` times the odd parts."""
-    nd, L = len(shape), p.shape[0] // 2
-    X = unpack(Y, shape)[:, None]                                      # (B, 1, *H)
-    parts = torch.fft.irfftn(X * p, s=shape, dim=tuple(range(-nd, 0)), norm="forward")
+    ``pe, po (L, K)``: the even and odd parts of the multipliers, interleaved as ``Y``. The
+    products are real ones (``X psi_e`` and ``-i X psi_o = rot(X) psi_o``), which torch runs far
+    faster than broadcast complex products."""
+    nd, L = len(shape), pe.shape[0]
+    F = _Scaled.apply(Y, pe, po)                                       # (B, 2, L, K)
+    F = torch.view_as_complex(F.reshape((Y.shape[0], 2 * L) + half(shape) + (2,)))
+    parts = torch.fft.irfftn(F, s=shape, dim=tuple(range(-nd, 0)), norm="forward")
     return parts[:, :L], parts[:, L:]
+
+
+class _Scaled(torch.autograd.Function):
+    """``(Y * a[l], rot(Y) * b[l])_l``: ``Y (B, K)``, ``a, b (L, K)`` -> ``(B, 2, L, K)``."""
+
+    @staticmethod
+    def forward(ctx, Y, a, b):
+        F = Y.new_empty((Y.shape[0], 2) + tuple(a.shape))
+        torch.mul(Y[:, None], a, out=F[:, 0])
+        torch.mul(rot(Y)[:, None], b, out=F[:, 1])
+        ctx.save_for_backward(a, b)
+        return F
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return (g[:, 0] * a).sum(1) - rot((g[:, 1] * b).sum(1)), None, None   # rot^T = -rot
 
 
 def down(Y: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
@@ -76,7 +96,7 @@ def down(Y: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
 
 
 def weights(f: torch.Tensor) -> dict:
-    """From the full multipliers ``f (L, *S)``: ``p (2L, *H)`` (``wavelet_parts``) and the Gram weights
+    """From the full multipliers ``f (L, *S)``: ``pe, po (L, K)`` (``wavelet_parts``) and the Gram weights
     ``w_re, w_im (L, K)`` of the module docstring."""
     shape = tuple(f.shape[1:])
     fm = f
@@ -88,5 +108,4 @@ def weights(f: torch.Tensor) -> dict:
     c = ((k1 > 0) & (2 * k1 != shape[-1])).to(f.dtype)
     s, d = ph * ph + c * pm * pm, ph * ph - c * pm * pm
     inter = lambda w: w.unsqueeze(-1).expand(w.shape + (2,)).flatten(1)
-    p = torch.cat([0.5 * (ph + pm), -0.5j * (ph - pm)], 0)
-    return {"p": p, "w_re": inter(s), "w_im": inter(d)}
+    return {"pe": inter(0.5 * (ph + pm)), "po": inter(0.5 * (ph - pm)), "w_re": inter(s), "w_im": inter(d)}
