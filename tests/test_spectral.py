@@ -112,3 +112,15 @@ def test_float32_close_to_float64():
     r32 = scattering_covariance(grid, x.float(), None, 4)
     for k in ("S1", "S3", "S4"):
         assert (r32[k].to(r64[k].dtype) - r64[k]).abs().max() <= 1e-4 * r64[k].abs().max(), k
+
+
+def test_band_powers_are_ring_means_of_the_periodogram():
+    """band_powers (index_add over rings) equals the mean of |fft|^2 / P over each ring."""
+    import math
+    for nd, shape in ((2, (32, 24)), (1, (64,))):
+        grid = make_grid(f"{nd}d")
+        x = torch.randn((3,) + shape, dtype=torch.float64)
+        P = (torch.fft.fftn(x, dim=grid._axes()).abs() ** 2 / math.prod(shape)).flatten(1)
+        ring = grid._ring_index(shape)
+        want = torch.stack([P[:, ring == b].mean(1) for b in range(int(ring.max()) + 1)], 1)
+        assert torch.allclose(grid.band_powers(x), want, rtol=1e-12)

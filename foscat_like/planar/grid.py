@@ -174,9 +174,12 @@ class PlanarGrid(Grid):
         """Power in isotropic bands (2D: rings of unit width in |k|; 1D: 12 per octave),
         ``(B, nbands)``: a fine S2 that pins the power spectrum inside each wavelet octave."""
         shape = self.spatial_shape(x)
-        onehot = self._rings(shape, x)
-        P = torch.fft.fftn(x, dim=self._axes()).abs() ** 2 / math.prod(shape)
-        return P.flatten(-self.spatial_ndim) @ onehot.to(P.dtype)
+        ring, count = self._ring_sums(shape, x)
+        F = torch.view_as_real(torch.fft.fftn(x, dim=self._axes()))
+        P = (F * F).sum(-1).flatten(-self.spatial_ndim) / math.prod(shape)     # (B, P)
+        nb = count.numel()
+        out = P.new_zeros(P.shape[:-1] + (nb + 1,)).index_add(-1, ring, P)   # band nb: the mean
+        return out[..., :nb] / count.to(P.dtype)
 
     def band_split(self, x: torch.Tensor) -> torch.Tensor:
         """Parts of ``x (B, *S)`` in log-spaced groups of its rings (the mean is band 0)."""
@@ -213,6 +216,18 @@ class PlanarGrid(Grid):
             ring = np.rint(k).astype(np.int64) - 1
             ring[ring >= min(shape) // 2] = min(shape) // 2 - 1
         return torch.from_numpy(ring.astype(np.int64))
+
+    def _ring_sums(self, shape, like: torch.Tensor) -> tuple:
+        """``(ring (P,), count (nb,))``: each mode's band (the mean mode: ``nb``, an extra band
+        that ``band_powers`` drops) and the number of modes per band."""
+        key = ("ring_sums", shape, like.device)
+        if key not in self._filters:
+            ring = self._ring_index(shape)
+            nb = int(ring.max()) + 1
+            count = torch.bincount(ring[ring >= 0], minlength=nb)
+            ring = torch.where(ring >= 0, ring, nb)
+            self._filters[key] = (ring.to(like.device), count.to(like.device))
+        return self._filters[key]
 
     def _rings(self, shape, like: torch.Tensor) -> torch.Tensor:
         key = ("rings", shape, like.device)
