@@ -3,9 +3,11 @@
 Runs ``funct(grid="2d").synthesis(load_texture("brick", 128), nstep=3, NUM_EPOCHS=300)`` (and a
 full-sky HEALPix nside-64 synthesis) with the library's own thread choice (``threads.py``)
 and with torch's default of one thread per core (``FOSCAT_LIKE_THREADS`` = cores), each on a
-quiet machine and next to a CPU hog (a bounded busy loop started and stopped here).
+quiet machine and next to a CPU hog (a bounded busy loop started and stopped here). The user's
+own loop of ``eval`` + backward (2D 256², 20 calls; the library leaves torch's threads as the
+caller set them there) runs with one torch thread and with torch's default.
 
-    python benchmarks/load.py [--epochs 300] [--repeat 2]
+    python benchmarks/load.py [--epochs 300] [--repeat 2] [--cases synthesis_2d synthesis_healpix eval_grad]
 """
 from __future__ import annotations
 
@@ -51,30 +53,50 @@ def run_case(fn, threads: str | None, busy: bool, limit_s: float) -> float:
             os.environ[ENV] = old
 
 
+def eval_grad(x: np.ndarray, threads: str) -> None:
+    """20 x (eval with norm='self', backward of the sum of squared coefficients) in float32."""
+    import torch
+    from foscat_like.threads import torch_threads
+    op = fl.funct(grid="2d")
+    xt = torch.tensor(x, dtype=torch.float32)
+    with torch_threads(int(threads)):
+        for _ in range(20):
+            u = xt.clone().requires_grad_(True)
+            st = op.eval(u, norm="self")
+            sum((getattr(st, f).abs() ** 2).sum() for f in ("S1", "S2", "S3", "S4")).backward()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--epochs", type=int, default=300)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--cases", nargs="+", default=["synthesis_2d", "synthesis_healpix", "eval_grad"])
     a = ap.parse_args()
     brick = load_texture("brick", 128)
     I, _ = load_wmap()
     import healpy as hp
     sky = hp.ud_grade(I, 64, order_in="NEST", order_out="NEST")
-    cases = {
-        "synthesis brick 128^2 nstep 3": lambda: fl.funct(grid="2d").synthesis(
-            brick, nstep=3, NUM_EPOCHS=a.epochs, progress=False),
-        "synthesis HEALPix nside 64 nstep 3": lambda: fl.funct().synthesis(
-            sky, nstep=3, NUM_EPOCHS=a.epochs // 3, progress=False),
-    }
     cores = str(_cores())
+    tex256 = np.tile(brick, (2, 2))                  # 256^2 (the time does not depend on content)
+    cases = {
+        "synthesis brick 128^2 nstep 3": ("synthesis_2d", lambda t: fl.funct(grid="2d").synthesis(
+            brick, nstep=3, NUM_EPOCHS=a.epochs, progress=False)),
+        "synthesis HEALPix nside 64 nstep 3": ("synthesis_healpix", lambda t: fl.funct().synthesis(
+            sky, nstep=3, NUM_EPOCHS=a.epochs // 3, progress=False)),
+        "eval+grad 2D 256^2, 20 calls": ("eval_grad", lambda t: eval_grad(tex256, t)),
+    }
     rows, payload = [], {}
-    for name, fn in cases.items():
+    for name, (tag, fn) in cases.items():
+        if tag not in a.cases:
+            continue
         res = {}
-        for label, threads in (("auto", None), (f"torch default ({cores} threads)", cores)):
+        auto = "1 thread" if tag == "eval_grad" else "auto"
+        labels = ((auto, "1" if tag == "eval_grad" else None), (f"torch default ({cores} threads)", cores))
+        for label, threads in labels:
             for busy in (False, True):
-                ts = [run_case(fn, threads, busy, limit_s=1200) for _ in range(a.repeat)]
+                ts = [run_case(lambda: fn(threads), threads, busy, limit_s=1200) for _ in range(a.repeat)]
                 res[(label, busy)] = ts
-        for label in ("auto", f"torch default ({cores} threads)"):
+        for label, _ in labels:
             quiet, busy = np.median(res[(label, False)]), np.median(res[(label, True)])
             rows.append({"case": name, "threads": label, "quiet_s": float(quiet), "busy_s": float(busy),
                          "busy/quiet": float(busy / quiet),
@@ -82,6 +104,13 @@ def main() -> None:
                          "busy range": f"{min(res[(label, True)]):.1f}-{max(res[(label, True)]):.1f}"})
         payload[name] = {f"{k[0]}|{'busy' if k[1] else 'quiet'}": v for k, v in res.items()}
     print_table(rows, ["case", "threads", "quiet_s", "busy_s", "busy/quiet", "quiet range", "busy range"])
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "load.json")
+    if os.path.exists(path):        # keep the cases not run this time
+        import json
+        with open(path) as f:
+            old = json.load(f)
+        rows = [r for r in old.get("rows", []) if r["case"] not in {x["case"] for x in rows}] + rows
+        payload = {**old.get("times", {}), **payload}
     write_json("load", {"args": vars(a), "rows": rows, "times": payload})
 
 
