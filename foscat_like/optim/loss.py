@@ -21,7 +21,7 @@ import torch
 
 from ..grid import Grid
 from ..stats.compute import scattering_covariance
-from ..stats.normalize import normalize, reference_powers
+from ..stats.normalize import normalisers, normalize, reference_powers
 from ..stats.scatcov import ScatCov
 from .plan import floor_sigma, tile_rows
 
@@ -54,6 +54,7 @@ class StatLoss:
                  angular="full", histogram: bool = True, spectrum: bool = True, components: int = 1,
                  transform=None, focus=None):
         self.grid, self.J, self.angular, self.C = grid, J, angular, int(components)
+        self._norms: dict = {}       # (term, rows, dtype) -> the term's normalisers
         self.transform = transform
         # inpainting (``optim.inpaint.Focus``): the statistics of each region of the field (the
         # hole, the band across its border) must be those of the observed pixels around the hole
@@ -127,7 +128,10 @@ class StatLoss:
             ref = {k: tile_rows(v, x1.shape[0]) for k, v in ref.items()}
         w = None if self.focus is None else self.focus.field_weights()
         raw = scattering_covariance(self.grid, x1, x2, self.J, w, edge=False)
-        return self._reduce(ScatCov.from_raw(normalize(raw, ref)), False)
+        key = (which, x1.shape[0], raw["S1"].dtype)      # the divisors are constants of the term
+        if key not in self._norms:
+            self._norms[key] = {k: v.detach() for k, v in normalisers(raw, ref).items()}
+        return self._reduce(ScatCov.from_raw(normalize(raw, norms=self._norms[key])), False)
 
     def stats(self, u: torch.Tensor, which: int = 0) -> ScatCov:
         """Normalised (and angle-reduced) statistics of ``u`` for term ``which``."""

@@ -19,25 +19,37 @@ def _pick(P: torch.Tensor, js: torch.Tensor) -> torch.Tensor:
     return P.index_select(2, js)
 
 
-def normalize(raw: dict, ref: dict | None = None) -> dict:
-    """Return a copy of ``raw`` normalised by ``ref``'s powers (``raw``'s own if ``None``)."""
+def normalisers(raw: dict, ref: dict | None = None) -> dict:
+    """The divisors ``n2 (B,K,J,L)``, ``n3[, n3p] (B,K,n3,L,L)``, ``n4 (B,K,n4,L,L,1)`` of
+    ``normalize`` from ``ref``'s powers (``raw``'s own if ``None``): constants for a fixed
+    reference, which a loss computes once (``normalize(raw, norms=...)``)."""
     src = raw if ref is None else ref
     P1, P2 = src["P1"], src["P2"]
     dev = raw["S1"].device
     idx3 = torch.as_tensor(raw["idx3"], device=dev).reshape(-1, 2)
     idx4 = torch.as_tensor(raw["idx4"], device=dev).reshape(-1, 3)
+    out = {"n2": torch.sqrt(P1 * P2)}
+    # [..., n, L2, L3] normalisers
+    out["n3"] = torch.sqrt(_pick(P2, idx3[:, 0])[..., :, None] * _pick(P1, idx3[:, 1])[..., None, :])
+    if raw.get("S3P") is not None:
+        out["n3p"] = torch.sqrt(_pick(P1, idx3[:, 0])[..., :, None] * _pick(P2, idx3[:, 1])[..., None, :])
+    out["n4"] = torch.sqrt(_pick(P1, idx4[:, 0])[..., :, None, None] * _pick(P2, idx4[:, 1])[..., None, :, None])
+    return out
+
+
+def normalize(raw: dict, ref: dict | None = None, norms: dict | None = None) -> dict:
+    """Return a copy of ``raw`` normalised by ``ref``'s powers (``raw``'s own if ``None``), or
+    by ready ``norms`` (``normalisers``)."""
+    nrm = normalisers(raw, ref) if norms is None else norms
+    n2, n3, n4 = nrm["n2"], nrm["n3"], nrm["n4"]
     out = dict(raw)
     S1, S2 = raw["S1"], raw["S2"]
     out["S1"] = torch.log(S1)
-    n2 = torch.sqrt(P1 * P2)
     out["S2"] = S2 / n2 if raw["cross"] else torch.log(S2)
-    # [..., n, L2, L3] normalisers
-    n3 = torch.sqrt(_pick(P2, idx3[:, 0])[..., :, None] * _pick(P1, idx3[:, 1])[..., None, :])
     out["S3"] = raw["S3"] / n3
     if raw.get("S3P") is not None:
-        n3p = torch.sqrt(_pick(P1, idx3[:, 0])[..., :, None] * _pick(P2, idx3[:, 1])[..., None, :])
+        n3p = nrm["n3p"]
         out["S3P"] = raw["S3P"] / n3p
-    n4 = torch.sqrt(_pick(P1, idx4[:, 0])[..., :, None, None] * _pick(P2, idx4[:, 1])[..., None, :, None])
     out["S4"] = raw["S4"] / n4
     if "var_S1" in raw:
         out["var_S1"] = raw["var_S1"] / S1

@@ -59,18 +59,21 @@ def spectral_moments(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: i
     for j3 in range(J):
         re1, im1 = grid.spectral_wavelet(Z1[:, 0], shape)             # (B, L, *S) each
         A1 = modulus2(re1, im1)
-        mom["P1"].append(mean(A1 * A1))
+        N1 = grid.spectral(A1)                                        # (B, L, K); [..., 0]: mean
         if cross:
             re2, im2 = grid.spectral_wavelet(Z2[:, 0], shape)
             A2 = modulus2(re2, im2)
+            mom["P1"].append(mean(A1 * A1))
             mom["P2"].append(mean(A2 * A2))
             mom["S1"].append(mean(safe_sqrt(A1 * A2)))
-            mom["S2"].append(mean(re1 * re2 + im1 * im2))
         else:
-            mom["S1"].append(mean(A1))
-        Z1 = torch.cat([Z1, grid.spectral(A1)], 1)
+            mom["S1"].append(N1[:, None, None, :, 0])
+        Z1 = torch.cat([Z1, N1], 1)
         Z2 = torch.cat([Z2, grid.spectral(A2)], 1) if cross else Z1
-        _extract(mom, _gram(grid, Z1, Z2, shape), j3 + 1, L, cross)
+        G = _gram(grid, Z1, Z2, shape)                                # (B, L3, R1, R2)
+        g00 = G[:, None, None, :, 0, 0].real                          # <C1 conj C2>: (B, 1, 1, L)
+        mom["S2" if cross else "P1"].append(g00)
+        _extract(mom, G, j3 + 1, L, cross)
         if j3 < J - 1:
             Z1 = grid.spectral_down(Z1, shape)
             Z2 = grid.spectral_down(Z2, shape) if cross else Z1
