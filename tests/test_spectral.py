@@ -57,9 +57,12 @@ def test_chunked_gram_equals_one_chunk(monkeypatch):
     monkeypatch.setattr(spectral, "CHUNK_VALUES", 64)
     assert len(spectral._chunks(2 * 64 * 33, 40)) > 1
     (_, _), (r2, g2) = _both(grid, x, None, 3)
+    monkeypatch.setattr(spectral, "KEEP_VALUES", 0)          # the backward recomputes them
+    (_, _), (r3, g3) = _both(grid, x, None, 3)
     for k in ("S3", "S4"):
         assert torch.allclose(r1[k], r2[k], rtol=1e-12, atol=1e-15)
     assert torch.allclose(g1[0], g2[0], rtol=1e-12, atol=1e-15)
+    assert torch.allclose(g1[0], g3[0], rtol=1e-12, atol=1e-15)
 
 
 def test_gram_gradcheck():

@@ -82,6 +82,8 @@ def spectral_moments(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: i
     return mom
 
 
+KEEP_VALUES = 1 << 25     # the forward keeps its weighted operands for the backward up to this
+                          # many values (256 MB in float64); above, the backward recomputes them
 CHUNK_VALUES = 1 << 19   # values of the left operand per chunk of k: cache-sized, and small
                          # enough that no temporary goes through mmap and page faults
 
@@ -94,19 +96,24 @@ class _Gram(torch.autograd.Function):
     never exceeds ``CHUNK_VALUES`` (no temporary goes through mmap and its page faults).
     Backward: with ``T1[r1, (c, l, r2)] = s_c gG[c, l, r1, r2]`` (``s = (1, -1)``) and
     ``T2[r2, (c, l, r1)] = gG[c, l, r1, r2]``, ``dZ1 = T1 left(Z2)`` and ``dZ2 = T2 left(Z1)``:
-    one product each, of the forward's cost (for ``Z1 is Z2`` one product with ``T1 + T2``)."""
+    one product each, of the forward's cost (for ``Z1 is Z2`` one product with ``T1 + T2``, on
+    the forward's own weighted operands when they are under ``KEEP_VALUES``)."""
 
     @staticmethod
     def forward(ctx, Z1, Z2, w_re, w_im, rot):
         B, R1, K = Z1.shape
         rZ1 = rot(Z1)
         G = None
+        ctx.rot, ctx.same = rot, Z2 is Z1
+        keep = ctx.same and Z1.requires_grad and 2 * w_re.shape[0] * Z1.numel() <= KEEP_VALUES
+        ctx.lefts = []
         for sl in _chunks(K, B * 2 * w_re.shape[0] * R1):
             left = _left(Z1[..., sl], rZ1[..., sl], w_re[:, sl], w_im[:, sl])
             g = torch.matmul(left, Z2[..., sl].transpose(-1, -2))
             G = g if G is None else G.add_(g)
+            if keep:
+                ctx.lefts.append((sl, left))
         ctx.save_for_backward(Z1, Z2, w_re, w_im)
-        ctx.rot, ctx.same = rot, Z2 is Z1
         return G.reshape(B, 2, w_re.shape[0], R1, Z2.shape[1])
 
     @staticmethod
@@ -116,6 +123,12 @@ class _Gram(torch.autograd.Function):
         sign = gG.new_tensor([1.0, -1.0]).reshape(1, 2, 1, 1, 1)
         T1 = (gG * sign).permute(0, 3, 1, 2, 4).reshape(B, R1, 2 * L * R2)
         T2 = gG.permute(0, 4, 1, 2, 3).reshape(B, R2, 2 * L * R1)
+        if ctx.same and ctx.lefts:                  # the forward's weighted operands, kept
+            T, out = T1 + T2, Z1.new_empty(Z1.shape)
+            for sl, left in ctx.lefts:
+                torch.matmul(T, left, out=out[..., sl])
+            ctx.lefts = []
+            return out, None, None, None, None
         if ctx.same:
             return _apply(T1 + T2, Z1, ctx.rot(Z1), w_re, w_im), None, None, None, None
         return (_apply(T1, Z2, ctx.rot(Z2), w_re, w_im), _apply(T2, Z1, ctx.rot(Z1), w_re, w_im),
