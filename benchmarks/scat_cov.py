@@ -100,6 +100,10 @@ def main() -> None:
                 rows[-1]["range"] = f"{min(sp):.1f}-{max(sp):.1f}"
     print_table(rows, ["case", "lib", "n_coeffs", "build_s", "eval_s", "eval_grad_s", "peak_rss_mb",
                        "speedup_eval", "speedup_eval_grad", "range", "error"])
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "scat_cov.json")
+    if os.path.exists(path):        # keep the cases not run this time
+        with open(path) as f:
+            results = {**json.load(f).get("results", {}), **results}
     print("wrote", write_json("scat_cov", {"threads": a.threads, "results": results}))
 
 
