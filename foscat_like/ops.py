@@ -32,22 +32,25 @@ def safe_sqrt(x: torch.Tensor, eps: float = 1e-30) -> torch.Tensor:
     return torch.sqrt(x.clamp_min(eps))
 
 
-class _Modulus2(torch.autograd.Function):
-    """sqrt(re^2 + im^2) of the real and imaginary parts, with gradient 0 at the origin."""
+class _ModulusParts(torch.autograd.Function):
+    """``sqrt(F[:, :L]^2 + F[:, L:]^2)`` of ``F (B, 2L, ...)`` (real parts, then imaginary ones):
+    the backward writes both halves into one buffer (slicing ``F`` would zero-fill two)."""
 
     @staticmethod
-    def forward(ctx, re: torch.Tensor, im: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, F: torch.Tensor) -> torch.Tensor:
+        L = F.shape[1] // 2
+        re, im = F[:, :L], F[:, L:]
         m = (re * re).addcmul_(im, im).sqrt_()
-        ctx.save_for_backward(re, im, m)
+        ctx.save_for_backward(F, m)
         return m
 
     @staticmethod
     def backward(ctx, g: torch.Tensor):
-        re, im, m = ctx.saved_tensors
+        F, m = ctx.saved_tensors
         scale = torch.where(m > 0, g / m, 0.0)
-        return re * scale, im * scale
+        return F * scale.repeat((1, 2) + (1,) * (F.dim() - 2))
 
 
-def modulus2(re: torch.Tensor, im: torch.Tensor) -> torch.Tensor:
-    """``|re + i im|`` from the two real parts (same shapes), safe at zero."""
-    return _Modulus2.apply(re, im)
+def modulus_parts(F: torch.Tensor) -> torch.Tensor:
+    """``|re + i im|`` for ``F = cat([re, im], 1)`` ``(B, 2L, ...)`` -> ``(B, L, ...)``, safe at zero."""
+    return _ModulusParts.apply(F)

@@ -127,3 +127,12 @@ def test_band_powers_are_ring_means_of_the_periodogram():
         ring = grid._ring_index(shape)
         want = torch.stack([P[:, ring == b].mean(1) for b in range(int(ring.max()) + 1)], 1)
         assert torch.allclose(grid.band_powers(x), want, rtol=1e-12)
+
+
+def test_modulus_parts_gradcheck_and_zero():
+    from foscat_like.ops import modulus_parts
+    F = torch.randn(2, 6, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(modulus_parts, (F,))
+    z = torch.zeros(1, 2, 3, dtype=torch.float64, requires_grad=True)
+    modulus_parts(z).sum().backward()
+    assert torch.isfinite(z.grad).all() and (z.grad == 0).all()

@@ -133,8 +133,9 @@ class PlanarGrid(Grid):
         """:meth:`downsample` on coefficients of a field of spatial ``shape``."""
         return spectral.down(Y, shape)
 
-    def spectral_wavelet(self, Y: torch.Tensor, shape: tuple[int, ...]) -> tuple:
-        """:meth:`wavelet` of coefficients ``(B, K)``: real and imaginary parts ``(B, L, *S)``."""
+    def spectral_wavelet(self, Y: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+        """:meth:`wavelet` of coefficients ``(B, K)``: its real parts, then its imaginary parts,
+        ``(B, 2L, *S)``."""
         w = self._spectral_weights(shape, Y)
         return spectral.wavelet_parts(Y, shape, w["pe"], w["po"])
 

@@ -47,16 +47,16 @@ def rot(Y: torch.Tensor) -> torch.Tensor:
     return torch.stack([p[..., 1], -p[..., 0]], -1).flatten(-2)
 
 
-def wavelet_parts(Y: torch.Tensor, shape: tuple[int, ...], pe: torch.Tensor, po: torch.Tensor) -> tuple:
-    """Real and imaginary parts ``(B, L, *S)`` of the wavelet transform of the field ``Y (B, K)``;
+def wavelet_parts(Y: torch.Tensor, shape: tuple[int, ...], pe: torch.Tensor, po: torch.Tensor) -> torch.Tensor:
+    """Real and imaginary parts ``(B, 2L, *S)`` (the L real parts first) of the wavelet transform
+    of the field ``Y (B, K)``;
     ``pe, po (L, K)``: the even and odd parts of the multipliers, interleaved as ``Y``. The
     products are real ones (``X psi_e`` and ``-i X psi_o = rot(X) psi_o``), which torch runs far
     faster than broadcast complex products."""
     nd, L = len(shape), pe.shape[0]
     F = _Scaled.apply(Y, pe, po)                                       # (B, 2, L, K)
     F = torch.view_as_complex(F.reshape((Y.shape[0], 2 * L) + half(shape) + (2,)))
-    parts = torch.fft.irfftn(F, s=shape, dim=tuple(range(-nd, 0)), norm="forward")
-    return parts[:, :L], parts[:, L:]
+    return torch.fft.irfftn(F, s=shape, dim=tuple(range(-nd, 0)), norm="forward")
 
 
 class _Scaled(torch.autograd.Function):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 
 from ..grid import Grid
-from ..ops import modulus2, safe_sqrt
+from ..ops import modulus_parts, safe_sqrt
 
 
 def usable(grid: Grid, weights, edge: bool, calc_var: bool) -> bool:
@@ -57,12 +57,11 @@ def spectral_moments(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: i
     Z1 = grid.spectral(x1)[:, None]                  # (B, R, K) rows: the field, then every
     Z2 = grid.spectral(x2)[:, None] if cross else Z1  # orientation of every modulus so far
     for j3 in range(J):
-        re1, im1 = grid.spectral_wavelet(Z1[:, 0], shape)             # (B, L, *S) each
-        A1 = modulus2(re1, im1)
+        F1 = grid.spectral_wavelet(Z1[:, 0], shape)                   # (B, 2L, *S): re, im
+        A1 = modulus_parts(F1)
         N1 = grid.spectral(A1)                                        # (B, L, K); [..., 0]: mean
         if cross:
-            re2, im2 = grid.spectral_wavelet(Z2[:, 0], shape)
-            A2 = modulus2(re2, im2)
+            A2 = modulus_parts(grid.spectral_wavelet(Z2[:, 0], shape))
             mom["P1"].append(mean(A1 * A1))
             mom["P2"].append(mean(A2 * A2))
             mom["S1"].append(mean(safe_sqrt(A1 * A2)))
