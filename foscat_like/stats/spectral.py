@@ -10,14 +10,16 @@ product of spectra (Parseval):
 with ``M_j = spec(|C_j|)``. So at each level ``j3`` one batched matrix product
 
     G[b, l3, r1, r2] = sum_k psi_l3(k)^2 Z1[b, r1, k] conj Z2[b, r2, k],
-    Z = [M_0, ..., M_j3, X]   (rows: every orientation of every modulus, then the field)
+    Z = [X, M_0, ..., M_j3]   (rows: the field, then every orientation of every modulus)
 
-holds S3, S3P and S4 of that level at once, and no ``|C_j2| * psi_j3`` field is ever
-formed in pixels (the pixel path computes ``(j3 + 1) L^2`` inverse transforms per level;
-this one needs ``L`` forward and ``L`` inverse transforms). The moduli are brought down
-by cropping their spectra, exactly as ``grid.downsample`` does. Masks, edges and
-``calc_var`` need pixel weights: they use ``compute.moments``. Equality of the two paths
-(float64, 1e-10) is tested.
+holds S3, S3P and S4 of that level at once (and, on its diagonal, P1 or the cross S2), and
+no ``|C_j2| * psi_j3`` field is ever formed in pixels (the pixel path computes
+``(j3 + 1) L^2`` inverse transforms per level; this one needs ``L`` forward and ``L`` inverse
+transforms). The grid gives the basis as real coefficients (``planar.spectral``: interleaved
+half spectra, the mirrored modes folded into two weight sets ``w_re``, ``w_im``), so the
+product is a real one. The moduli are brought down by cropping their spectra, exactly as
+``grid.downsample`` does. Masks, edges and ``calc_var`` need pixel weights: they use
+``compute.moments``. Equality of the two paths (float64, 1e-10) is tested.
 """
 from __future__ import annotations
 
@@ -104,7 +106,7 @@ class _Gram(torch.autograd.Function):
         rZ1 = rot(Z1)
         G = None
         ctx.rot, ctx.same = rot, Z2 is Z1
-        keep = ctx.same and Z1.requires_grad and 2 * w_re.shape[0] * Z1.numel() <= KEEP_VALUES
+        keep = ctx.same and ctx.needs_input_grad[0] and 2 * w_re.shape[0] * Z1.numel() <= KEEP_VALUES
         ctx.lefts = []
         for sl in _chunks(K, B * 2 * w_re.shape[0] * R1):
             left = _left(Z1[..., sl], rZ1[..., sl], w_re[:, sl], w_im[:, sl])
