@@ -1,6 +1,7 @@
 """Texture synthesis: time and quality of foscat_like vs FOSCAT on scikit-image textures.
 
     python benchmarks/synthesis.py [--foscat-python PY] [--sizes 64 128] [--textures brick gravel grass]
+                                   [--single]   (also foscat_like with precision="single")
 
 Both run ``synthesis(target, nstep=3, NUM_EPOCHS=300)`` (FOSCAT:
 ``foscat.scat_cov2D.funct(NORIENT=4)``) on the same standardised crops, each in a
@@ -23,6 +24,7 @@ from _common import peer_python, print_table, run_child, write_json  # noqa: E40
 
 
 def child(lib: str, texture: str, size: int, threads: int, epochs: int) -> None:
+    """One synthesis; ``lib``: 'foscat', 'foscat_like' or 'foscat_like_single'."""
     import time
 
     import numpy as np
@@ -37,7 +39,9 @@ def child(lib: str, texture: str, size: int, threads: int, epochs: int) -> None:
         y = np.asarray(sc.funct(NORIENT=4).synthesis(x.astype(np.float32), nstep=3, NUM_EPOCHS=epochs))
     else:
         import foscat_like as fl
-        y = fl.funct(NORIENT=4, grid="2d").synthesis(x, nstep=3, NUM_EPOCHS=epochs, progress=False)
+        precision = "single" if lib.endswith("_single") else "double"
+        y = fl.funct(NORIENT=4, grid="2d").synthesis(x, nstep=3, NUM_EPOCHS=epochs, progress=False,
+                                                     precision=precision)
     dt = time.perf_counter() - t0
     y = np.asarray(y, dtype=np.float64).reshape(x.shape)
     a, b = (x - x.mean()) / x.std(), (y - y.mean()) / y.std()
@@ -57,6 +61,7 @@ def main() -> None:
                     help="sizes at which FOSCAT runs too (it takes minutes per texture)")
     ap.add_argument("--epochs", type=int, default=300)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--single", action="store_true", help='also run foscat_like with precision="single"')
     ap.add_argument("--child", nargs=3)
     a = ap.parse_args()
     if a.child:
@@ -73,17 +78,23 @@ def main() -> None:
             res = {"gaussian": quality_report(phase_randomized(x), x)}
             args = ["--threads", str(a.threads), "--epochs", str(a.epochs), "--child"]
             res["foscat_like"] = run_child(sys.executable, __file__, args + ["foscat_like", tex, str(size)], 1800)
+            if a.single:
+                res["foscat_like_single"] = run_child(sys.executable, __file__,
+                                                      args + ["foscat_like_single", tex, str(size)], 1800)
             if fpy and size in a.foscat_sizes:
                 res["foscat"] = run_child(fpy, __file__, args + ["foscat", tex, str(size)], 1800)
             results[key] = res
             for lib, r in res.items():
                 if r:
                     row = {"target": key, "method": lib, **r}
-                    if lib == "foscat" and "time_s" in r and "time_s" in res["foscat_like"]:
-                        row["speedup"] = r["time_s"] / res["foscat_like"]["time_s"]
+                    if lib == "foscat" and "time_s" in r:
+                        for ours in ("foscat_like", "foscat_like_single"):
+                            if "time_s" in (res.get(ours) or {}):
+                                sfx = "" if ours == "foscat_like" else "_single"
+                                row["speedup" + sfx] = r["time_s"] / res[ours]["time_s"]
                     rows.append(row)
     print_table(rows, ["target", "method", "time_s", "ps_log10_rms", "minkowski", "hist_ks",
-                       "max_shift_corr", "max_xcorr", "max_xcorr_twin", "speedup", "error"])
+                       "max_shift_corr", "max_xcorr", "max_xcorr_twin", "speedup", "speedup_single", "error"])
     print("wrote", write_json("synthesis", {"threads": a.threads, "epochs": a.epochs, "results": results}))
 
 
