@@ -95,6 +95,11 @@ def main() -> None:
                     rows.append(row)
     print_table(rows, ["target", "method", "time_s", "ps_log10_rms", "minkowski", "hist_ks",
                        "max_shift_corr", "max_xcorr", "max_xcorr_twin", "speedup", "speedup_single", "error"])
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "synthesis.json")
+    if os.path.exists(path):        # keep the targets (and methods) not run this time
+        with open(path) as f:
+            old = json.load(f).get("results", {})
+        results = {k: {**old.get(k, {}), **v} for k, v in {**{k: {} for k in old}, **results}.items()}
     print("wrote", write_json("synthesis", {"threads": a.threads, "epochs": a.epochs, "results": results}))
 
 
