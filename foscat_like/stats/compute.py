@@ -112,16 +112,15 @@ def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var:
         mods1.append(A1)
         if cross:
             mods2.append(A2)
-        # |C_j2| * psi_j3 in (B, L3, L2, P) layout: one matmul per statistic below
-        W1 = [_zx(grid, m) for m in mods1]
-        W2 = [_zx(grid, m) for m in mods2] if cross else W1
+        # |C_j2| * psi_j3 of every j2 <= j3 as rows (B, L3, n L2, P): one matmul per statistic
+        n = j3 + 1
+        W1 = _rows([_zx(grid, m) for m in mods1])
+        W2 = _rows([_zx(grid, m) for m in mods2]) if cross else W1
         c1z, c2z = c1.unsqueeze(2), c2.unsqueeze(2)                  # (B, L3, 1, P)
-        for j2 in range(j3 + 1):
-            _prod(mom, var, "S3", c1z, W2[j2], wf, calc_var, squeeze=True)
-            if cross:
-                _prod(mom, var, "S3P", c2z, W1[j2], wf, calc_var, squeeze=True)
-            for j1 in range(j2 + 1):
-                _prod(mom, var, "S4", W1[j1], W2[j2], wf, calc_var)
+        _prod(mom, var, "S3", c1z, W2, wf, calc_var, lambda m: _unstack3(m, n))
+        if cross:
+            _prod(mom, var, "S3P", c2z, W1, wf, calc_var, lambda m: _unstack3(m, n))
+        _prod(mom, var, "S4", W1, W2, wf, calc_var, lambda m: _pairs4(m, n))
         if j3 < J - 1:
             x1 = grid.downsample(x1)
             x2 = grid.downsample(x2) if cross else None
@@ -132,12 +131,34 @@ def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var:
     return mom, None if done else {"x1": x1, "x2": x2, "mods1": mods1, "mods2": mods2}
 
 
-def _prod(mom, var, key, a, b, wf, calc_var, squeeze=False):
-    m = wmean_prod(a, b, wf)                                       # (B, K, X, Y, Z)
-    mom[key].append((m[:, :, 0] if squeeze else m).unsqueeze(2))
+def _prod(mom, var, key, a, b, wf, calc_var, pick):
+    """Append ``pick(wmean_prod(a, b, wf))`` (and the same of the squared moduli with
+    ``calc_var``) to the moments ``key``."""
+    mom[key].append(pick(wmean_prod(a, b, wf)))
     if calc_var:
-        m2 = wmean_prod(a.abs() ** 2, b.abs() ** 2, wf)
-        var[key].append((m2[:, :, 0] if squeeze else m2).unsqueeze(2))
+        var[key].append(pick(wmean_prod(a.abs() ** 2, b.abs() ** 2, wf)))
+
+
+def _rows(W: list) -> torch.Tensor:
+    """``[(B, L3, L, P)] * n`` -> ``(B, L3, n L, P)`` (no copy for one)."""
+    return W[0] if len(W) == 1 else torch.cat(W, 2)
+
+
+def _unstack3(m: torch.Tensor, n: int) -> torch.Tensor:
+    """``(B, K, 1, n L2, L3)`` -> the S3 chunk ``(B, K, n, L2, L3)`` of ``j2 = 0 .. n-1``."""
+    B, K, _, nL, L3 = m.shape
+    return m.reshape(B, K, n, nL // n, L3)
+
+
+def _pairs4(m: torch.Tensor, n: int) -> torch.Tensor:
+    """``(B, K, n L1, n L2, L3)`` -> the S4 chunk ``(B, K, n(n+1)/2, L1, L2, L3)`` of the pairs
+    ``j1 <= j2 < n`` in ``indices``' order (j2 outer, j1 inner)."""
+    B, K, nL, _, L3 = m.shape
+    L = nL // n
+    g = m.reshape(B, K, n, L, n, L, L3).permute(0, 1, 2, 4, 3, 5, 6)     # (B, K, j1, j2, L1, L2, L3)
+    j1 = torch.tensor([a for b in range(n) for a in range(b + 1)], device=m.device)
+    j2 = torch.tensor([b for b in range(n) for _ in range(b + 1)], device=m.device)
+    return g[:, :, j1, j2]
 
 
 def indices(J: int) -> tuple[list, list]:
