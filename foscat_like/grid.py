@@ -116,6 +116,29 @@ class Grid(ABC):
         """0/1 mask ``(..., *S)`` grown by one pixel: 1 wherever a pixel or one of its
         neighbours (the wavelet stencil's) is in ``w > 0.5``."""
 
+    # -- a wavelet-diagonal basis (optional; ``wavelet_diagonal = True``, stats.spectral) ---------
+    def spectral(self, x: torch.Tensor) -> torch.Tensor:
+        """Real field ``(..., *S)`` -> real coefficients ``(..., K)`` in which the spatial mean of
+        products is a weighted dot product and the wavelet is diagonal."""
+        raise NotImplementedError(f"grid '{self.name}' has no wavelet-diagonal basis")
+
+    def spectral_down(self, Y: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+        """:meth:`downsample` on the coefficients of a field of spatial ``shape``."""
+        raise NotImplementedError(f"grid '{self.name}' has no wavelet-diagonal basis")
+
+    def spectral_wavelet(self, Y: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+        """:meth:`wavelet` of coefficients ``(B, K)``: real parts, then imaginary parts ``(B, 2L, *S)``."""
+        raise NotImplementedError(f"grid '{self.name}' has no wavelet-diagonal basis")
+
+    def spectral_gram(self, shape: tuple[int, ...], like: torch.Tensor) -> tuple:
+        """``(w_re, w_im) (L, K)``: ``mean((a * psi_l) conj(b * psi_l)) =
+        sum(w_re[l] Ya Yb) + i sum(w_im[l] rot(Ya) Yb)``."""
+        raise NotImplementedError(f"grid '{self.name}' has no wavelet-diagonal basis")
+
+    def spectral_rot(self, Y: torch.Tensor) -> torch.Tensor:
+        """The coefficients of ``-i`` times a field's complex coefficients (``rot(rot(Y)) = -Y``)."""
+        raise NotImplementedError(f"grid '{self.name}' has no wavelet-diagonal basis")
+
     def band_powers(self, x: torch.Tensor) -> torch.Tensor | None:
         """Optional fine isotropic band powers ``(B, nbands)`` (a finer S2 for the synthesis
         loss); ``None`` when the grid has none."""

@@ -145,8 +145,7 @@ class PlanarGrid(Grid):
         w = self._spectral_weights(shape, like)
         return w["w_re"], w["w_im"]
 
-    @staticmethod
-    def spectral_rot(Y: torch.Tensor) -> torch.Tensor:
+    def spectral_rot(self, Y: torch.Tensor) -> torch.Tensor:
         return spectral.rot(Y)
 
     def _spectral_weights(self, shape: tuple[int, ...], like: torch.Tensor) -> dict:
