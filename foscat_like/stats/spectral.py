@@ -34,13 +34,6 @@ def usable(grid: Grid, weights, edge: bool, calc_var: bool) -> bool:
     return grid.wavelet_diagonal and weights is None and not edge and not calc_var
 
 
-def _pairs(n: int, device) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(j1, j2)`` for ``j2 < n``, ``j1 <= j2`` in the order ``compute.moments`` appends S4."""
-    j1 = [a for b in range(n) for a in range(b + 1)]
-    j2 = [b for b in range(n) for _ in range(b + 1)]
-    return torch.tensor(j1, device=device), torch.tensor(j2, device=device)
-
-
 def spectral_moments(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: int) -> dict:
     """``compute.moments(grid, initial_state(x1, x2), range(J), J, [None] * J)[0]``.
 
@@ -48,7 +41,7 @@ def spectral_moments(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: i
     Returns the moments dict ``compute.finalise`` takes (chunks ``(B, 1, n, ...)`` per level).
     """
     from .compute import MOMENTS
-    nd, L = grid.spatial_ndim, grid.L
+    nd = grid.spatial_ndim
     cross = x2 is not None
     shape = grid.spatial_shape(x1)
     f1 = x1.flatten(-nd)
@@ -74,7 +67,7 @@ def spectral_moments(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: i
         G = _gram(grid, Z1, Z2, shape)                                # (B, L3, R1, R2)
         g00 = G[:, None, None, :, 0, 0].real                          # <C1 conj C2>: (B, 1, 1, L)
         mom["S2" if cross else "P1"].append(g00)
-        _extract(mom, G, j3 + 1, L, cross)
+        _extract(mom, G, j3 + 1, cross)
         if j3 < J - 1:
             Z1 = grid.spectral_down(Z1, shape)
             Z2 = grid.spectral_down(Z2, shape) if cross else Z1
@@ -170,15 +163,13 @@ def _gram(grid: Grid, Z1: torch.Tensor, Z2: torch.Tensor, shape: tuple) -> torch
     return torch.complex(G[:, 0], G[:, 1])
 
 
-def _extract(mom: dict, G: torch.Tensor, n: int, L: int, cross: bool) -> None:
-    """Append level ``n - 1``'s S3 (and S3P) ``(B, 1, n, L2, L3)`` and S4 ``(B, 1, n4, L1, L2, L3)``
-    chunks from the Gram matrices ``G (B, L3, 1 + nL, 1 + nL)`` (rows: the field, then moduli)."""
-    B = G.shape[0]
-    gx = G[:, :, 0, 1:].reshape(B, L, n, L)                           # (B, L3, j2, L2): X1 vs M2
-    mom["S3"].append(gx.permute(0, 2, 3, 1).unsqueeze(1))
-    if cross:
-        gp = G[:, :, 1:, 0].reshape(B, L, n, L).conj()                # M1 vs X2, conjugated
-        mom["S3P"].append(gp.permute(0, 2, 3, 1).unsqueeze(1))
-    g4 = G[:, :, 1:, 1:].reshape(B, L, n, L, n, L)                    # (B, L3, j1, L1, j2, L2)
-    j1, j2 = _pairs(n, G.device)
-    mom["S4"].append(g4.permute(0, 2, 4, 3, 5, 1)[:, j1, j2].unsqueeze(1))
+def _extract(mom: dict, G: torch.Tensor, n: int, cross: bool) -> None:
+    """Append level ``n - 1``'s S3 (and S3P) and S4 chunks from the Gram matrices
+    ``G (B, L3, 1 + nL, 1 + nL)`` (rows: the field, then moduli), laid out as the pixel route's
+    products ``(B, K=1, X, Y, L3)`` and picked the same way (``compute``)."""
+    from .compute import _pairs4, _unstack3
+    as_prod = lambda g: g.permute(0, 2, 3, 1).unsqueeze(1)              # (B, 1, X, Y, L3)
+    mom["S3"].append(_unstack3(as_prod(G[:, :, :1, 1:]), n))
+    if cross:                                                          # <C2 conj W1> = conj(G[M1, X2])
+        mom["S3P"].append(_unstack3(as_prod(G[:, :, 1:, :1].conj().transpose(-1, -2)), n))
+    mom["S4"].append(_pairs4(as_prod(G[:, :, 1:, 1:]), n))
