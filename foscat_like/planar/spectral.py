@@ -17,7 +17,6 @@ field of full spectrum is formed, and downsampling is a crop of ``H``.
 """
 from __future__ import annotations
 
-
 import torch
 
 

@@ -117,10 +117,10 @@ def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var:
         W1 = _rows([_zx(grid, m) for m in mods1])
         W2 = _rows([_zx(grid, m) for m in mods2]) if cross else W1
         c1z, c2z = c1.unsqueeze(2), c2.unsqueeze(2)                  # (B, L3, 1, P)
-        _prod(mom, var, "S3", c1z, W2, wf, calc_var, lambda m: _unstack3(m, n))
+        _prod(mom, var, "S3", c1z, W2, wf, calc_var, lambda m: pick_s3(m, n))
         if cross:
-            _prod(mom, var, "S3P", c2z, W1, wf, calc_var, lambda m: _unstack3(m, n))
-        _prod(mom, var, "S4", W1, W2, wf, calc_var, lambda m: _pairs4(m, n))
+            _prod(mom, var, "S3P", c2z, W1, wf, calc_var, lambda m: pick_s3(m, n))
+        _prod(mom, var, "S4", W1, W2, wf, calc_var, lambda m: pick_s4(m, n))
         if j3 < J - 1:
             x1 = grid.downsample(x1)
             x2 = grid.downsample(x2) if cross else None
@@ -144,13 +144,13 @@ def _rows(W: list) -> torch.Tensor:
     return W[0] if len(W) == 1 else torch.cat(W, 2)
 
 
-def _unstack3(m: torch.Tensor, n: int) -> torch.Tensor:
+def pick_s3(m: torch.Tensor, n: int) -> torch.Tensor:
     """``(B, K, 1, n L2, L3)`` -> the S3 chunk ``(B, K, n, L2, L3)`` of ``j2 = 0 .. n-1``."""
     B, K, _, nL, L3 = m.shape
     return m.reshape(B, K, n, nL // n, L3)
 
 
-def _pairs4(m: torch.Tensor, n: int) -> torch.Tensor:
+def pick_s4(m: torch.Tensor, n: int) -> torch.Tensor:
     """``(B, K, n L1, n L2, L3)`` -> the S4 chunk ``(B, K, n(n+1)/2, L1, L2, L3)`` of the pairs
     ``j1 <= j2 < n`` in ``indices``' order (j2 outer, j1 inner)."""
     B, K, nL, _, L3 = m.shape

@@ -167,9 +167,9 @@ def _extract(mom: dict, G: torch.Tensor, n: int, cross: bool) -> None:
     """Append level ``n - 1``'s S3 (and S3P) and S4 chunks from the Gram matrices
     ``G (B, L3, 1 + nL, 1 + nL)`` (rows: the field, then moduli), laid out as the pixel route's
     products ``(B, K=1, X, Y, L3)`` and picked the same way (``compute``)."""
-    from .compute import _pairs4, _unstack3
+    from .compute import pick_s4, pick_s3
     as_prod = lambda g: g.permute(0, 2, 3, 1).unsqueeze(1)              # (B, 1, X, Y, L3)
-    mom["S3"].append(_unstack3(as_prod(G[:, :, :1, 1:]), n))
+    mom["S3"].append(pick_s3(as_prod(G[:, :, :1, 1:]), n))
     if cross:                                                          # <C2 conj W1> = conj(G[M1, X2])
-        mom["S3P"].append(_unstack3(as_prod(G[:, :, 1:, :1].conj().transpose(-1, -2)), n))
-    mom["S4"].append(_pairs4(as_prod(G[:, :, 1:, 1:]), n))
+        mom["S3P"].append(pick_s3(as_prod(G[:, :, 1:, :1].conj().transpose(-1, -2)), n))
+    mom["S4"].append(pick_s4(as_prod(G[:, :, 1:, 1:]), n))
