@@ -27,6 +27,7 @@ import torch
 
 from ..grid import Grid
 from ..ops import modulus_parts, safe_sqrt
+from .compute import MOMENTS, pick_s3, pick_s4
 
 
 def usable(grid: Grid, weights, edge: bool, calc_var: bool) -> bool:
@@ -40,7 +41,6 @@ def spectral_moments(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: i
     x1, x2 : ``(B, *S)`` real fields (``x2 = None``: auto statistics).
     Returns the moments dict ``compute.finalise`` takes (chunks ``(B, 1, n, ...)`` per level).
     """
-    from .compute import MOMENTS
     nd = grid.spatial_ndim
     cross = x2 is not None
     shape = grid.spatial_shape(x1)
@@ -167,7 +167,6 @@ def _extract(mom: dict, G: torch.Tensor, n: int, cross: bool) -> None:
     """Append level ``n - 1``'s S3 (and S3P) and S4 chunks from the Gram matrices
     ``G (B, L3, 1 + nL, 1 + nL)`` (rows: the field, then moduli), laid out as the pixel route's
     products ``(B, K=1, X, Y, L3)`` and picked the same way (``compute``)."""
-    from .compute import pick_s4, pick_s3
     as_prod = lambda g: g.permute(0, 2, 3, 1).unsqueeze(1)              # (B, 1, X, Y, L3)
     mom["S3"].append(pick_s3(as_prod(G[:, :, :1, 1:]), n))
     if cross:                                                          # <C2 conj W1> = conj(G[M1, X2])
