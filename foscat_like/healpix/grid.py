@@ -16,7 +16,8 @@ import torch
 from ..checks import check_positive_int
 from ..grid import Grid
 from .geometry import full_sky_neighbourhood, neighbourhood, nside_of
-from .stencil import CHUNK, reverse_slots, stencil_csr
+from .geometry import CHUNK
+from .stencil import Stencil
 from ..wavelets import SIGMA0, XI0, slant
 
 MIN_NSIDE = 2          # coarsest level allowed
@@ -226,7 +227,7 @@ class HealpixGrid(Grid):
         ops = self._ops.get(key, {})
         if need not in ops:
             nside, cells = self._level(n)
-            ops = {k: tuple(t.to(like.device) for t in v)
+            ops = {k: v.to(like.device) if isinstance(v, Stencil) else tuple(t.to(like.device) for t in v)
                    for k, v in self._build(nside, cells, like.dtype, wavelets=need == "psi").items()}
             self._ops[key] = ops
         return ops
@@ -253,26 +254,16 @@ class HealpixGrid(Grid):
         xy = np.where(valid[..., None], xy, 0.0)           # missing slots may sit at infinity
         nb, K = valid.shape
         npdt = torch.empty((), dtype=dtype).numpy().dtype     # computed in the operators' dtype
-        vals = np.empty((2 * self.L if wavelets else 0, nb, K), dtype=npdt)   # real, then imaginary parts
-        smooth = np.empty((1, nb, K), dtype=npdt)
+        vals = np.empty((nb, 2 * self.L if wavelets else 0, K), dtype=npdt)   # real, then imaginary parts
+        smooth = np.empty((nb, 1, K), dtype=npdt)
         for s0 in range(0, nb, CHUNK):                      # chunks: temporaries stay small
             p = slice(s0, min(nb, s0 + CHUNK))
-            self._weights(xy[p].astype(npdt), valid[p], vals[:, p], smooth[0, p])
+            self._weights(xy[p].astype(npdt), valid[p], vals[p], smooth[p, 0])
         del xy
-        if turns > 1:     # rows of base pixels 0, 4, 8 -> all twelve (4 g + r: the same rows)
-            q = nside * nside
-            rep = lambda a: np.broadcast_to(a.reshape(a.shape[:-2] + (3, 1, q, K)),
-                                            a.shape[:-2] + (3, 4, q, K)).reshape(a.shape[:-2] + (12 * q, K))
-            rev = reverse_slots(index, rep(valid), rows=np.concatenate([np.arange(f * q, (f + 1) * q)
-                                                                        for f in (0, 4, 8)]))
-            valid, vals, smooth = rep(valid), rep(vals), rep(smooth)
-            rev = None if rev is None else rep(rev)
-        else:
-            rev = reverse_slots(index, valid)
         npix = index.shape[0]
-        ops = {"smooth": stencil_csr(index, valid, smooth, dtype, rev)}
+        ops = {"smooth": Stencil(index, smooth, turns, dtype)}
         if wavelets:
-            ops["psi"] = stencil_csr(index, valid, vals, dtype, rev)
+            ops["psi"] = Stencil(index, vals, turns, dtype)
         if cells is not None:
             j = self.patch.level_of(npix)
             if j + 1 < len(self.patch.cells):
@@ -283,11 +274,11 @@ class HealpixGrid(Grid):
 
     def _weights(self, xy: np.ndarray, valid: np.ndarray, vals: np.ndarray, smooth: np.ndarray) -> None:
         """Stencil weights of pixels with neighbour coordinates ``xy (n, K, 2)``: the ``L``
-        oriented zero-mean Morlet wavelets into ``vals (2 L, n, K)`` (real parts, then
+        oriented zero-mean Morlet wavelets into ``vals (n, 2 L, K)`` (real parts, then
         imaginary parts) and the Gaussian smoothing into ``smooth (n, K)``."""
         sigma = SIGMA0 if self.KERNELSZ == 3 else 1.5 * SIGMA0
         xi, aspect = XI0, min(1.0, slant(self.L))
-        for l in range(self.L if len(vals) else 0):          # no wavelets asked for: smoothing only
+        for l in range(self.L if vals.shape[1] else 0):          # no wavelets asked for: smoothing only
             th = l * np.pi / self.L
             u = xy[..., 0] * np.cos(th) + xy[..., 1] * np.sin(th)           # along the wave
             v = -xy[..., 0] * np.sin(th) + xy[..., 1] * np.cos(th)
@@ -295,7 +286,7 @@ class HealpixGrid(Grid):
             env /= env.sum(1, keepdims=True)
             c, s = np.cos(xi * u), np.sin(xi * u)
             bc, bs = (env * c).sum(1, keepdims=True), (env * s).sum(1, keepdims=True)  # zero mean
-            vals[l], vals[self.L + l] = env * (c - bc), env * (s - bs)
+            vals[:, l], vals[:, self.L + l] = env * (c - bc), env * (s - bs)
         g = np.where(valid, np.exp(-(xy ** 2).sum(-1) / (2 * SIGMA0 ** 2)), 0.0)
         smooth[:] = g / g.sum(1, keepdims=True)
 
@@ -307,9 +298,8 @@ class HealpixGrid(Grid):
     def wavelet(self, x: torch.Tensor, lead: bool = False) -> torch.Tensor:
         npix = x.shape[-1]
         ops = self.operators(npix, x)
-        cols = x.reshape(-1, npix).T.contiguous()                         # (npix, M)
-        y = self._apply(ops["psi"], cols).reshape(2, self.L, npix, -1)
-        out = torch.complex(y[0], y[1]).permute(2, 0, 1)                   # (M, L, npix)
+        y = ops["psi"].apply(x.reshape(-1, npix))                          # (M, 2 L, npix)
+        out = torch.complex(y[:, :self.L], y[:, self.L:])                  # (M, L, npix)
         out = out.reshape(x.shape[:-1] + (self.L, npix))                   # (B, *C, L, npix)
         if lead and x.dim() > 2:
             out = out.movedim(-2, 1)
@@ -318,7 +308,7 @@ class HealpixGrid(Grid):
     def smooth(self, x: torch.Tensor) -> torch.Tensor:
         npix = x.shape[-1]
         ops = self.operators(npix, x, need="smooth")
-        return self._apply(ops["smooth"], x.reshape(-1, npix).T.contiguous()).T.reshape(x.shape)
+        return ops["smooth"].apply(x.reshape(-1, npix)).reshape(x.shape)
 
     def _child_mean(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[-1]
