@@ -87,7 +87,7 @@ def test_max_memory_drives_the_split_and_eval_matches():
     nside = 32
     x = torch.randn(12 * nside ** 2, dtype=torch.float64)
     whole = fl.funct(NORIENT=4).eval(x, norm="self")
-    op = fl.funct(NORIENT=4, max_memory="30MB")
+    op = fl.funct(NORIENT=4, max_memory="20MB")
     import foscat_like.stats.split as split
     plan = split.split_plan(op.grid, x[None], None, op.scales(x), False)
     assert plan is not None and len(plan.blocks) > 1
