@@ -10,7 +10,8 @@ LocalCluster of 2 worker processes, 1 thread each) and FOSCAT's HEALPix ``funct`
 runs. float32 (FOSCAT's default), NORIENT=4, KERNELSZ=3, default Jmax. Every measurement runs
 in a fresh child process; ``peak_rss_mb`` is its VmHWM (imports, map and evaluation),
 ``peak_mb`` / ``bytes_per_pixel`` what the evaluation added (the peak reset once the map is made). Maps:
-healpy.synfast with C_l ~ 1/(1+l)^2. Writes benchmarks/results/healpix_scale.json.
+healpy.synfast with C_l ~ 1/(1+l)^2. Writes benchmarks/results/healpix_scale.json (merged: the
+measurements not run this time are kept).
 """
 from __future__ import annotations
 
@@ -162,6 +163,10 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     print_table(rows, ["nside", "what", "lib", "mode", "first_call_s", "eval_s", "eval_grad_s", "peak_rss_mb", "peak_mb",
                        "bytes_per_pixel", "max_memory_gb", "plan", "error"])
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "healpix_scale.json")
+    if os.path.exists(path):        # keep the measurements not run this time
+        with open(path) as f:
+            results = {**json.load(f).get("results", {}), **results}
     print("wrote", write_json("healpix_scale", {"threads": 2, "results": results}))
 
 
