@@ -11,7 +11,8 @@ more). Every synthesis runs in a fresh child (its peak memory is its own).
     python benchmarks/healpix_scale_synthesis.py [--nsides 128 256 512] [--epochs 100]
         [--nstep 3] [--max-memory 8GB]
 
-Writes benchmarks/results/healpix_scale_synthesis.json.
+Writes benchmarks/results/healpix_scale_synthesis.json (merged: the nsides not run this time are
+kept; each row carries its own epochs).
 """
 from __future__ import annotations
 
@@ -60,10 +61,18 @@ def main() -> None:
     for nside in a.nsides:
         r = run_child(sys.executable, __file__, ["--child", str(nside), "--epochs", str(a.epochs),
                                                  "--nstep", str(a.nstep), "--max-memory", a.max_memory], 4 * 3600)
-        rows.append(dict(r, nside=nside))
+        rows.append(dict(r, nside=nside, epochs=a.epochs, nstep=a.nstep))
         print(json.dumps(rows[-1]), flush=True)
     print_table(rows, ["nside", "synthesis_s", "peak_mb", "cl_err", "cl_err_floor", "ks", "ks_floor",
                        "minkowski", "minkowski_floor", "corr", "error"])
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "healpix_scale_synthesis.json")
+    if os.path.exists(path):        # keep the nsides not run this time
+        with open(path) as f:
+            old = json.load(f)
+        for r in old.get("results", []):
+            r.setdefault("epochs", old.get("epochs"))
+        rows = sorted([r for r in old.get("results", []) if r["nside"] not in a.nsides] + rows,
+                      key=lambda r: r["nside"])
     print("wrote", write_json("healpix_scale_synthesis", {"epochs": a.epochs, "nstep": a.nstep,
                                                           "max_memory": a.max_memory, "results": rows}))
 

@@ -5,8 +5,9 @@ neighbourhood in its tangent plane (``sigma = 0.8`` px for 3x3, 1.2 px for
 5x5, ``xi = 3pi/4`` rad/px, made exactly zero-mean pixel by pixel, so the
 base-pixel corners with 7 neighbours are handled like any other pixel). Scale
 ``j`` is the same stencil on the map downgraded ``j`` times. Operators are
-precomputed once per nside as sparse CSR matrices (and their transposes, for a
-hand-written backward): no Python loop over pixels at run time.
+precomputed once per nside (``healpix.stencil``: gathered neighbours and one batched
+product, the full sky's weights stored for a quarter of it; a patch's child-mean is a
+CSR pair): no Python loop over pixels at run time.
 """
 from __future__ import annotations
 
