@@ -137,36 +137,46 @@ def _separate(grid: Grid, x: torch.Tensor, noise: torch.Tensor, cfg: SeparationC
 
 def _simulate(grid: Grid, s_hat, noise_k, model_k, cfg: SeparationConfig, syn: SynthesisConfig, mask):
     """One simulation (a Dask task when the grid has a client): a prior draw ``s'`` with ``s_hat``'s
-    statistics, and the separation and Wiener estimate of ``s' + n'`` (``noise_k (1, *S)``)."""
+    statistics, and the separation and Wiener estimate of ``s' + n'`` (``noise_k (1, *S)``; spin 2:
+    ``(1, 2, npix)``, model ``(K, 2, npix)``)."""
     sk = torch.as_tensor(synthesize(grid, s_hat, syn, in_mask=mask).maps).reshape(s_hat.shape)
-    dk = sk + noise_k
-    return sk, _separate(grid, dk, model_k, cfg, mask), grid.wiener(dk, model_k)
+    dk = sk + noise_k.reshape(s_hat.shape)
+    return sk, _separate(grid, dk, model_k, cfg, mask), grid.wiener(dk, model_k.reshape((-1,) + dk.shape[1:]))
 
 
 def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples: int, seed: int = 0,
                       mask=None, checkpoint: str | None = None) -> Posterior:
     """The posterior of the signal in ``data`` (module docstring). ``data (*S)``, noise draws
-    ``(Kn >= 3, *S)`` or a callable; returns ``Posterior`` with ``samples (n_samples, *S)``."""
+    ``(Kn >= 3, *S)`` or a callable; returns ``Posterior`` with ``samples (n_samples, *S)``.
+    Spin 2: ``data (2, npix)`` (Q, U), noise draws ``(Kn, 2, npix)``, samples ``(K, 2, npix)``;
+    the prior draws are spin-2 syntheses, and Q and U share the band gains (they are alike
+    under rotations)."""
     K = _check_n(n_samples)
-    if cfg.spin:
-        raise ValueError("n_samples is not available with spin=2 (Q, U) yet")
     d, _ = as_field(data, grid, "data", like=torch.zeros((), dtype=torch.float64))
-    if d.shape[0] != 1:
+    if cfg.spin:
+        from .plan import spin_components
+        if mask is not None:
+            raise ValueError("spin=2 separation is full-sky: no mask")
+        C, _ = spin_components(grid, cfg.spin, d, "data", sizes=(2,))
+    elif d.shape[0] != 1:
         raise ValueError(f"data must be a single field; got a batch of {d.shape[0]}")
+    else:
+        C = 1
     S = tuple(grid.spatial_shape(d))
+    F = ((C,) if C > 1 else ()) + S                       # one draw's shape
     if callable(noise):   # the model's draws, then one fresh draw per simulation
-        draws = _noise_draws(lambda k: noise(k), cfg.n_noise + K, S)
+        draws = _noise_draws(lambda k: noise(k), cfg.n_noise + K, F)
         model, sim_noise = draws[:cfg.n_noise], draws[cfg.n_noise:]
         sim_model = lambda k: model
     else:
-        model = _noise_draws(noise, cfg.n_noise, S)
+        model = _noise_draws(noise, cfg.n_noise, F)
         if model.shape[0] < 3:
             raise ValueError(f"noise must hold at least 3 draws for n_samples (one is left out of each "
                              f"simulation's noise model); got {model.shape[0]}")
         sim_noise = model[torch.arange(K) % model.shape[0]]
         sim_model = lambda k: torch.cat([model[:k % model.shape[0]], model[k % model.shape[0] + 1:]])
     syn = SynthesisConfig(NUM_EPOCHS=cfg.NUM_EPOCHS, Jmax=cfg.Jmax, edge=cfg.edge, precision=cfg.precision,
-                          progress=False, EVAL_FREQUENCY=0)
+                          progress=False, EVAL_FREQUENCY=0, spin=cfg.spin)
     fp = ckpt.fingerprint(grid, cfg, {"data": d, "noise": model, "sim_noise": sim_noise, "mask": mask,
                                       "n_samples": K, "seed": int(seed)})
     state = ckpt.load(checkpoint, fp) or {"sims": {}}
@@ -174,7 +184,7 @@ def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples:
     if "s_hat" not in state:
         state["s_hat"] = _separate(grid, d, model, quiet, mask)
         ckpt.save(checkpoint, fp, state)
-    s_hat, w = state["s_hat"], grid.wiener(d, model)
+    s_hat, w = state["s_hat"], grid.wiener(d, model.reshape((-1,) + S))
     todo = [k for k in range(K) if k not in state["sims"]]
     args = lambda k: (s_hat, sim_noise[k:k + 1], sim_model(k), quiet, syn.replace(seed=int(seed) + k), mask)
     client = getattr(grid, "client", None)
@@ -193,15 +203,15 @@ def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples:
         state["sims"][k] = sim
         ckpt.save(checkpoint, fp, state)
     sims = [state["sims"][k] for k in range(K)]
-    truth = torch.cat([t for t, _, _ in sims])
+    truth = torch.cat([t for t, _, _ in sims])            # (K C, *S): components as scalar rows
     p = torch.cat([q for _, q, _ in sims])
     ests = [p] if w is None else [torch.cat([v for _, _, v in sims]), p]
     g = _gains(grid, truth, ests)
     m = lambda fields: bands.combine([grid.band_split(f) for f in fields], g)
-    est = m([s_hat] if w is None else [w, s_hat])
-    samples = est + truth - m(ests)
+    est = m([s_hat] if w is None else [w, s_hat])        # (C, *S)
+    samples = (est.repeat((K,) + (1,) * len(S)) + truth - m(ests)).reshape((K,) + F)
     gains = g if w is not None else torch.cat([torch.zeros_like(g), g])
-    return Posterior(samples.numpy(), est[0].numpy(), s_hat[0].numpy(), gains.numpy())
+    return Posterior(samples.numpy(), est.reshape(F).numpy(), s_hat.reshape(F).numpy(), gains.numpy())
 
 
 def sample_inpainting(grid: Grid, data, grd_mask, cfg: SynthesisConfig, n_samples: int,
