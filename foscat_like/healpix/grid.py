@@ -11,6 +11,8 @@ CSR pair): no Python loop over pixels at run time.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -281,8 +283,9 @@ class HealpixGrid(Grid):
         xi, aspect = XI0, min(1.0, slant(self.L))
         for l in range(self.L if vals.shape[1] else 0):          # no wavelets asked for: smoothing only
             th = l * np.pi / self.L
-            u = xy[..., 0] * np.cos(th) + xy[..., 1] * np.sin(th)           # along the wave
-            v = -xy[..., 0] * np.sin(th) + xy[..., 1] * np.cos(th)
+            ct, st = math.cos(th), math.sin(th)     # Python floats: the arrays' dtype is kept
+            u = xy[..., 0] * ct + xy[..., 1] * st                           # along the wave
+            v = -xy[..., 0] * st + xy[..., 1] * ct
             env = np.where(valid, np.exp(-(u ** 2 + (aspect * v) ** 2) / (2 * sigma ** 2)), 0.0)
             env /= env.sum(1, keepdims=True)
             c, s = np.cos(xi * u), np.sin(xi * u)
