@@ -218,7 +218,8 @@ class funct:
         ``precision='single'`` computes the loss in float32 (the optimiser still works in float64).
         ``spin=2``: ``image_target`` is a full-sky ``(2, npix)`` (Q, U) map; the statistics are those
         of its E and B maps (each, and E x B), through differentiable harmonic transforms; the
-        result is a new (Q, U) map ``(2, npix)``.
+        result is a new (Q, U) map ``(2, npix)``. ``in_mask`` weights the E and B statistics
+        (what it hides of the target does not leak; E/B mixing near its border remains).
         ``checkpoint``: file updated after every level; a killed run called again
         with the same arguments and data resumes and ends with the same map (a checkpoint
         of any other run is refused).

@@ -127,8 +127,8 @@ def test_polarisation_synthesis_matches_ee_and_bb_spectra_with_a_new_sky():
     assert abs(np.corrcoef(y[0], qu[0])[0, 1]) < 0.5
     with pytest.raises(ValueError, match="spin=2: image_target must be a \\(2, npix\\) \\(Q, U\\) or \\(3, npix\\)"):
         fl.funct().synthesis(qu[0], spin=2, progress=False)
-    with pytest.raises(ValueError, match="full-sky and unmasked"):
-        fl.funct().synthesis(qu, spin=2, in_mask=np.ones(qu.shape[1]), progress=False)
+    with pytest.raises(ValueError, match="spin=2 synthesis is full-sky: no reference, grd_mask"):
+        fl.funct().synthesis(qu, spin=2, grd_mask=np.ones(qu.shape[1]), progress=False)
     with pytest.raises(ValueError, match="spin=2 needs full-sky HEALPix"):
         fl.funct(grid="1d").synthesis(np.random.default_rng(0).standard_normal((2, 64)), spin=2, progress=False)
     with pytest.raises(ValueError, match="spin must be one of"):
@@ -208,3 +208,25 @@ def test_polarisation_posterior_samples_cover_the_truth():
         fl.funct().separate(data[0], draws[:, 0], spin=2, n_samples=2, progress=False)
     with pytest.raises(ValueError, match="no mask"):
         fl.funct().separate(data, draws, spin=2, n_samples=2, mask=np.ones(qu.shape[1]), progress=False)
+
+
+def test_masked_polarisation_synthesis_ignores_what_the_mask_hides():
+    """``synthesis(qu, spin=2, in_mask=w)``: the E and B statistics are weighted by ``w``; pixels
+    outside it (here 30x the sky's amplitude, as a bright Galactic plane) do not leak into the
+    synthesis: inside the mask its Q, U and E, B keep the clean sky's amplitude."""
+    nside = 16
+    qu = _polarised_sky(nside, 0)
+    qu = qu / qu.std()
+    z = hp.pix2vec(nside, np.arange(12 * nside ** 2), nest=True)[2]
+    mask = (np.abs(z) > 0.35).astype(float)
+    v = mask > 0
+    bad = qu.copy()
+    bad[:, ~v] = 30 * np.random.default_rng(0).standard_normal((2, int((~v).sum())))
+    y = fl.funct().synthesis(bad, spin=2, in_mask=mask, nstep=2, NUM_EPOCHS=60, progress=False)
+    assert y.shape == qu.shape and np.isfinite(y).all()
+    ratio = y[:, v].std(1) / qu[:, v].std(1)
+    assert np.all((0.6 < ratio) & (ratio < 1.4)), ratio
+    g = fl.funct().grid
+    eb = lambda m: g.spin_to_scalars(torch.tensor(m)).numpy()
+    r_eb = eb(y)[:, v].std(1) / eb(qu)[:, v].std(1)
+    assert np.all((0.7 < r_eb) & (r_eb < 1.3)), r_eb

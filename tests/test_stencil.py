@@ -85,3 +85,15 @@ def test_operators_are_small():
     ops = HealpixGrid(4, 3).operators(n, torch.zeros((), dtype=torch.float32))
     per_pixel = (ops["psi"].nbytes + ops["smooth"].nbytes) / n
     assert per_pixel < 320, per_pixel
+
+
+def test_float32_operators_are_the_float64_ones_rounded():
+    """Weights are computed in the operators' dtype (no silent float64 detour) and agree."""
+    n = 12 * 4 ** 2
+    g = HealpixGrid(4, 3)
+    o32 = g.operators(n, torch.zeros((), dtype=torch.float32))
+    o64 = g.operators(n, torch.zeros((), dtype=torch.float64))
+    for key in ("psi", "smooth"):
+        d32, d64 = o32[key].dense(), o64[key].dense()
+        assert d32.dtype == torch.float32 and d64.dtype == torch.float64
+        assert (d32.double() - d64).abs().max() < 1e-5 * d64.abs().max()

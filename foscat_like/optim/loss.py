@@ -166,12 +166,13 @@ class StatLoss:
         (``q``: other quantiles)."""
         su = torch.sort(u.flatten(1), dim=1).values                       # (N, P)
         q = self.quantiles if q is None else q
+        n = q.shape[-1]
+        if n != su.shape[1]:       # fewer target values (a mask): their quantiles, interpolated
+            pos = (torch.arange(su.shape[1], dtype=u.dtype) + 0.5) / su.shape[1] * n - 0.5
+            lo = pos.floor().clamp(0, n - 1).long()
+            hi = (lo + 1).clamp(max=n - 1)
+            frac = (pos - lo).clamp(0, 1)
+            q = q[..., lo] * (1 - frac) + q[..., hi] * frac
         if q.dim() == 2:                                                  # per component: (C, P)
             return ((su - tile_rows(q, su.shape[0])) ** 2).mean()
-        if q.numel() != su.shape[1]:
-            pos = (torch.arange(su.shape[1], dtype=u.dtype) + 0.5) / su.shape[1] * q.numel() - 0.5
-            lo = pos.floor().clamp(0, q.numel() - 1).long()
-            hi = (lo + 1).clamp(max=q.numel() - 1)
-            frac = (pos - lo).clamp(0, 1)
-            q = q[lo] * (1 - frac) + q[hi] * frac
         return ((su - q) ** 2).mean()

@@ -58,10 +58,9 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
     if cfg.n_up and not grid.can_upsample_beyond_input:
         raise ValueError(f"n_up={cfg.n_up} is not available on grid '{grid.name}'")
     Js = level_scales(grid, S, cfg.nstep, cfg.Jmax, cfg.edge)
-    if cfg.spin and (reference is not None or in_mask is not None or grd_mask is not None or cfg.n_up
-                     or cfg.to_gaussian):
-        raise ValueError("spin=2 synthesis is full-sky and unmasked: no reference, in_mask, grd_mask, n_up "
-                         "or to_gaussian")
+    if cfg.spin and (reference is not None or grd_mask is not None or cfg.n_up or cfg.to_gaussian):
+        raise ValueError("spin=2 synthesis is full-sky: no reference, grd_mask, n_up or to_gaussian "
+                         "(in_mask weights the E and B statistics)")
     C, transform = spin_components(grid, cfg.spin, tgt, "image_target")
     inm = None if in_mask is None else as_mask(in_mask, S, tgt, "in_mask")
     if inm is not None and inm.shape[0] != 1:
