@@ -285,7 +285,8 @@ class funct:
         precision : ``'single'`` computes the statistics in float32 (1.5-1.7x faster on HEALPix
         nside 64-128, 35-40% less memory, same error: benchmarks/separation_scale.py).
         spin : 2 for polarisation: ``data`` is a full-sky ``(2, npix)`` (Q, U) map, ``noise`` draws
-        ``(K, 2, npix)``; the conditions hold on the E and B maps' statistics.
+        ``(K, 2, npix)``; the conditions hold on the E and B maps' statistics (``mask`` weights
+        them; no ``reference``).
         n_samples : ``None`` (one estimate) or ``K >= 2``: return a ``Posterior`` with ``samples
         (K, *S)``, ``mean``, ``std``, ``interval(level)`` and ``estimate``, drawn by simulating the
         estimator's error (``foscat_like.optim.posterior``; ``seed`` seeds its prior draws; costs

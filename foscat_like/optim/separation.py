@@ -136,8 +136,8 @@ def separate(grid: Grid, data, noise, cfg: SeparationConfig, reference=None, mas
         raise TypeError(f"cfg must be a SeparationConfig; got {type(cfg).__name__}")
     ckpt.check_writable(checkpoint)
     d, _ = as_field(data, grid, "data", like=torch.zeros((), dtype=torch.float64))
-    if cfg.spin and (mask is not None or reference is not None):
-        raise ValueError("spin=2 separation is full-sky: no mask or reference")
+    if cfg.spin and reference is not None:
+        raise ValueError("spin=2 separation takes no reference (mask weights the E and B statistics)")
     C, transform = spin_components(grid, cfg.spin, d, "data", sizes=(2,))
     if C == 1 and d.shape[0] != 1:
         raise ValueError(f"data must be a single field; got a batch of {d.shape[0]}")
