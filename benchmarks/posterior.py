@@ -144,27 +144,16 @@ def main() -> None:
                                             "draws": a.draws, "results": results}))
 
 
-def polarised_sky(nside: int, seed: int) -> np.ndarray:
-    """(Q, U) NEST, std 1: a lognormal intensity with a smooth, coherent polarisation angle."""
-    import healpy as hp
-    np.random.seed(seed)
-    cl = 1.0 / (np.arange(3 * nside) + 5.0) ** 2
-    g = hp.synfast(cl, nside)
-    p = 0.2 * np.exp(g / g.std())
-    psi = 2 * hp.synfast(0.5 * cl, nside)
-    qu = np.stack([hp.reorder(p * np.cos(2 * psi), r2n=True), hp.reorder(p * np.sin(2 * psi), r2n=True)])
-    return qu / qu.std()
-
-
 def polarisation(a, nsides: list[int]) -> None:
     """``separate(qu + n, draws, spin=2, n_samples=K)`` against the truth: pixel RMS and the E and B
     spectra's errors (RMS log10 ratio, l >= 4) of the empirical Wiener filter (Q and U apart), the
     separation, the estimate and one sample (median over the samples); coverage of Q and U."""
     import foscat_like as fl
     from foscat_like.healpix.spectra import cl_error, wiener_nest
+    from healpix_fidelity import polarised
     rows, results = [], {}
     for nside in nsides:
-        truth = polarised_sky(nside, 0)
+        truth = polarised(nside, 0)
         rng = np.random.default_rng(1)
         data = truth + rng.standard_normal(truth.shape)
         draws = rng.standard_normal((a.draws,) + truth.shape)
