@@ -210,19 +210,24 @@ def test_polarisation_posterior_samples_cover_the_truth():
         fl.funct().separate(data, draws, spin=2, n_samples=2, mask=np.ones(qu.shape[1]), progress=False)
 
 
-def test_masked_polarisation_synthesis_ignores_what_the_mask_hides():
-    """``synthesis(qu, spin=2, in_mask=w)``: the E and B statistics are weighted by ``w``; pixels
-    outside it (here 30x the sky's amplitude, as a bright Galactic plane) do not leak into the
-    synthesis: inside the mask its Q, U and E, B keep the clean sky's amplitude."""
+def _masked_polarised_sky(rng):
+    """(Q, U) of std 1 at nside 16, the mask keeping |z| > 0.35 (weights, bool) and, where it is
+    0, 30x the sky's amplitude (a bright Galactic plane), zero elsewhere."""
     nside = 16
     qu = _polarised_sky(nside, 0)
     qu = qu / qu.std()
     z = hp.pix2vec(nside, np.arange(12 * nside ** 2), nest=True)[2]
-    mask = (np.abs(z) > 0.35).astype(float)
-    v = mask > 0
-    bad = qu.copy()
-    bad[:, ~v] = 30 * np.random.default_rng(0).standard_normal((2, int((~v).sum())))
-    y = fl.funct().synthesis(bad, spin=2, in_mask=mask, nstep=2, NUM_EPOCHS=60, progress=False)
+    v = np.abs(z) > 0.35
+    bright = np.where(v, 0.0, 30 * rng.standard_normal(qu.shape))
+    return qu, v.astype(float), v, bright
+
+
+def test_masked_polarisation_synthesis_ignores_what_the_mask_hides():
+    """``synthesis(qu, spin=2, in_mask=w)``: the E and B statistics are weighted by ``w``; pixels
+    outside it (here 30x the sky's amplitude, as a bright Galactic plane) do not leak into the
+    synthesis: inside the mask its Q, U and E, B keep the clean sky's amplitude."""
+    qu, mask, v, bright = _masked_polarised_sky(np.random.default_rng(0))
+    y = fl.funct().synthesis(qu * v + bright, spin=2, in_mask=mask, nstep=2, NUM_EPOCHS=60, progress=False)
     assert y.shape == qu.shape and np.isfinite(y).all()
     ratio = y[:, v].std(1) / qu[:, v].std(1)
     assert np.all((0.6 < ratio) & (ratio < 1.4)), ratio
@@ -235,15 +240,9 @@ def test_masked_polarisation_synthesis_ignores_what_the_mask_hides():
 def test_masked_polarisation_separation_denoises_inside_the_mask():
     """``separate(qu, noise, spin=2, mask=w)``: what the mask hides (30x the sky's amplitude) is
     ignored; inside it the noise is cut and E and B keep the sky's amplitude."""
-    nside = 16
-    qu = _polarised_sky(nside, 0)
-    qu = qu / qu.std()
-    z = hp.pix2vec(nside, np.arange(12 * nside ** 2), nest=True)[2]
-    mask = (np.abs(z) > 0.35).astype(float)
-    v = mask > 0
     rng = np.random.default_rng(1)
-    data = qu + rng.standard_normal(qu.shape)
-    data[:, ~v] = 30 * rng.standard_normal((2, int((~v).sum())))
+    qu, mask, v, bright = _masked_polarised_sky(rng)
+    data = np.where(v, qu + rng.standard_normal(qu.shape), bright)
     draws = rng.standard_normal((16,) + qu.shape)
     s = fl.funct().separate(data, draws, spin=2, mask=mask, NUM_EPOCHS=40, n_iter=2, progress=False)
     rms = lambda a: float(np.sqrt(np.mean((a - qu)[:, v] ** 2)))
