@@ -129,7 +129,7 @@ def child(lib: str, mode: str, nside: int, what: str, repeat: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--nsides", type=int, nargs="+", default=[64, 128, 256, 512, 1024])
+    ap.add_argument("--nsides", type=int, nargs="*", default=[64, 128, 256, 512, 1024])
     ap.add_argument("--eval-nsides", type=int, nargs="*", default=[2048])
     ap.add_argument("--whole-max", type=int, default=512, help="largest nside run whole")
     ap.add_argument("--dask-nsides", type=int, nargs="*", default=[64, 128, 256])
