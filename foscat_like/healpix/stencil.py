@@ -121,7 +121,8 @@ class Stencil:
 
     def dense(self) -> torch.Tensor:
         """The operator as a dense ``(R n, n)`` matrix (row ``r n + p``): for tests, small ``n``."""
-        eye = torch.eye(self.n, dtype=self.dtype)
+        device = (self.csr[0] if self.vals is None else self.vals).device
+        eye = torch.eye(self.n, dtype=self.dtype, device=device)
         return self.forward(eye).permute(1, 2, 0).reshape(self.R * self.n, self.n)
 
 
