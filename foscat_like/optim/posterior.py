@@ -156,7 +156,7 @@ def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples:
     if cfg.spin:
         from .plan import spin_components
         if mask is not None:
-            raise ValueError("spin=2 separation is full-sky: no mask")
+            raise ValueError("n_samples with spin=2 takes no mask yet (its simulations are full-sky)")
         C, _ = spin_components(grid, cfg.spin, d, "data", sizes=(2,))
     elif d.shape[0] != 1:
         raise ValueError(f"data must be a single field; got a batch of {d.shape[0]}")
