@@ -9,6 +9,10 @@ skies with the target's C_l for WMAP (a floor for C_l only: the Galaxy is not Ga
 independent lognormal skies for the lognormal target (a floor for every metric).
 
     python benchmarks/healpix_fidelity.py [--seeds 3] [--nside 32] [--epochs 300] [--polarisation]
+                                          [--foscat-python PY [--foscat-seeds 1]]
+
+``--foscat-python``: also FOSCAT's HEALPix synthesis of the same targets (its own venv, a fresh
+child each, nstep 3, the same epochs); only those rows are run and merged into the results.
 
 ``--polarisation``: instead, (Q, U) syntheses (``spin=2``) of a polarised lognormal sky, the
 metrics on their E and B maps, the floor from independent polarised skies; merged into the
@@ -86,9 +90,13 @@ def main() -> None:
     ap.add_argument("--nside", type=int, default=32, help="of the lognormal target (WMAP is nside 32)")
     ap.add_argument("--epochs", type=int, default=300)
     ap.add_argument("--polarisation", action="store_true")
+    ap.add_argument("--foscat-python", default=None)
+    ap.add_argument("--foscat-seeds", type=int, default=1)
     a = ap.parse_args()
     if a.polarisation:
         return polarisation(a)
+    if a.foscat_python:
+        return foscat_rows(a)
     I, _ = load_wmap()
     cases = {"wmap_w_nside32": (I, lambda k: gaussian_like(I, 100 + k), "Gaussian skies, same C_l"),
              f"lognormal_nside{a.nside}": (lognormal(a.nside, 0), lambda k: lognormal(a.nside, 100 + k),
@@ -114,6 +122,50 @@ def main() -> None:
                                                                "corr", "time_s"])
         print()
     write_json("healpix_fidelity", {"args": vars(a), "cases": {**_stored().get("cases", {}), **payload}})
+
+
+# run by FOSCAT's interpreter (which has no foscat_like): its synthesis of a .npy map
+FOSCAT_CHILD = """
+import sys
+import numpy as np
+import foscat.scat_cov as sc
+m = np.load(sys.argv[1]).astype(np.float32)
+y = sc.funct(NORIENT=4, KERNELSZ=3).synthesis(m, nstep=3, NUM_EPOCHS=int(sys.argv[3]))
+np.save(sys.argv[2], np.asarray(y, dtype=np.float64).reshape(-1))
+"""
+
+
+def _cases(a) -> dict:
+    I, _ = load_wmap()
+    return {"wmap_w_nside32": I, f"lognormal_nside{a.nside}": lognormal(a.nside, 0)}
+
+
+def foscat_rows(a) -> None:
+    """FOSCAT's syntheses of the same targets, scored as ours (its seeds are its own)."""
+    import subprocess
+    import tempfile
+    stored = _stored()
+    cases = stored.get("cases", {})
+    table = []
+    for name, target in _cases(a).items():
+        rows, times = [], []
+        for _ in range(a.foscat_seeds):
+            with tempfile.TemporaryDirectory() as tmp:
+                src, dst = os.path.join(tmp, "target.npy"), os.path.join(tmp, "synthesis.npy")
+                np.save(src, target)
+                env = dict(os.environ, TEMPLATE_PATH=os.environ.get("TEMPLATE_PATH", tmp))
+                t0 = time.perf_counter()
+                subprocess.run([a.foscat_python, "-c", FOSCAT_CHILD, src, dst, str(a.epochs)],
+                               check=True, env=env, capture_output=True)
+                times.append(time.perf_counter() - t0)
+                rows.append(metrics(np.load(dst), target))
+        med = median_rows(rows)
+        cases.setdefault(name, {})["FOSCAT 2026.6.1"] = {"median": med, "per_seed": rows, "times_s": times}
+        table.append({"case": name, "method": "FOSCAT 2026.6.1", **med, "time_s": float(np.median(times))})
+        print_table(table[-1:], ["case", "method", "cl_err", "ks", "minkowski", "corr", "time_s"])
+    print()
+    print_table(table, ["case", "method", "cl_err", "ks", "minkowski", "corr", "time_s"])
+    write_json("healpix_fidelity", {**stored, "cases": cases})
 
 
 def _stored() -> dict:
