@@ -97,3 +97,11 @@ def test_float32_operators_are_the_float64_ones_rounded():
         d32, d64 = o32[key].dense(), o64[key].dense()
         assert d32.dtype == torch.float32 and d64.dtype == torch.float64
         assert (d32.double() - d64).abs().max() < 1e-5 * d64.abs().max()
+
+
+def test_mismatched_stencil_shapes_are_refused():
+    index, _, _ = full_sky_neighbourhood(2, 3)
+    with pytest.raises(ValueError, match="stencil shapes do not match"):
+        st.Stencil(index, np.zeros((index.shape[0] // 4, 8, 5)), 4)          # K differs
+    with pytest.raises(ValueError, match="stencil shapes do not match"):
+        st.Stencil(index, np.zeros((index.shape[0], 8, 9)), 4)               # rows are not n / turns

@@ -18,8 +18,7 @@ import torch
 
 from ..checks import check_positive_int
 from ..grid import Grid
-from .geometry import full_sky_neighbourhood, neighbourhood, nside_of
-from .geometry import CHUNK
+from .geometry import CHUNK, full_sky_neighbourhood, neighbourhood, nside_of
 from .stencil import Stencil
 from ..wavelets import SIGMA0, XI0, slant
 
