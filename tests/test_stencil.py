@@ -77,14 +77,44 @@ def test_gradcheck_through_the_grid_wavelet_and_smoothing():
 
 
 def test_operators_are_small():
-    """Full sky, float32, L = 4, K = 9: the wavelets' weights of a quarter of the sphere and
-    one index per slot (144 B per pixel), and the smoothing's CSR pair (152 B): ~300 B per pixel,
-    where CSR pairs for both took 1.3 KB."""
+    """Full sky, float32, L = 4, K = 9: the wavelets' weights of a quarter of the sphere and one
+    int32 index per slot (108 B per pixel), the smoothing's one CSR matrix and row sums (80 B,
+    its column indices the wavelets' index, shared): ~150 B per pixel, where CSR pairs for both
+    took 1.3 KB."""
     nside = 32
     n = 12 * nside ** 2
     ops = HealpixGrid(4, 3).operators(n, torch.zeros((), dtype=torch.float32))
-    per_pixel = (ops["psi"].nbytes + ops["smooth"].nbytes) / n
-    assert per_pixel < 320, per_pixel
+    assert ops["psi"].index.data_ptr() == ops["smooth"].csr[0].col_indices().data_ptr()
+    assert len(ops["smooth"].csr) == 1                       # no transposed copy
+    shared = ops["psi"].index.nbytes
+    per_pixel = (ops["psi"].nbytes + ops["smooth"].nbytes - shared) / n
+    assert per_pixel < 160, per_pixel
+
+
+@pytest.mark.parametrize("KERNELSZ", [3, 5])
+@pytest.mark.parametrize("patch", [False, True])
+def test_smoothing_adjoint_without_a_transpose_is_the_transpose(KERNELSZ, patch):
+    """The smoothing's adjoint ``Z A (y / Z)`` (a symmetric Gaussian normalised per row) is the
+    dense transpose: full sky and patches, at nside 1 (repeated slots) to 8."""
+    for nside in (1, 2, 8):
+        n = 12 * nside ** 2
+        cells = np.arange(n // 6, n - 3) if patch else None
+        g = HealpixGrid(4, KERNELSZ, cell_ids=cells, nside=nside) if patch else HealpixGrid(4, KERNELSZ)
+        m = n if cells is None else cells.size
+        op = g.operators(m, torch.zeros((), dtype=torch.float64), need="smooth")["smooth"]
+        assert op.z is not None
+        A = op.dense()
+        adj = op.adjoint(torch.eye(m, dtype=torch.float64).reshape(m, 1, m))   # row k = A^T e_k
+        assert torch.allclose(adj, A, atol=1e-14), (nside, float((adj - A).abs().max()))
+
+
+def test_row_sums_are_for_one_output_stencils():
+    index, _, _ = full_sky_neighbourhood(2, 3)
+    G = index.shape[0] // 4
+    with pytest.raises(ValueError, match="row_sums must have shape"):
+        st.Stencil(index, np.ones((G, 8, 9)), 4, row_sums=np.ones(G))
+    with pytest.raises(ValueError, match="row_sums must have shape"):
+        st.Stencil(index, np.ones((G, 1, 9)), 4, row_sums=np.ones(G + 1))
 
 
 def test_float32_operators_are_the_float64_ones_rounded():

@@ -71,7 +71,7 @@ def neighbourhood(nside: int, KERNELSZ: int = 3, cells: np.ndarray | None = None
     npix, K = len(allpix), KERNELSZ * KERNELSZ
     index = np.empty((npix, K), dtype=np.int64)
     coords = np.empty((npix, K, 2))
-    vec = _unit_vectors(nside, allpix) if cells is None else None
+    vec = _unit_vectors(nside, allpix) if cells is None else None      # (3, n): x, y, z
     for start in range(0, npix, CHUNK):
         pix = allpix[start:start + CHUNK]
         ring1 = _first_ring(nside, pix)
@@ -83,9 +83,9 @@ def neighbourhood(nside: int, KERNELSZ: int = 3, cells: np.ndarray | None = None
         idx = cand if (KERNELSZ == 3 and nside >= 2) else _unique_rows(cand, K)
         idx = np.where(idx >= 0, idx, pix[:, None])
         index[start:start + len(pix)] = idx
-        v = _unit_vectors(nside, pix) if vec is None else vec[start:start + len(pix)]
-        q = _unit_vectors(nside, idx.ravel()).reshape(len(pix), K, 3) if vec is None else vec[idx]
-        coords[start:start + len(pix)] = _tangent_coords(v, q, nside)
+        v = _unit_vectors(nside, pix) if vec is None else vec[:, start:start + len(pix)]
+        q = _unit_vectors(nside, idx.ravel()).reshape(3, len(pix), K) if vec is None else vec[:, idx]
+        _tangent_coords(v, q, nside, coords[start:start + len(pix)])
     valid = np.ones((npix, K), dtype=bool)
     for start in range(0, npix, CHUNK):      # a slot padded with the pixel itself is missing
         valid[start:start + CHUNK, 1:] = index[start:start + CHUNK, 1:] != allpix[start:start + CHUNK, None]
@@ -95,8 +95,8 @@ def neighbourhood(nside: int, KERNELSZ: int = 3, cells: np.ndarray | None = None
 def rotate_faces(pix: np.ndarray, nside: int, r: int) -> np.ndarray:
     """The NEST pixels ``pix`` turned by ``r`` quarter turns about the polar axis: base pixel
     ``f`` goes to ``4 (f // 4) + (f + r) % 4`` (its row of four), the position inside it stays."""
-    face, inner = np.divmod(pix, nside * nside)
-    return (4 * (face // 4) + (face + r) % 4) * nside * nside + inner
+    s = 2 * (nside.bit_length() - 1)                  # nside^2 = 2^s: bits, not divisions
+    return (pix & ~(3 << s)) | ((((pix >> s) + r) & 3) << s)
 
 
 def full_sky_neighbourhood(nside: int, KERNELSZ: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -108,27 +108,33 @@ def full_sky_neighbourhood(nside: int, KERNELSZ: int = 3) -> tuple[np.ndarray, n
     q = nside * nside
     base = np.concatenate([np.arange(f * q, (f + 1) * q) for f in (0, 4, 8)])
     idx_b, xy, valid = neighbourhood(nside, KERNELSZ, base)
-    index = np.empty((12 * q, idx_b.shape[1]), dtype=np.int64)
-    for g in range(3):
+    # int32 where it fits (nside <= 8192): half the bytes of the largest build array
+    index = np.empty((12 * q, idx_b.shape[1]), dtype=np.int32 if 12 * q < 2 ** 31 else np.int64)
+    s = 2 * (nside.bit_length() - 1)
+    for g in range(3):                   # ``rotate_faces``, the shared bits computed once
+        blk = idx_b[g * q:(g + 1) * q].astype(index.dtype)
+        keep, f3 = blk & ~(3 << s), (blk >> s) & 3
         for r in range(4):
-            index[(4 * g + r) * q:(4 * g + r + 1) * q] = rotate_faces(idx_b[g * q:(g + 1) * q], nside, r)
+            np.bitwise_or(keep, ((f3 + r) & 3) << s, out=index[(4 * g + r) * q:(4 * g + r + 1) * q])
     return index, xy, valid
 
 
 def _unit_vectors(nside: int, pix: np.ndarray) -> np.ndarray:
+    """``(3, n)``: the components x, y, z of the pixels' centres."""
     import healpy as hp
-    return np.stack(hp.pix2vec(nside, pix, nest=True), axis=1)
+    out = np.empty((3, pix.size))
+    out[0], out[1], out[2] = hp.pix2vec(nside, pix, nest=True)
+    return out
 
 
-def _tangent_coords(v: np.ndarray, q: np.ndarray, nside: int) -> np.ndarray:
-    """Gnomonic ``(east, north)`` coordinates ``(n, K, 2)`` of unit vectors ``q (n, K, 3)``
-    around the centres ``v (n, 3)``, in pixel sizes (the local frame from ``v`` alone)."""
-    x, y, z = v[:, 0], v[:, 1], v[:, 2]
+def _tangent_coords(v: np.ndarray, q: np.ndarray, nside: int, out: np.ndarray) -> None:
+    """Gnomonic ``(east, north)`` coordinates ``out (n, K, 2)`` of unit vectors ``q (3, n, K)``
+    around the centres ``v (3, n)``, in pixel sizes (the local frame from ``v`` alone)."""
+    x, y, z = v[0][:, None], v[1][:, None], v[2][:, None]
+    qx, qy, qz = q
     rho = np.sqrt(x * x + y * y)                      # > 0: no pixel centre is a pole
     size = np.sqrt(4 * np.pi / (12 * nside * nside))
-    d = np.einsum("nkc,nc->nk", q, v) * size
-    d = np.where(d != 0, d, np.inf)                   # 90 degrees away (nside 1-2, 5x5)
-    qx, qy, qz = q[..., 0], q[..., 1], q[..., 2]
-    east = (x[:, None] * qy - y[:, None] * qx) / rho[:, None]
-    north = rho[:, None] * qz - z[:, None] * (x[:, None] * qx + y[:, None] * qy) / rho[:, None]
-    return np.stack([east / d, north / d], axis=-1)
+    d = (qx * x + qy * y + qz * z) * (size * rho)
+    d[d == 0] = np.inf                                # 90 degrees away (nside 1-2, 5x5)
+    out[..., 0] = (x * qy - y * qx) / d               # east / (cos * size)
+    out[..., 1] = (rho * rho * qz - z * (x * qx + y * qy)) / d

@@ -258,12 +258,17 @@ class HealpixGrid(Grid):
         npdt = torch.empty((), dtype=dtype).numpy().dtype     # computed in the operators' dtype
         vals = np.empty((nb, 2 * self.L if wavelets else 0, K), dtype=npdt)   # real, then imaginary parts
         smooth = np.empty((nb, 1, K), dtype=npdt)
+        row_sums = np.empty(nb, dtype=npdt)
         for s0 in range(0, nb, CHUNK):                      # chunks: temporaries stay small
             p = slice(s0, min(nb, s0 + CHUNK))
-            self._weights(xy[p].astype(npdt), valid[p], vals[p], smooth[p, 0])
+            row_sums[p] = self._weights(xy[p].astype(npdt), valid[p], vals[p], smooth[p, 0])
         del xy
         npix = index.shape[0]
-        ops = {"smooth": Stencil(index, smooth, turns, dtype)}
+        if npix < 2 ** 31:                  # int32: shared by both stencils (``Stencil``)
+            index = index.astype(np.int32, copy=False)
+        # the smoothing is a Gaussian of the distance (symmetric) normalised per row: its
+        # adjoint needs no transposed matrix (``Stencil``'s ``row_sums``)
+        ops = {"smooth": Stencil(index, smooth, turns, dtype, row_sums=row_sums)}
         if wavelets:
             ops["psi"] = Stencil(index, vals, turns, dtype)
         if cells is not None:
@@ -274,24 +279,41 @@ class HealpixGrid(Grid):
                 ops["down"] = _csr(par, np.arange(npix), 1.0 / cnt[par], (len(cnt), npix), dtype)
         return ops
 
-    def _weights(self, xy: np.ndarray, valid: np.ndarray, vals: np.ndarray, smooth: np.ndarray) -> None:
+    def _weights(self, xy: np.ndarray, valid: np.ndarray, vals: np.ndarray, smooth: np.ndarray) -> np.ndarray:
         """Stencil weights of pixels with neighbour coordinates ``xy (n, K, 2)``: the ``L``
         oriented zero-mean Morlet wavelets into ``vals (n, 2 L, K)`` (real parts, then
-        imaginary parts) and the Gaussian smoothing into ``smooth (n, K)``."""
+        imaginary parts) and the Gaussian smoothing into ``smooth (n, K)``; returns the
+        smoothing's row sums ``(n,)`` before normalisation. Computed as ``(K, n)`` arrays, in
+        place: sums over the ``K`` slots are then sums of rows (2x faster than ``(n, K)``)."""
         sigma = SIGMA0 if self.KERNELSZ == 3 else 1.5 * SIGMA0
-        xi, aspect = XI0, min(1.0, slant(self.L))
+        xi, a2 = XI0, min(1.0, slant(self.L)) ** 2
+        x, y = np.ascontiguousarray(xy[..., 0].T), np.ascontiguousarray(xy[..., 1].T)   # (K, n)
+        keep = valid.T.astype(x.dtype)
+        r2 = x * x + y * y
+        u, t, env, c, s = (np.empty_like(x) for _ in range(5))
         for l in range(self.L if vals.shape[1] else 0):          # no wavelets asked for: smoothing only
-            th = l * np.pi / self.L
+            th = l * math.pi / self.L
             ct, st = math.cos(th), math.sin(th)     # Python floats: the arrays' dtype is kept
-            u = xy[..., 0] * ct + xy[..., 1] * st                           # along the wave
-            v = -xy[..., 0] * st + xy[..., 1] * ct
-            env = np.where(valid, np.exp(-(u ** 2 + (aspect * v) ** 2) / (2 * sigma ** 2)), 0.0)
-            env /= env.sum(1, keepdims=True)
-            c, s = np.cos(xi * u), np.sin(xi * u)
-            bc, bs = (env * c).sum(1, keepdims=True), (env * s).sum(1, keepdims=True)  # zero mean
-            vals[:, l], vals[:, self.L + l] = env * (c - bc), env * (s - bs)
-        g = np.where(valid, np.exp(-(xy ** 2).sum(-1) / (2 * SIGMA0 ** 2)), 0.0)
-        smooth[:] = g / g.sum(1, keepdims=True)
+            np.multiply(x, ct, out=u)
+            u += st * y                                                    # along the wave
+            np.multiply(u, u, out=t)                # u^2 + a^2 v^2 = a^2 r^2 + (1 - a^2) u^2
+            t *= (a2 - 1) / (2 * sigma ** 2)
+            t -= (a2 / (2 * sigma ** 2)) * r2
+            np.exp(t, out=env)
+            env *= keep
+            env /= env.sum(0)
+            np.multiply(u, xi, out=t)
+            np.cos(t, out=c)
+            np.sin(t, out=s)
+            c -= (env * c).sum(0)                                          # zero mean
+            s -= (env * s).sum(0)
+            vals[:, l], vals[:, self.L + l] = (env * c).T, (env * s).T
+        np.multiply(r2, -1 / (2 * SIGMA0 ** 2), out=t)
+        np.exp(t, out=env)
+        env *= keep
+        z = env.sum(0)
+        smooth[:] = (env / z).T
+        return z
 
     @staticmethod
     def _apply(pair, x: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,10 @@ product, scattered back with ``index_add``. Nothing but the weights and one inde
 stored: no row pointers, no column index repeated for each of the ``R`` outputs and no
 transposed copy, which a sparse CSR pair needs (1.15 KB per pixel in float32 for ``L = 4``,
 ``K = 9``, against 144 B here for the full sky). A one-output stencil (the smoothing) has
-nothing to share between outputs and stays a CSR pair (``_csr_pair``).
+nothing to share between outputs and stays a CSR matrix. When its weights are a symmetric
+kernel normalised per row, ``w[p, q] = g(p, q) / Z[p]`` with ``g(p, q) = g(q, p)`` on a
+symmetric neighbourhood (the smoothing's Gaussian of the distance), its transpose is
+``Z (A (y / Z))``: no transposed copy is built (no sort) and half the memory is stored.
 
 The full sphere's stencils come in fours: base pixels ``f`` and ``f + r`` (same row of four)
 are quarter turns of each other with the same weights (``geometry.full_sky_neighbourhood``).
@@ -47,21 +50,33 @@ class Stencil:
     turns (``n = A T Q``; pixel ``(a T + t) Q + i`` has the weights of row ``a Q + i``)."""
 
     def __init__(self, index: np.ndarray, vals: np.ndarray, turns: int = 1,
-                 dtype: torch.dtype = torch.float64, device="cpu"):
+                 dtype: torch.dtype = torch.float64, device="cpu", row_sums: np.ndarray | None = None):
+        """``row_sums (G,)`` (one output only): the weights are ``g / row_sums`` for a kernel
+        ``g`` symmetric between a pixel and its neighbour; the adjoint then needs no transpose."""
         n, K = index.shape
         G, R, K2 = vals.shape
         if K2 != K or n != G * turns or (turns > 1 and G % 3):
             raise ValueError(f"stencil shapes do not match: index {index.shape}, vals {vals.shape}, turns {turns}")
+        if row_sums is not None and (R != 1 or np.shape(row_sums) != (G,)):
+            raise ValueError(f"row_sums must have shape ({G},) for a one-output stencil; got "
+                             f"{np.shape(row_sums)} with {R} outputs")
         self.n, self.K, self.R, self.T = n, K, R, turns
         self.A = 3 if turns > 1 else 1
         self.Q = G // self.A
         self.dtype = dtype
-        self.sel = self.vals = self.csr = None
-        if R == 1:           # one output: the CSR pair (``_csr_pair``)
+        self.index = self.vals = self.csr = self.z = None
+        if R == 1 and row_sums is not None:      # one CSR matrix; its transpose through ``z``
+            self.csr = _csr_pair(index, vals, turns, dtype, device, transpose=False)
+            z = torch.as_tensor(row_sums).to(dtype).reshape(self.A, 1, self.Q).expand(self.A, turns, self.Q)
+            self.z = z.reshape(n, 1).to(device)
+            return
+        if R == 1:           # one output, any weights: the CSR pair (``_csr_pair``)
             self.csr = _csr_pair(index, vals, turns, dtype, device)
             return
-        sel = index.reshape(self.A, self.T, self.Q, K).transpose(0, 2, 3, 1)     # (A, Q, K, T)
-        self.sel = torch.from_numpy(np.ascontiguousarray(sel, dtype=np.int64)).reshape(G, K * turns).to(device)
+        # int32 where it fits: half the bytes, and an int32 ``index`` is shared (not copied) with
+        # the smoothing's CSR column indices built from the same array
+        idt = np.int32 if n < 2 ** 31 else np.int64
+        self.index = torch.from_numpy(np.ascontiguousarray(index, dtype=idt)).to(device)    # (n, K)
         self.vals = torch.as_tensor(vals).to(dtype=dtype, device=device).contiguous()   # (G, R, K)
 
     def to(self, device) -> "Stencil":
@@ -70,15 +85,16 @@ class Stencil:
             return self
         out = object.__new__(Stencil)
         out.__dict__.update(self.__dict__)
-        out.sel, out.vals = move(self.sel), move(self.vals)
+        out.index, out.vals, out.z = move(self.index), move(self.vals), move(self.z)
         out.csr = None if self.csr is None else tuple(t.to(device) for t in self.csr)
         return out
 
     @property
     def nbytes(self) -> int:
         if self.csr is not None:
-            return sum(t.values().nbytes + t.col_indices().nbytes + t.crow_indices().nbytes for t in self.csr)
-        return self.sel.nbytes + self.vals.nbytes
+            z = 0 if self.z is None else self.z.nbytes
+            return z + sum(t.values().nbytes + t.col_indices().nbytes + t.crow_indices().nbytes for t in self.csr)
+        return self.index.nbytes + self.vals.nbytes
 
     def _chunks(self, M: int):
         """``(a, i0, i1)``: row blocks of one base-pixel row, ``CHUNK_VALUES`` gathered values each."""
@@ -86,6 +102,10 @@ class Stencil:
         for a in range(self.A):
             for i0 in range(0, self.Q, c):
                 yield a, i0, min(self.Q, i0 + c)
+
+    def _sel(self, a: int, i0: int, i1: int) -> torch.Tensor:
+        """The gathered pixels of rows ``a Q + i0 .. a Q + i1`` in ``(row, K, T)`` order, flat."""
+        return self.index.view(self.A, self.T, self.Q, self.K)[a, :, i0:i1].permute(1, 2, 0).reshape(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x (M, n) -> y (M, R, n)``."""
@@ -96,7 +116,7 @@ class Stencil:
         out = x.new_empty((M, self.R, self.A, self.T, self.Q))
         for a, i0, i1 in self._chunks(M):
             g = slice(a * self.Q + i0, a * self.Q + i1)
-            xg = xt.index_select(0, self.sel[g].reshape(-1)).view(i1 - i0, self.K, self.T * M)
+            xg = xt.index_select(0, self._sel(a, i0, i1)).view(i1 - i0, self.K, self.T * M)
             z = _bmm(self.vals[g], xg).view(i1 - i0, self.R, self.T, M)
             out[:, :, a, :, i0:i1] = z.permute(3, 1, 2, 0)
         return out.view(M, self.R, self.n)
@@ -104,6 +124,8 @@ class Stencil:
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
         """``y (M, R, n) -> x (M, n)``: the exact transpose of ``forward``."""
         M = y.shape[0]
+        if self.z is not None:       # A^T = Z A Z^-1 for a row-normalised symmetric kernel
+            return (self.csr[0] @ (y.reshape(M, self.n) / self.z.view(-1)).t().contiguous()).mul_(self.z).t()
         if self.csr is not None:
             return (self.csr[1] @ y.reshape(M, self.n).t().contiguous()).t()
         y5 = y.reshape(M, self.R, self.A, self.T, self.Q)
@@ -112,7 +134,8 @@ class Stencil:
             g = slice(a * self.Q + i0, a * self.Q + i1)
             gz = y5[:, :, a, :, i0:i1].permute(3, 1, 2, 0).reshape(i1 - i0, self.R, self.T * M)
             w = _bmm(self.vals[g].transpose(1, 2), gz)                # (c, K, T M)
-            xt.index_add_(0, self.sel[g].reshape(-1), w.reshape(-1, M))
+            # int64 indices: torch's index_add_ is 10x slower with int32 ones (measured)
+            xt.index_add_(0, self._sel(a, i0, i1).long(), w.reshape(-1, M))
         return xt.t()
 
     def apply(self, x: torch.Tensor) -> torch.Tensor:
@@ -126,15 +149,21 @@ class Stencil:
         return self.forward(eye).permute(1, 2, 0).reshape(self.R * self.n, self.n)
 
 
-def _csr_pair(index: np.ndarray, vals: np.ndarray, turns: int, dtype, device) -> tuple:
-    """A one-output stencil (``vals (G, 1, K)``) as a CSR matrix ``(n, n)`` and its transpose:
-    with one output the gathered product has nothing to share, and the sparse product, which
-    gathers without storing, was 2-3x faster (smoothing at nside 128: 4 against 14 ms, M = 4)."""
+def _csr_pair(index: np.ndarray, vals: np.ndarray, turns: int, dtype, device, transpose: bool = True) -> tuple:
+    """A one-output stencil (``vals (G, 1, K)``) as a CSR matrix ``(n, n)`` and its transpose
+    (``transpose=False``: the matrix alone): with one output the gathered product has nothing
+    to share, and the sparse product, which gathers without storing, was 2-3x faster
+    (smoothing at nside 128: 4 against 14 ms, M = 4)."""
     import warnings
     n, K = index.shape
     A, Q = (3, vals.shape[0] // 3) if turns > 1 else (1, vals.shape[0])
     w = torch.as_tensor(vals, dtype=dtype).reshape(A, 1, Q, K).expand(A, turns, Q, K).reshape(-1)
-    col = torch.from_numpy(index.reshape(-1).astype(np.int32))
+    col = torch.from_numpy(index.reshape(-1).astype(np.int32, copy=False))
+    if not transpose:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")                # "sparse CSR support is in beta"
+            fwd = torch.sparse_csr_tensor(torch.arange(0, n * K + 1, K, dtype=torch.int32), col, w, size=(n, n))
+        return (fwd.to(device),)
     rows, order = torch.sort(col, stable=True)            # the transpose: entries by column
     crow_t = torch.zeros(n + 1, dtype=torch.int32)
     crow_t[1:] = torch.cumsum(torch.bincount(rows, minlength=n), 0)
