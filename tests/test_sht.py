@@ -101,6 +101,38 @@ def test_band_powers_are_the_angular_spectrum_and_pin_the_synthesis_cl():
     assert abs(np.corrcoef(on, I16)[0, 1]) < 0.5                 # a new sky, not the target
 
 
+def test_cross_band_powers_are_healpy_cross_spectra_and_enter_the_loss():
+    """The loss's band cross powers of every component pair (polarisation identity over the
+    grid's auto band powers) equal healpy's cross spectra, and they see what the auto band
+    powers cannot: (I, -Q, -U) keeps C_l^EE and C_l^BB but negates C_l^TE and C_l^TB."""
+    from foscat_like.optim.loss import StatLoss
+    from foscat_like.optim.plan import spin_components
+    nside = 8
+    rng = np.random.default_rng(4)
+    I, _ = load_wmap()
+    t = hp.ud_grade(I, nside, order_in="NEST", order_out="NEST")
+    t = (t - t.mean()) / t.std()
+    alm = hp.map2alm(_ring(t), iter=0)
+    qm, um = hp.alm2map([alm * 0, alm, alm * 0], nside, pol=True)[1:]
+    qu = np.stack([hp.reorder(qm, r2n=True), hp.reorder(um, r2n=True)])
+    iqu = torch.tensor(np.concatenate([t[None], qu + 0.2 * rng.standard_normal(qu.shape)]))
+    grid = fl.funct().grid
+    C, transform = spin_components(grid, 2, iqu, "target")
+    loss = StatLoss(grid, iqu, 3, components=C, transform=transform)
+    fields = loss._analysed(iqu).numpy()                                   # (I, E, B)
+    x = loss._cross_powers(loss._analysed(iqu))[0].numpy()                 # TE, TB, EB
+    for k, (a, b) in enumerate(loss._pairs()):
+        ref = hp.anafast(_ring(fields[a]), _ring(fields[b]), iter=0, use_weights=False)[1:]
+        np.testing.assert_allclose(x[k], ref, atol=1e-10 * np.abs(ref).max())
+    assert float(loss(iqu)) < 1e-20
+    flipped = loss._analysed(iqu * torch.tensor([1.0, -1.0, -1.0])[:, None])
+    autos = torch.log(grid.band_powers(flipped) + 1e-12) - loss.log_bands
+    assert float(autos.abs().max()) < 1e-8
+    target, scale = loss.cross_bands
+    d = loss._cross_powers(flipped)[0] / scale - target
+    assert float(d[0].abs().mean()) > 0.5          # T x E: r_l -> -r_l (the target's r ~ 0.9)
+
+
 def _polarised_sky(nside: int, seed: int) -> np.ndarray:
     """(Q, U) NEST of a lognormal intensity with a smooth, coherent polarisation angle."""
     np.random.seed(seed)

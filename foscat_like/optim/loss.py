@@ -10,7 +10,8 @@ scattering covariance constrains only weakly; and, when ``spectrum=True`` on
 grids that provide ``band_powers`` (planar, periodic targets: rings of unit width
 in |k|; full-sky HEALPix: the C_l), the squared log difference of those fine
 isotropic band powers (a finer S2: one-octave wavelets leave the spectrum free
-inside each octave). Statistics
+inside each octave); with several components (spin 2: E, B, or I, E, B), also every pair's
+band cross powers (T x E, E x B, ...) in units of the geometric mean of their autos. Statistics
 are normalised by the *target's* powers (FOSCAT's ``norm='auto'``), and
 ``sigma`` is the target's own per-coefficient spatial spread (``calc_var``)
 with a floor, or 1 when ``use_variance=False``.
@@ -61,12 +62,15 @@ class StatLoss:
         self.focus = focus
         weights = in_mask if focus is None else focus.target_weights(in_mask)
         self.quantiles, self.hist_weight = None, HIST_WEIGHT
-        self.log_bands = None
+        self.log_bands = self.cross_bands = None
         fields = self._analysed(target)
         if spectrum and in_mask is None and not edge:
             bp = grid.band_powers(fields)
             if bp is not None:
                 self.log_bands = torch.log((bp if self.C > 1 else bp.mean(0)) + 1e-12).detach()
+            if bp is not None and self.C > 1:    # every pair's cross power, in units of its autos
+                scale = torch.stack([torch.sqrt(bp[a] * bp[b]) + 1e-12 for a, b in self._pairs()])
+                self.cross_bands = (self._cross_powers(fields) / scale).detach(), scale.detach()
         if histogram:   # pooled over a batch of one process; per component for C > 1
             vals = target.flatten(1) if in_mask is None else target[:, in_mask[0] > 0]
             vals = vals.reshape(-1) if self.C == 1 else vals
@@ -101,6 +105,21 @@ class StatLoss:
             if focus is not None:       # (whole, surroundings) -> (whole, each region)
                 st, sig = (t.map(focus.spread) for t in (st, sig))
             self.terms.append((ref, st.detach(), sig.detach(), pick))
+
+    def _pairs(self) -> list[tuple[int, int]]:
+        return [(a, b) for a in range(self.C) for b in range(a + 1, self.C)]
+
+    def _cross_powers(self, g: torch.Tensor) -> torch.Tensor:
+        """Band cross powers ``(N, pairs, nbands)`` of the components of ``g (N C, *S)``, from the
+        grid's auto band powers by polarisation: ``X_ab = (P(a + b) - P(a - b)) / 4``."""
+        C = self.C
+        x = g.reshape((-1, C) + tuple(g.shape[1:]))
+        a, b = (torch.tensor(i) for i in zip(*self._pairs()))
+        plus, minus = x[:, a] + x[:, b], x[:, a] - x[:, b]              # (N, pairs, *S)
+        n = plus.shape[1]
+        p = self.grid.band_powers(torch.cat([plus, minus], 1).flatten(0, 1))
+        p = p.reshape(x.shape[0], 2 * n, -1)
+        return (p[:, :n] - p[:, n:]) / 4
 
     def _analysed(self, u: torch.Tensor) -> torch.Tensor:
         """The fields the statistics see: ``transform`` of every sample's components."""
@@ -158,6 +177,10 @@ class StatLoss:
         if self.log_bands is not None:
             bands = tile_rows(self.log_bands, g.shape[0]) if self.C > 1 else self.log_bands
             d = torch.log(self.grid.band_powers(g) + 1e-12) - bands
+            total = total + BAND_WEIGHT * (d * d).mean()
+        if self.cross_bands is not None:        # the difference of the pairs' band correlations
+            target, scale = self.cross_bands
+            d = self._cross_powers(g) / scale - target
             total = total + BAND_WEIGHT * (d * d).mean()
         return total
 
