@@ -116,6 +116,11 @@ class Grid(ABC):
         """0/1 mask ``(..., *S)`` grown by one pixel: 1 wherever a pixel or one of its
         neighbours (the wavelet stencil's) is in ``w > 0.5``."""
 
+    @abstractmethod
+    def neighbour_pairs(self, spatial_shape: tuple[int, ...]) -> torch.Tensor:
+        """``(2, P)`` int64 flat indices of every pair of neighbouring pixels, each pair once
+        (the pixel-scale increments ``x[a] - x[b]`` of a field of that shape)."""
+
     # -- a wavelet-diagonal basis (optional; ``wavelet_diagonal = True``, stats.spectral) ---------
     def spectral(self, x: torch.Tensor) -> torch.Tensor:
         """Real field ``(..., *S)`` -> real coefficients ``(..., K)`` in which the spatial mean of

@@ -33,15 +33,12 @@ def neighbour_pairs(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         a = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
         b = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
         return a, b
-    if len(shape) == 1:
-        import healpy as hp
+    if len(shape) == 1:                  # the grid's own pairs (``HealpixGrid.neighbour_pairs``)
         from .healpix.geometry import nside_of
-        n = shape[0]
-        nb = hp.get_all_neighbours(nside_of(n), np.arange(n), nest=True)       # (8, npix)
-        a = np.broadcast_to(np.arange(n), nb.shape).ravel()
-        b = nb.ravel()
-        keep = (b >= 0) & (a < b)
-        return a[keep], b[keep]
+        from .healpix.grid import HealpixGrid
+        nside_of(shape[0])
+        a, b = HealpixGrid(4, 3).neighbour_pairs(shape).numpy()
+        return a, b
     raise ValueError(f"a hole lives on a 2D field (N, M) or a HEALPix map (npix,); got shape {shape}")
 
 

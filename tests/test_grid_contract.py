@@ -158,6 +158,31 @@ def test_dilate_grows_by_the_neighbourhood_symmetrically(name, grid, shape):
 
 
 @pytest.mark.parametrize("name, grid, shape", GRIDS, ids=IDS)
+def test_neighbour_pairs_are_each_adjacency_once(name, grid, shape):
+    """``neighbour_pairs`` (inpainting's increments): distinct unordered pairs of distinct pixels,
+    every pixel in some; on the sphere exactly healpy's NEST adjacency (inside a patch: the pairs
+    of its cells); on the periodic planar grids the next pixel along each axis."""
+    n = int(np.prod(shape))
+    a, b = grid.neighbour_pairs(shape)
+    assert a.dtype == torch.int64 and bool((a != b).all())
+    pairs = {(min(i, j), max(i, j)) for i, j in zip(a.tolist(), b.tolist())}
+    assert len(pairs) == a.numel()
+    assert set(a.tolist()) | set(b.tolist()) == set(range(n))
+    if name in ("healpix", "patch"):
+        ids = np.arange(n) if name == "healpix" else _patch_grid()[1]
+        local = {int(c): k for k, c in enumerate(ids)}
+        nb = hp.get_all_neighbours(8, ids, nest=True)
+        want = {(min(k, local[int(q)]), max(k, local[int(q)])) for k in range(ids.size) for q in nb[:, k]
+                if q >= 0 and int(q) in local}
+        assert pairs == want
+    else:
+        assert a.numel() == len(shape) * n
+        d = torch.stack(torch.unravel_index(b, shape)) - torch.stack(torch.unravel_index(a, shape))
+        size = torch.tensor(shape)[:, None]
+        assert bool(((d % size == 1).sum(0) == 1).all()) and bool(((d % size == 0).sum(0) == len(shape) - 1).all())
+
+
+@pytest.mark.parametrize("name, grid, shape", GRIDS, ids=IDS)
 def test_band_split_is_an_orthogonal_partition(name, grid, shape):
     """``band_split`` (the posterior's band-wise combination): the bands sum to the field, each
     is a projection (splitting a band gives it back, alone), and distinct bands are orthogonal

@@ -234,9 +234,9 @@ class HealpixGrid(Grid):
             self._ops[key] = ops
         return ops
 
-    def _stencil(self, nside: int, cells):
+    def _stencil(self, nside: int, cells, KERNELSZ: int | None = None):
         """Neighbourhood in local indices; ``valid`` also drops neighbours outside a patch."""
-        index, xy, valid = neighbourhood(nside, self.KERNELSZ, cells)
+        index, xy, valid = neighbourhood(nside, KERNELSZ or self.KERNELSZ, cells)
         ok = np.ones_like(valid)
         if cells is not None:
             pos = np.searchsorted(cells, index).clip(0, len(cells) - 1)
@@ -363,6 +363,14 @@ class HealpixGrid(Grid):
     def dilate(self, w: torch.Tensor) -> torch.Tensor:
         # the smoothing stencil's weights are all positive: its support is the neighbourhood
         return (self.smooth((w > 0.5).to(w.dtype)) > 1e-9).to(w.dtype)
+
+    def neighbour_pairs(self, spatial_shape) -> torch.Tensor:
+        """The 8 (7 at base-pixel corners) NEST neighbours of every pixel, inside the patch."""
+        nside, cells = self._level(spatial_shape[-1])
+        index, _, valid, _ = self._stencil(nside, cells, 3)
+        a = np.broadcast_to(np.arange(index.shape[0])[:, None], index.shape)
+        keep = valid & (a < index)
+        return torch.from_numpy(np.stack([a[keep], index[keep]]).astype(np.int64))
 
     def exact_after_stencil(self, ok: np.ndarray) -> np.ndarray:
         """Pixels whose stencil is the full-sphere one (no neighbour missing from the patch) and

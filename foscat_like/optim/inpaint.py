@@ -11,6 +11,10 @@
   free) and a band across its border (a seam is a few pixels of a whole field's mean, but half
   of the band's). "Around", not the whole field: a sky is not stationary (a hole at high
   Galactic latitude filled with the whole sky's statistics gets the Galaxy's variance).
+- ``Focus.pairs``: the neighbouring pairs inside the hole and across its border, whose mean
+  absolute increment must each be that of the observed pairs around the hole: the pixel-scale
+  roughness of the fill, and its seam (a seam is a handful of pairs that no wavelet statistic
+  averaged over a region weighs enough).
 """
 from __future__ import annotations
 
@@ -68,6 +72,14 @@ class Focus:
     band); ``around (1, *S)``: the observed pixels whose statistics every window must have."""
     regions: torch.Tensor
     around: torch.Tensor
+    pairs: tuple | None = None      # (inside, across, around): each (2, P) neighbour pairs
+
+    def increments(self, x: torch.Tensor) -> torch.Tensor:
+        """``log`` mean absolute increment ``(N, 3)`` of ``x (N, P)`` over each set of ``pairs``."""
+        return torch.stack([torch.log((x[:, a] - x[:, b]).abs().mean(1) + 1e-30) for a, b in self.pairs], 1)
+
+    def to(self, dtype: torch.dtype) -> "Focus":
+        return Focus(self.regions.to(dtype), self.around.to(dtype), self.pairs)
 
     def target_weights(self, in_mask: torch.Tensor | None) -> torch.Tensor:
         """``(2, *S)`` weights for the target: its valid pixels, and those around the hole."""
@@ -102,4 +114,8 @@ def focus(grid: Grid, free: torch.Tensor, valid: torch.Tensor | None = None) -> 
     around = grown * ok
     if float(around.sum()) < 1:
         raise ValueError("grd_mask leaves no observed pixel around the hole to take its statistics from")
-    return Focus(regions, around[None])
+    a, b = grid.neighbour_pairs(tuple(h.shape))
+    inh, obs = h.flatten() > 0, around.flatten() > 0
+    sets = (inh[a] & inh[b], inh[a] ^ inh[b], obs[a] & obs[b])
+    pairs = tuple(torch.stack([a[m], b[m]]) for m in sets) if all(bool(m.any()) for m in sets) else None
+    return Focus(regions, around[None], pairs)

@@ -28,6 +28,7 @@ from .plan import floor_sigma, tile_rows
 
 BAND_WEIGHT = 0.01   # weight of the fine band powers (planar grids, periodic targets)
 HIST_WEIGHT = 0.1    # weight of the histogram term against the (averaged) statistic families
+INCREMENT_WEIGHT = 0.1   # inpainting: the hole's and its border's pixel increments (``Focus.pairs``)
 
 
 def _sq(d: torch.Tensor) -> torch.Tensor:
@@ -77,6 +78,9 @@ class StatLoss:
             self.quantiles = torch.sort(vals, dim=-1).values.detach()
             if focus is not None:     # the hole's pixels must have the histogram of those around it
                 self.local_quantiles = torch.sort(target[:, focus.around[0] > 0].reshape(-1)).values.detach()
+        self.increments = None
+        if focus is not None and focus.pairs is not None:   # the observed pairs' increments, pooled
+            self.increments = focus.increments(target.flatten(1))[:, 2].mean().detach()
         self.reference = reference
         # (ref powers, target stats, sigma, pick(g) -> (x1, x2)): auto statistics first
         self.terms = []
@@ -174,6 +178,9 @@ class StatLoss:
                 inside = self.focus.regions[0].flatten() > 0
                 total = total + self.hist_weight * self.histogram_distance(u.flatten(1)[:, inside],
                                                                            self.local_quantiles)
+        if self.increments is not None:     # the hole's and the border's against those around
+            d = self.focus.increments(u.flatten(1))[:, :2] - self.increments
+            total = total + INCREMENT_WEIGHT * (d * d).mean()
         if self.log_bands is not None:
             bands = tile_rows(self.log_bands, g.shape[0]) if self.C > 1 else self.log_bands
             d = torch.log(self.grid.band_powers(g) + 1e-12) - bands

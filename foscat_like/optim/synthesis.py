@@ -14,7 +14,7 @@ from ..inputs import as_field, as_mask, check_varies
 from . import checkpoint as ckpt
 from .config import SynthesisConfig
 from .gaussianize import Gaussianizer
-from .inpaint import Focus, focus, prefill
+from .inpaint import focus, prefill
 from .levels import Level, SynthesisResult, run_levels
 from .loss import StatLoss
 from .plan import level_scales, pyramid, spin_components, strict
@@ -112,7 +112,7 @@ def synthesize(grid: Grid, image_target, cfg: SynthesisConfig, reference=None, i
         make = (lambda _u, J=J, t_k=t_k, r_k=r_k, m_k=m_k, f_k=f_k, bands=bands:
                 StatLoss(grid, cast(t_k), J, cast(r_k), cast(m_k), cfg.edge, cfg.use_variance, angular,
                          cfg.histogram, bands, components=C, transform=transform,
-                         focus=None if f_k is None else Focus(cast(f_k.regions), cast(f_k.around))))
+                         focus=None if f_k is None else f_k.to(cdtype)))
         frozen = None if g_k is None else t_k.mean(0, keepdim=True)
         steps.append(Level(k, J, make, None if g_k is None else g_k > 0, frozen))
     fp = ckpt.fingerprint(grid, cfg, {"image_target": tgt, "reference": ref, "in_mask": inm,

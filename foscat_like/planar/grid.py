@@ -253,6 +253,13 @@ class PlanarGrid(Grid):
             b = b | b.roll(1, ax) | b.roll(-1, ax)
         return b.to(w.dtype)
 
+    def neighbour_pairs(self, spatial_shape: tuple[int, ...]) -> torch.Tensor:
+        """Each pixel and its next one along every axis (periodic, as the grid)."""
+        idx = torch.arange(math.prod(spatial_shape)).reshape(spatial_shape)
+        pairs = [torch.stack([idx.reshape(-1), idx.roll(-1, ax).reshape(-1)]) for ax in range(len(spatial_shape))
+                 if spatial_shape[ax] > 1]
+        return torch.cat(pairs, 1)
+
     def edge_weights(self, spatial_shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
         e = self.edge_width()
         w = torch.zeros(spatial_shape, dtype=like.dtype, device=like.device)
