@@ -33,13 +33,15 @@ _UNITS = {"": 1, "B": 1, "K": 2 ** 10, "KB": 10 ** 3, "KIB": 2 ** 10, "M": 2 ** 
 DEFAULT_FRACTION = 0.5       # of the memory available when max_memory is not given
 # Peak bytes per pixel of level 0 of one evaluation with NORIENT=4, measured with VmHWM at
 # nside 128 above the process's resident set before it (float32 / float64): building the
-# operators of all levels of a patch (no turned weights: the costlier case) 987 / 1488 B,
-# holding them 683 / 1163 B (the full sky: 504 / 692 B and 395 / 587 B); per field, what the
-# statistics hold on top of the operators (whole map: eval 856 / 1514 B, eval+grad 1710 /
-# 2873 B in all). Each as fixed + per byte of the dtype (operators ~ L, fields ~ L^2).
-OPS_BYTES = (500.0, 125.0)
+# operators of all levels of a patch (no turned weights: the costlier case) ~800 / 1300 B,
+# holding them ~520 / 1010 B (the full sky: 278 / 484 B and 249 / 409 B; before the smoothing
+# lost its transposed copy and the index its int64: 902 / 1388 B for a patch's build); per
+# field, what the statistics hold on top of the operators (whole map: eval 856 / 1514 B,
+# eval+grad 1710 / 2873 B in all). Each as fixed + per byte of the dtype (operators ~ L,
+# fields ~ L^2).
+OPS_BYTES = (300.0, 125.0)
 FIELD_BYTES = {"eval": 105.0, "grad": 300.0}
-KEPT_OPS_BYTES = (210.0, 120.0)   # the operators alone once built (all levels, a patch)
+KEPT_OPS_BYTES = (25.0, 123.0)   # the operators alone once built (all levels, a patch)
 SAFETY = 0.75    # the share of the budget the plan fills (allocator slack, full-size arrays)
 
 
