@@ -117,12 +117,13 @@ def _check_n(n_samples) -> int:
     return int(n_samples)
 
 
-def _gains(grid: Grid, truth: torch.Tensor, estimates: list[torch.Tensor]) -> torch.Tensor:
+def _gains(grid: Grid, truth: torch.Tensor, estimates: list[torch.Tensor], seen=1.0) -> torch.Tensor:
     """Least-squares gains ``(E, nb)``: per band, ``truth ~ sum_i g_i estimates[i]``
-    (fields ``(K, *S)``). A ridge of 1e-3 of the band's mean power keeps bands where the
+    (fields ``(K, *S)``) over the pixels ``seen (1, *S)`` (0/1; default all). A ridge of 1e-3 of the band's mean power keeps bands where the
     estimates coincide (the mean: both keep the data's) finite, at a 0.1% shrinkage elsewhere."""
-    tb = grid.band_split(truth)
-    eb = [grid.band_split(e) for e in estimates]
+    w = seen if isinstance(seen, float) else seen[:, None]
+    tb = grid.band_split(truth) * w
+    eb = [grid.band_split(e) * w for e in estimates]
     E, nb = len(eb), tb.shape[1]
     A = torch.stack([torch.stack([bands.cross(eb[i], eb[j]) for j in range(E)], -1) for i in range(E)], -2)
     y = torch.stack([bands.cross(eb[i], tb) for i in range(E)], -1)       # (nb, E)
@@ -141,7 +142,17 @@ def _simulate(grid: Grid, s_hat, noise_k, model_k, cfg: SeparationConfig, syn: S
     ``(1, 2, npix)``, model ``(K, 2, npix)``)."""
     sk = torch.as_tensor(synthesize(grid, s_hat, syn, in_mask=mask).maps).reshape(s_hat.shape)
     dk = sk + noise_k.reshape(s_hat.shape)
-    return sk, _separate(grid, dk, model_k, cfg, mask), grid.wiener(dk, model_k.reshape((-1,) + dk.shape[1:]))
+    seen = _observed(grid, mask, dk)
+    return sk, _separate(grid, dk, model_k, cfg, mask), grid.wiener(dk * seen, seen * model_k.reshape((-1,) + dk.shape[1:]))
+
+
+def _observed(grid: Grid, mask, like: torch.Tensor):
+    """1, or the 0/1 pixels ``mask > 0`` ``(1, *S)``: the Wiener estimate sees the data where
+    they are observed (zero elsewhere), in the simulations as in the data, so that the gains
+    fitted on the simulations hold for the data whatever the masked pixels hold."""
+    if mask is None:
+        return 1.0
+    return (as_mask(mask, grid.spatial_shape(like), like) > 0).to(like.dtype)
 
 
 def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples: int, seed: int = 0,
@@ -155,8 +166,6 @@ def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples:
     d, _ = as_field(data, grid, "data", like=torch.zeros((), dtype=torch.float64))
     if cfg.spin:
         from .plan import spin_components
-        if mask is not None:
-            raise ValueError("n_samples with spin=2 takes no mask yet (its simulations are full-sky)")
         C, _ = spin_components(grid, cfg.spin, d, "data", sizes=(2,))
     elif d.shape[0] != 1:
         raise ValueError(f"data must be a single field; got a batch of {d.shape[0]}")
@@ -184,7 +193,8 @@ def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples:
     if "s_hat" not in state:
         state["s_hat"] = _separate(grid, d, model, quiet, mask)
         ckpt.save(checkpoint, fp, state)
-    s_hat, w = state["s_hat"], grid.wiener(d, model.reshape((-1,) + S))
+    seen = _observed(grid, mask, d)
+    s_hat, w = state["s_hat"], grid.wiener(d * seen, seen * model.reshape((-1,) + S))
     todo = [k for k in range(K) if k not in state["sims"]]
     args = lambda k: (s_hat, sim_noise[k:k + 1], sim_model(k), quiet, syn.replace(seed=int(seed) + k), mask)
     client = getattr(grid, "client", None)
@@ -206,7 +216,7 @@ def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples:
     truth = torch.cat([t for t, _, _ in sims])            # (K C, *S): components as scalar rows
     p = torch.cat([q for _, q, _ in sims])
     ests = [p] if w is None else [torch.cat([v for _, _, v in sims]), p]
-    g = _gains(grid, truth, ests)
+    g = _gains(grid, truth, ests, seen)
     m = lambda fields: bands.combine([grid.band_split(f) for f in fields], g)
     est = m([s_hat] if w is None else [w, s_hat])        # (C, *S)
     samples = (est.repeat((K,) + (1,) * len(S)) + truth - m(ests)).reshape((K,) + F)
