@@ -8,9 +8,9 @@ and one batched product with the weights ``(rows, R, K)``; its adjoint is the tr
 product, scattered back with ``index_add``. Nothing but the weights and one index array is
 stored: no row pointers, no column index repeated for each of the ``R`` outputs and no
 transposed copy, which a sparse CSR pair needs (1.15 KB per pixel in float32 for ``L = 4``,
-``K = 9``, against 144 B here for the full sky). A one-output stencil (the smoothing) has
-nothing to share between outputs and stays a CSR matrix. When its weights are a symmetric
-kernel normalised per row, ``w[p, q] = g(p, q) / Z[p]`` with ``g(p, q) = g(q, p)`` on a
+``K = 9``, against 108 B here for the full sky, with an int32 index). A one-output
+stencil (the smoothing) has nothing to share between outputs and stays a CSR matrix. When
+its weights are a symmetric kernel normalised per row, ``w[p, q] = g(p, q) / Z[p]`` with ``g(p, q) = g(q, p)`` on a
 symmetric neighbourhood (the smoothing's Gaussian of the distance), its transpose is
 ``Z (A (y / Z))``: no transposed copy is built (no sort) and half the memory is stored.
 
