@@ -134,7 +134,7 @@ def test_texture_hole_has_the_texture_variance_and_roughness():
     rep = holes.hole_report(y, x, hole)
     floor = holes.region_floor(x, hole, holes.shifted_regions(hole, 30))
     ok = holes.indistinguishable(rep, floor)
-    assert ok["std_ratio"] and ok["rough_ratio"] and ok["spectrum"], (rep, ok)
+    assert ok["std_ratio"] and ok["rough_ratio"] and ok["spectrum"] and ok["seam"], (rep, ok)
 
 
 def test_unseen_pixels_and_a_hole_without_surroundings_are_refused():
