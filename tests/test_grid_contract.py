@@ -180,6 +180,9 @@ def test_neighbour_pairs_are_each_adjacency_once(name, grid, shape):
         d = torch.stack(torch.unravel_index(b, shape)) - torch.stack(torch.unravel_index(a, shape))
         size = torch.tensor(shape)[:, None]
         assert bool(((d % size == 1).sum(0) == 1).all()) and bool(((d % size == 0).sum(0) == len(shape) - 1).all())
+        if name == "2d":                   # an axis of two pixels: its wrapped pair is not repeated
+            a2, b2 = grid.neighbour_pairs((2, 5))
+            assert a2.numel() == 5 + 10 and len({(min(i, j), max(i, j)) for i, j in zip(a2.tolist(), b2.tolist())}) == 15
 
 
 @pytest.mark.parametrize("name, grid, shape", GRIDS, ids=IDS)

@@ -114,7 +114,7 @@ def focus(grid: Grid, free: torch.Tensor, valid: torch.Tensor | None = None) -> 
     around = grown * ok
     if float(around.sum()) < 1:
         raise ValueError("grd_mask leaves no observed pixel around the hole to take its statistics from")
-    a, b = grid.neighbour_pairs(tuple(h.shape))
+    a, b = grid.neighbour_pairs(tuple(h.shape)).to(h.device)
     inh, obs = h.flatten() > 0, around.flatten() > 0
     sets = (inh[a] & inh[b], inh[a] ^ inh[b], obs[a] & obs[b])
     pairs = tuple(torch.stack([a[m], b[m]]) for m in sets) if all(bool(m.any()) for m in sets) else None

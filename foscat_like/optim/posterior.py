@@ -119,8 +119,9 @@ def _check_n(n_samples) -> int:
 
 def _gains(grid: Grid, truth: torch.Tensor, estimates: list[torch.Tensor], seen=1.0) -> torch.Tensor:
     """Least-squares gains ``(E, nb)``: per band, ``truth ~ sum_i g_i estimates[i]``
-    (fields ``(K, *S)``) over the pixels ``seen (1, *S)`` (0/1; default all). A ridge of 1e-3 of the band's mean power keeps bands where the
-    estimates coincide (the mean: both keep the data's) finite, at a 0.1% shrinkage elsewhere."""
+    (fields ``(K, *S)``) over the pixels ``seen (1, *S)`` (0/1; default all). A ridge of 1e-3
+    of the band's mean power keeps bands where the estimates coincide (the mean: both keep the
+    data's) finite, at a 0.1% shrinkage elsewhere."""
     w = seen if isinstance(seen, float) else seen[:, None]
     tb = grid.band_split(truth) * w
     eb = [grid.band_split(e) * w for e in estimates]

@@ -254,10 +254,16 @@ class PlanarGrid(Grid):
         return b.to(w.dtype)
 
     def neighbour_pairs(self, spatial_shape: tuple[int, ...]) -> torch.Tensor:
-        """Each pixel and its next one along every axis (periodic, as the grid)."""
+        """Each pixel and its next one along every axis (periodic, as the grid; along an axis of
+        two pixels the wrapped pair is the same pair, kept once)."""
         idx = torch.arange(math.prod(spatial_shape)).reshape(spatial_shape)
-        pairs = [torch.stack([idx.reshape(-1), idx.roll(-1, ax).reshape(-1)]) for ax in range(len(spatial_shape))
-                 if spatial_shape[ax] > 1]
+        pairs = []
+        for ax, n in enumerate(spatial_shape):
+            if n > 1:
+                a, b = idx, idx.roll(-1, ax)
+                if n == 2:
+                    a, b = a.narrow(ax, 0, 1), b.narrow(ax, 0, 1)
+                pairs.append(torch.stack([a.reshape(-1), b.reshape(-1)]))
         return torch.cat(pairs, 1)
 
     def edge_weights(self, spatial_shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
