@@ -80,8 +80,8 @@ def test_gram_gradcheck():
 
 def test_basis_is_parseval_and_down_matches_downsample():
     """mean(a b) = Y_a . Y_b (the interleaved half spectrum), and spectral_down is downsample."""
-    for nd, shape in ((2, (16, 12)), (1, (20,))):
-        grid = make_grid(f"{nd}d")
+    for nd, shape in ((2, (16, 12)), (2, (14, 10)), (2, (12, 14)), (2, (10, 12)), (1, (20,)), (1, (18,))):
+        grid = make_grid(f"{nd}d")                    # new sizes even and odd on each axis
         a, b = torch.randn((2,) + shape, dtype=torch.float64)
         Ya, Yb = grid.spectral(a), grid.spectral(b)
         w = torch.ones(Ya.shape[-1], dtype=torch.float64)

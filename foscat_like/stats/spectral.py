@@ -23,11 +23,13 @@ product is a real one. The moduli are brought down by cropping their spectra, ex
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from ..grid import Grid
 from ..ops import modulus_parts, safe_sqrt
-from .compute import MOMENTS, pick_s3, pick_s4
+from .compute import MOMENTS
 
 
 def usable(grid: Grid, weights, edge: bool, calc_var: bool) -> bool:
@@ -51,6 +53,7 @@ def spectral_moments(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: i
     mean = lambda a: a.flatten(-nd).mean(-1)[:, None, None]          # (B, L, *S) -> (B, 1, 1, L)
     Z1 = grid.spectral(x1)[:, None]                  # (B, R, K) rows: the field, then every
     Z2 = grid.spectral(x2)[:, None] if cross else Z1  # orientation of every modulus so far
+    Gs = []
     for j3 in range(J):
         F1 = grid.spectral_wavelet(Z1[:, 0], shape)                   # (B, 2L, *S): re, im
         A1 = modulus_parts(F1)
@@ -64,14 +67,12 @@ def spectral_moments(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: i
             mom["S1"].append(N1[:, None, None, :, 0])
         Z1 = torch.cat([Z1, N1], 1)
         Z2 = torch.cat([Z2, grid.spectral(A2)], 1) if cross else Z1
-        G = _gram(grid, Z1, Z2, shape)                                # (B, L3, R1, R2)
-        g00 = G[:, None, None, :, 0, 0].real                          # <C1 conj C2>: (B, 1, 1, L)
-        mom["S2" if cross else "P1"].append(g00)
-        _extract(mom, G, j3 + 1, cross)
+        Gs.append(_gram(grid, Z1, Z2, shape))                         # (B, 2, L3, R1, R2)
         if j3 < J - 1:
             Z1 = grid.spectral_down(Z1, shape)
             Z2 = grid.spectral_down(Z2, shape) if cross else Z1
             shape = grid.coarser(shape)
+    _extract(mom, Gs, cross)
     mom.update({"v_" + k: [] for k in MOMENTS})
     return mom
 
@@ -156,19 +157,58 @@ def _left(Z, rZ, w_re, w_im):
 
 
 def _gram(grid: Grid, Z1: torch.Tensor, Z2: torch.Tensor, shape: tuple) -> torch.Tensor:
-    """``G[b, l, r1, r2] = mean((z1_r1 * psi_l) conj(z2_r2 * psi_l))`` ``(B, L, R1, R2)`` complex
-    from coefficients ``Z (B, R, K)``: one real matrix product for both parts."""
+    """``G[b, c, l, r1, r2]``: the real (``c = 0``) and imaginary (``c = 1``) parts of
+    ``mean((z1_r1 * psi_l) conj(z2_r2 * psi_l))`` ``(B, 2, L, R1, R2)`` from coefficients
+    ``Z (B, R, K)``: one real matrix product for both parts."""
     w_re, w_im = grid.spectral_gram(shape, Z1)                        # (L, K)
-    G = _Gram.apply(Z1, Z2, w_re, w_im, grid.spectral_rot)
-    return torch.complex(G[:, 0], G[:, 1])
+    return _Gram.apply(Z1, Z2, w_re, w_im, grid.spectral_rot)
 
 
-def _extract(mom: dict, G: torch.Tensor, n: int, cross: bool) -> None:
-    """Append level ``n - 1``'s S3 (and S3P) and S4 chunks from the Gram matrices
-    ``G (B, L3, 1 + nL, 1 + nL)`` (rows: the field, then moduli), laid out as the pixel route's
-    products ``(B, K=1, X, Y, L3)`` and picked the same way (``compute``)."""
-    as_prod = lambda g: g.permute(0, 2, 3, 1).unsqueeze(1)              # (B, 1, X, Y, L3)
-    mom["S3"].append(pick_s3(as_prod(G[:, :, :1, 1:]), n))
-    if cross:                                                          # <C2 conj W1> = conj(G[M1, X2])
-        mom["S3P"].append(pick_s3(as_prod(G[:, :, 1:, :1].conj().transpose(-1, -2)), n))
-    mom["S4"].append(pick_s4(as_prod(G[:, :, 1:, 1:]), n))
+def _extract(mom: dict, Gs: list, cross: bool) -> None:
+    """Set the P1 (cross: S2), S3 (and S3P) and S4 moments of all levels from the Gram matrices
+    ``Gs [(B, 2, L3, R, R)]`` of levels ``j3 = 0 .. J-1`` (rows ``r``: the field, then moduli
+    ``1 + j L + l``), each as one chunk laid out as the pixel route's (``compute``):
+
+        P1[j3, l]             = G[0, l, 0, 0]
+        S3[(j2, j3), l2, l3]  = G[l3, 0, 1 + j2 L + l2]
+        S3P[(j2, j3), l2, l3] = conj G[l3, 1 + j2 L + l2, 0]
+        S4[(j1, j2, j3), l1, l2, l3] = G[l3, 1 + j1 L + l1, 1 + j2 L + l2]
+
+    One gather over the levels' concatenated entries (and one scatter in the backward),
+    instead of slicing, permuting and picking each level (~25 small operations a level)."""
+    B, _, L = Gs[0].shape[:3]
+    J = len(Gs)
+    flat = torch.cat([G.reshape(B, 2, -1) for G in Gs], -1)           # (B, 2, T)
+    idx, sizes = _extract_index(J, L, cross)
+    sel = flat.index_select(-1, idx.to(flat.device))                  # (B, 2, M)
+    re, im = sel.unbind(1)
+    if cross:                                                          # S3P: the conjugate
+        im = torch.cat([im[:, :sizes[0] + sizes[1]], -im[:, sum(sizes[:2]):sum(sizes[:3])],
+                        im[:, sum(sizes[:3]):]], -1)
+    parts = torch.complex(re, im).split(sizes, -1)
+    n3, n4 = J * (J + 1) // 2, J * (J + 1) * (J + 2) // 6
+    mom["S2" if cross else "P1"] = [re[:, :sizes[0]].reshape(B, 1, J, L)]
+    mom["S3"] = [parts[1].reshape(B, 1, n3, L, L)]
+    if cross:
+        mom["S3P"] = [parts[2].reshape(B, 1, n3, L, L)]
+    mom["S4"] = [parts[-1].reshape(B, 1, n4, L, L, L)]
+
+
+@functools.lru_cache(maxsize=64)
+def _extract_index(J: int, L: int, cross: bool) -> tuple:
+    """Positions ``(M,)`` int64 (CPU; never written to) in ``_extract``'s concatenated entries
+    of P1, S3, (S3P,) S4, and their counts."""
+    P1, S3, S3P, S4 = [], [], [], []
+    base = 0
+    for j3 in range(J):
+        R = 1 + (j3 + 1) * L
+        pos = lambda l3, r1, r2: base + (l3 * R + r1) * R + r2
+        P1 += [pos(l, 0, 0) for l in range(L)]
+        for j2 in range(j3 + 1):
+            S3 += [pos(l3, 0, 1 + j2 * L + l2) for l2 in range(L) for l3 in range(L)]
+            S3P += [pos(l3, 1 + j2 * L + l2, 0) for l2 in range(L) for l3 in range(L)]
+            S4 += [pos(l3, 1 + j1 * L + l1, 1 + j2 * L + l2)
+                   for j1 in range(j2 + 1) for l1 in range(L) for l2 in range(L) for l3 in range(L)]
+        base += L * R * R
+    lists = (P1, S3, S3P, S4) if cross else (P1, S3, S4)
+    return torch.tensor([i for part in lists for i in part]), tuple(len(p) for p in lists)
