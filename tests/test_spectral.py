@@ -136,3 +136,18 @@ def test_modulus_parts_gradcheck_and_zero():
     z = torch.zeros(1, 2, 3, dtype=torch.float64, requires_grad=True)
     modulus_parts(z).sum().backward()
     assert torch.isfinite(z.grad).all() and (z.grad == 0).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_wavelet_weights_hold_no_subnormal_numbers(dtype):
+    """Weights under eps^2 of their row's peak are zero (a Gaussian multiplier reaches 1e-39:
+    subnormal in float32, and its products with spectra run 10-100x slower on the CPU)."""
+    grid = make_grid("2d")
+    fi = torch.finfo(dtype)
+    for shape in ((64, 64), (32, 32), (16, 12)):
+        for name, w in grid._spectral_weights(shape, torch.zeros(1, dtype=dtype)).items():
+            top = w.abs().amax(1, keepdim=True)
+            small = (w != 0) & (w.abs() < top * fi.eps ** 2)
+            assert not small.any(), (name, shape)
+            assert not ((w != 0) & (w.abs() < fi.tiny)).any(), (name, shape)
+            assert (w != 0).float().mean() > 0.5          # the band itself is kept
