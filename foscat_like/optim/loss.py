@@ -28,7 +28,7 @@ from .plan import floor_sigma, tile_rows
 
 BAND_WEIGHT = 0.01   # weight of the fine band powers (planar grids, periodic targets)
 HIST_WEIGHT = 0.1    # weight of the histogram term against the (averaged) statistic families
-INCREMENT_WEIGHT = 0.1   # inpainting: the hole's and its border's pixel increments (``Focus.pairs``)
+INCREMENT_WEIGHT = 1.0   # inpainting: the hole's and its border's pixel increments (``Focus.pairs``)
 
 
 def _sq(d: torch.Tensor) -> torch.Tensor:
