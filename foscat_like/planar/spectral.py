@@ -33,15 +33,6 @@ def analysis(x: torch.Tensor, nd: int) -> torch.Tensor:
     return torch.view_as_real(X).flatten(-nd - 1)
 
 
-def unpack(Y: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    """``(..., K)`` -> complex half spectrum ``(..., *H)``."""
-    return torch.view_as_complex(Y.unflatten(-1, half(shape) + (2,)))
-
-
-def pack(X: torch.Tensor, nd: int) -> torch.Tensor:
-    return torch.view_as_real(X.contiguous()).flatten(-nd - 1)
-
-
 def rot(Y: torch.Tensor) -> torch.Tensor:
     """``view_as_real(-i A)``: interleaved ``(Ar, Ai)`` -> ``(Ai, -Ar)``."""
     p = Y.unflatten(-1, (-1, 2))
