@@ -155,8 +155,8 @@ class funct:
         calc_var, edge = check_bool("calc_var", calc_var), check_bool("edge", edge)
         grid = self._grid_for(cell_ids, nside)
         if spin == 2:
-            image1 = grid.spin_to_scalars(as_field(image1, grid, "image1")[0])
-            image2 = None if image2 is None else grid.spin_to_scalars(as_field(image2, grid, "image2")[0])
+            image1 = grid.spin_to_scalars(_spin2_field(image1, grid, "image1"))
+            image2 = None if image2 is None else grid.spin_to_scalars(_spin2_field(image2, grid, "image2"))
         x1, _ = as_field(grid.to_internal(image1), grid, "image1")
         x2 = None
         if image2 is not None:
@@ -322,3 +322,11 @@ class funct:
 def separate(data, noise, grid: str = "2d", NORIENT: int = 4, KERNELSZ: int = 3, **kwargs):
     """``funct(NORIENT, KERNELSZ, grid).separate(data, noise, **kwargs)``."""
     return funct(NORIENT=NORIENT, KERNELSZ=KERNELSZ, grid=grid).separate(data, noise, **kwargs)
+
+
+def _spin2_field(image, grid, name: str) -> torch.Tensor:
+    """``image`` as a ``(2, npix)`` (Q, U) tensor, or a ``ValueError`` naming the argument."""
+    qu = as_field(image, grid, name)[0]
+    if qu.dim() != 2 or qu.shape[0] != 2:
+        raise ValueError(f"spin=2: {name} must be a (2, npix) (Q, U) map; got shape {tuple(qu.shape)}")
+    return qu

@@ -70,8 +70,10 @@ def test_bad_shapes_and_spins_fail_clearly():
         s.map2alm(torch.zeros(1, 192, dtype=torch.float64), 1)
     with pytest.raises(ValueError, match="lmax must be in"):
         HealpixSHT(4, lmax=100)
-    with pytest.raises(ValueError, match="spin-2 map must have shape"):
+    with pytest.raises(ValueError, match="spin=2: image1 must be a \\(2, npix\\) \\(Q, U\\) map; got shape \\(1, 192\\)"):
         fl.funct().eval(np.ones(192), spin=2)
+    with pytest.raises(ValueError, match="spin=2: image2 must be a \\(2, npix\\)"):
+        fl.funct().eval(np.ones((2, 192)), image2=np.ones((3, 192)), spin=2)
 
 
 def test_eb_maps_are_healpy_iter3_and_differentiable():
