@@ -177,7 +177,7 @@ def test_spin2_polarisation_E_and_B(op):
     pure_e = np.stack([hp.reorder(q, r2n=True), hp.reorder(u, r2n=True)])
     s = op.eval(pure_e, spin=2, Jmax=3)
     assert (s.S2[1] < 1e-2 * s.S2[0]).all()            # B << E at every scale and angle
-    with pytest.raises(ValueError, match="shape \\(2, 12\\*nside\\*\\*2\\)"):
+    with pytest.raises(ValueError, match="spin=2: image1 must be a \\(2, npix\\) \\(Q, U\\) map; got shape \\(3, 12288\\)"):
         op.eval(qu[:1].repeat(3, 0), spin=2)
     with pytest.raises(ValueError, match="spin must be 0 or 2"):
         op.eval(qu[0], spin=1)
