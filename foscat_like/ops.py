@@ -54,3 +54,26 @@ class _ModulusParts(torch.autograd.Function):
 def modulus_parts(F: torch.Tensor) -> torch.Tensor:
     """``|re + i im|`` for ``F = cat([re, im], 1)`` ``(B, 2L, ...)`` -> ``(B, L, ...)``, safe at zero."""
     return _ModulusParts.apply(F)
+
+
+def _along(index: torch.Tensor, like: torch.Tensor, dim: int, n: int) -> torch.Tensor:
+    """``index (n,)`` as a broadcast (expanded, not copied) index of ``like``'s shape with
+    ``n`` entries along ``dim``."""
+    shape = [1] * like.dim()
+    shape[dim] = -1
+    return index.view(shape).expand(like.shape[:dim] + (n,) + like.shape[dim + 1:])
+
+
+def take(x: torch.Tensor, index: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """``x.index_select(dim, index)`` ``(..., n, ...)``, as a ``gather``: torch's CPU
+    ``index_select`` along an inner axis runs 5-10x slower than ``gather`` (measured, 1
+    thread: ``(1, 5, 16640) -> 4224`` entries 134 us against 12 us), and its backward
+    (``index_add``) is slower than ``gather``'s (``scatter_add``) too."""
+    dim = dim % x.dim()
+    return torch.gather(x, dim, _along(index.to(x.device), x, dim, index.numel()))
+
+
+def put_add(out: torch.Tensor, index: torch.Tensor, src: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """``out.index_add(dim, index, src)`` (out of place), as a ``scatter_add`` (see ``take``)."""
+    dim = dim % out.dim()
+    return out.scatter_add(dim, _along(index.to(out.device), src, dim, index.numel()), src)

@@ -151,3 +151,23 @@ def test_wavelet_weights_hold_no_subnormal_numbers(dtype):
             assert not small.any(), (name, shape)
             assert not ((w != 0) & (w.abs() < fi.tiny)).any(), (name, shape)
             assert (w != 0).float().mean() > 0.5          # the band itself is kept
+
+
+@pytest.mark.parametrize("dim", [-1, -2, 0])
+def test_take_and_put_add_equal_index_select_and_index_add(dim):
+    """ops.take / ops.put_add (gather / scatter_add) against torch's index_select / index_add,
+    values and gradients (float64), with repeated indices."""
+    from foscat_like.ops import put_add, take
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 4, 7, dtype=torch.float64, generator=g, requires_grad=True)
+    idx = torch.tensor([6, 0, 2, 2, 5]) % x.shape[dim]
+    ref = x.index_select(dim, idx)
+    out = take(x, idx, dim)
+    assert torch.equal(out, ref)
+    w = torch.randn(ref.shape, dtype=torch.float64, generator=g)
+    gr, = torch.autograd.grad((ref * w).sum(), x)
+    go, = torch.autograd.grad((out * w).sum(), x)
+    assert torch.allclose(go, gr, rtol=0, atol=1e-14)
+    base = torch.randn(x.shape, dtype=torch.float64, generator=g)
+    assert torch.allclose(put_add(base, idx, ref.detach(), dim), base.index_add(dim, idx, ref.detach()),
+                          rtol=0, atol=1e-14)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..checks import ShapeError, check_bool, check_int
-from ..ops import modulus
+from ..ops import modulus, take
 from .filters1d import SIGMA0, filter_bank_1d, morlet_1d, temporal_support
 from .fourier import FoldedFilter, reflect_index
 from .frontend import ScatteringBase
@@ -182,7 +182,7 @@ class Scattering1D(ScatteringBase):
         average, os = bool(self.average), int(self.oversampling)
         ops = self._operators(average, os)
         kT = ops["kT"]
-        U0 = torch.fft.fft(x.index_select(-1, self._index.to(x.device)))
+        U0 = torch.fft.fft(take(x, self._index))
 
         def out(U: torch.Tensor, u: torch.Tensor, k: int) -> torch.Tensor:
             # averaged: low-pass from resolution 2^k to 2^kT; else the modulus itself

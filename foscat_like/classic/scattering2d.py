@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..checks import ShapeError, check_bool, check_int
-from ..ops import modulus
+from ..ops import modulus, take
 from .filters2d import filter_bank_2d
 from .fourier import FoldedFilter, SeparableLowpass, reflect_index, separable_factors
 from .frontend import ScatteringBase
@@ -95,7 +95,7 @@ class Scattering2D(ScatteringBase):
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         J = self.J
         xp = x if self.pre_pad else \
-            x.index_select(-2, self._rows.to(x.device)).index_select(-1, self._cols.to(x.device))
+            take(x.index_select(-2, self._rows.to(x.device)), self._cols)
         U0 = torch.fft.fft2(xp)
 
         def lowpass(u: torch.Tensor, j: int) -> torch.Tensor:

@@ -18,6 +18,7 @@ import torch
 
 from ..checks import check_positive_int
 from ..grid import Grid
+from ..ops import take
 from .geometry import CHUNK, full_sky_neighbourhood, neighbourhood, nside_of
 from .stencil import Stencil
 from ..wavelets import SIGMA0, XI0, slant
@@ -355,7 +356,7 @@ class HealpixGrid(Grid):
         if j == 0:
             raise ValueError("cannot upsample a patch beyond its input resolution")
         par = torch.as_tensor(self.patch.parent[j - 1], device=x.device)
-        return self.smooth(x.index_select(-1, par))
+        return self.smooth(take(x, par))
 
     def downsample_mask(self, w: torch.Tensor) -> torch.Tensor:
         return self._child_mean(w)

@@ -21,6 +21,8 @@ import functools
 
 import torch
 
+from ..ops import put_add, take
+
 
 def half(shape: tuple[int, ...]) -> tuple[int, ...]:
     """Shape of the stored half spectrum."""
@@ -72,10 +74,10 @@ def down(Y: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     """The coefficients of ``grid.downsample(x)``: a crop of the half spectrum (the two bins
     at +-n/2 of an even new size fold onto its Nyquist bin, as the full-spectrum crop does).
     ``Y (..., K)`` -> ``(..., K')``: one gather, plus one scatter-add for the folded bins."""
-    i0, dst, src, sign = (t.to(Y.device) for t in _down_index(tuple(shape)))
-    out = Y.index_select(-1, i0)
+    i0, dst, src, sign = _down_index(tuple(shape))
+    out = take(Y, i0)
     if dst.numel():
-        out = out.index_add(-1, dst, Y.index_select(-1, src) * sign.to(Y.dtype))
+        out = put_add(out, dst, take(Y, src) * sign.to(device=Y.device, dtype=Y.dtype))
     return out
 
 

@@ -28,7 +28,7 @@ import functools
 import torch
 
 from ..grid import Grid
-from ..ops import modulus_parts, safe_sqrt
+from ..ops import modulus_parts, safe_sqrt, take
 from .compute import MOMENTS
 
 
@@ -191,7 +191,7 @@ def _extract(mom: dict, Gs: list, cross: bool) -> None:
     J = len(Gs)
     flat = torch.cat([G.reshape(B, 2, -1) for G in Gs], -1)           # (B, 2, T)
     idx, sizes = _extract_index(J, L, cross)
-    sel = flat.index_select(-1, idx.to(flat.device))                  # (B, 2, M)
+    sel = take(flat, idx)                                             # (B, 2, M)
     re, im = sel.unbind(1)
     if cross:                                                          # S3P: the conjugate
         im = torch.cat([im[:, :sizes[0] + sizes[1]], -im[:, sum(sizes[:2]):sum(sizes[:3])],
