@@ -48,7 +48,8 @@ class _ModulusParts(torch.autograd.Function):
     def backward(ctx, g: torch.Tensor):
         F, m = ctx.saved_tensors
         scale = torch.where(m > 0, g / m, 0.0)
-        return F * scale.repeat((1, 2) + (1,) * (F.dim() - 2))
+        B, L = m.shape[:2]
+        return (F.view((B, 2) + tuple(m.shape[1:])) * scale[:, None]).view(F.shape)
 
 
 def modulus_parts(F: torch.Tensor) -> torch.Tensor:
