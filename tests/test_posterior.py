@@ -56,6 +56,24 @@ def test_posterior_resumes_from_its_checkpoint(tmp_path):
         fl.separate(d, noise, **dict(kw, seed=5))
 
 
+def test_posterior_refuses_an_unwritable_checkpoint_before_any_work(tmp_path, monkeypatch):
+    """A checkpoint in a missing directory is a ValueError naming it before the first separation
+    or synthesis runs (it used to fail at the first save, losing that work)."""
+    import foscat_like.optim.posterior as post
+    ran = []
+    monkeypatch.setattr(post, "_separate", lambda *a, **k: ran.append("separate"))
+    monkeypatch.setattr(post, "synthesize", lambda *a, **k: ran.append("synthesize"))
+    r = np.random.default_rng(0)
+    d, noise = r.standard_normal((16, 16)), r.standard_normal((4, 16, 16))
+    bad = str(tmp_path / "missing" / "post.pt")
+    with pytest.raises(ValueError, match="missing.*does not exist"):
+        fl.separate(d, noise, n_samples=2, progress=False, checkpoint=bad)
+    hole = np.pad(np.ones((4, 4)), 6)
+    with pytest.raises(ValueError, match="missing.*does not exist"):
+        fl.funct(grid="2d").inpaint(d, hole, n_samples=2, progress=False, checkpoint=bad)
+    assert ran == []
+
+
 def test_posterior_on_dask_equals_local(dask_client):
     """``funct(client=...)``: the simulations run as Dask tasks on 2 worker processes and give
     the same samples as the local run."""

@@ -164,6 +164,7 @@ def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples:
     the prior draws are spin-2 syntheses, and Q and U share the band gains (they are alike
     under rotations)."""
     K = _check_n(n_samples)
+    ckpt.check_writable(checkpoint)          # before any work: a save must not fail after hours
     d, _ = as_field(data, grid, "data", like=torch.zeros((), dtype=torch.float64))
     if cfg.spin:
         from .plan import spin_components
@@ -235,6 +236,7 @@ def sample_inpainting(grid: Grid, data, grd_mask, cfg: SynthesisConfig, n_sample
     with kriging plus one simulated kriging error (no seam: that error is zero on the data)."""
     from .kriging import band_covariance, krige
     K = _check_n(n_samples)
+    ckpt.check_writable(checkpoint)
     if cfg.spin or cfg.n_up or cfg.synthesised_N != 1:
         raise ValueError("inpainting samples take no spin, n_up or synthesised_N (n_samples sets their number)")
     d, _ = as_field(data, grid, "data", like=torch.zeros((), dtype=torch.float64))
