@@ -94,6 +94,8 @@ class Scattering2D(ScatteringBase):
     # ------------------------------------------------------------------ transform
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         J = self.J
+        # reflect padding: index_select on the rows, a gather on the columns (the faster pair,
+        # forward and backward, of the measured combinations; see ops.take)
         xp = x if self.pre_pad else \
             take(x.index_select(-2, self._rows.to(x.device)), self._cols)
         U0 = torch.fft.fft2(xp)

@@ -133,7 +133,7 @@ class _Gram(torch.autograd.Function):
 def _left_times(left: torch.Tensor, Z: torch.Tensor) -> torch.Tensor:
     """``left (B, M, k) @ Z (B, R, k)^T`` ``(B, M, R)``. On the CPU the same product as
     ``(Z left^T)^T`` runs faster (BLAS kernels for a short ``R`` side; measured at every level's
-    shapes, 1 thread: float32 1.0-2.0x, float64 1.0-2.2x, e.g. the 128² level-0 product
+    shapes, 1 thread: float32 1.0-2.0x, float64 0.97-2.2x, e.g. the 128² level-0 product
     ``(40, 16640) x (16640, 5)`` in float64 382 -> 249 us; an older machine measured float64
     1.1-1.2x slower)."""
     if Z.device.type == "cpu":
