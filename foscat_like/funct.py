@@ -8,6 +8,7 @@ import torch
 
 from .checks import check_bool, check_int, check_seed, unknown_keyword
 from .grid import make_grid
+from .heap import keep_freed_memory
 from .inputs import as_field, as_mask, check_varies
 from .stats.compute import scattering_covariance
 from .stats.split import check_client, parse_memory
@@ -65,6 +66,7 @@ class funct:
                  **foscat_keywords):
         NORIENT = check_int("NORIENT", NORIENT, minimum=1)
         KERNELSZ = check_int("KERNELSZ", KERNELSZ)
+        keep_freed_memory()
         if KERNELSZ not in (3, 5):
             raise ValueError(f"KERNELSZ must be 3 or 5; got {KERNELSZ!r}")
         if check_bool("use_1D", use_1D) and check_bool("use_2D", use_2D):

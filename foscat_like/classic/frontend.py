@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 
 from ..checks import ShapeError
+from ..heap import keep_freed_memory
 from ..inputs import as_tensor
 from ..threads import parallel_map
 
@@ -101,6 +102,7 @@ class ScatteringBase(torch.nn.Module):
 
     def _init_frontend(self, frontend, backend, out_type: str = "array") -> None:
         torch.nn.Module.__init__(self)
+        keep_freed_memory()
         self.frontend_name = check_frontend(frontend) or "torch"
         check_backend(backend)
         self.out_type = out_type
