@@ -8,8 +8,8 @@ pages; either way the next evaluation takes a page fault per 4 kB page it touche
 call for a 128² eval+grad, 21,000-31,000 for a 16x128² ``Scattering2D`` forward) and spends
 the time in the kernel zeroing pages. ``keep_freed_memory`` fixes the two thresholds where
 glibc's own heuristic would end after a large free (mmap above 32 MB) and lets up to
-256 MB of free heap stay mapped: page faults fall to ~0, the 128² float64 forward goes from
-3.2-7.6 ms to 2.7-3.2 ms and a 16x128² ``Scattering2D`` forward from 98-110 ms to 65-75 ms
+256 MB of free heap stay mapped: page faults fall to 0-100 a call, the 128² float64 eval+grad
+runs 1.20x faster (1.15-1.30) and a 16x128² ``Scattering2D`` forward 1.41x (1.39-1.48)
 (``benchmarks/heap.py``). The cost: up to 256 MB of freed memory stays with the process.
 
 The setting is the process's (``malloc`` has one), made by ``funct`` and the classic
