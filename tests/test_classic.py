@@ -85,6 +85,31 @@ def test_gradcheck_float64():
     assert torch.autograd.gradcheck(S1, (t,), eps=1e-6, atol=1e-6)
 
 
+def test_folded_filter_with_skipped_blocks_matches_the_full_product_and_its_gradient():
+    """J=4: the order-2 folds skip the blocks where the wavelet is negligible; value and gradient
+    must equal the full product folded (torch's own autograd), the skipped blocks' gradient 0."""
+    from foscat_like.classic.fourier import FoldedFilter
+    S = Scattering2D(4, (64, 64), L=2)
+    fold = S._psi2[0, 3]
+    used = [sl for sl, _ in fold.blocks]
+    skipped = [sl for sl in ((slice(i * fold.sub[0], (i + 1) * fold.sub[0]), slice(j * fold.sub[1], (j + 1) * fold.sub[1]))
+                             for i in range(fold.k) for j in range(fold.k)) if sl not in used]
+    assert skipped, "this case must exercise skipped blocks"
+    torch.manual_seed(0)
+    U = torch.randn((2, 1) + S.filters.psi[3][0].shape[-2:], dtype=torch.complex128, requires_grad=True)
+    w = torch.randn((2, 2) + fold.sub, dtype=torch.complex128)
+    (torch.view_as_real(fold(U)) * torch.view_as_real(w)).sum().backward()
+    f = torch.as_tensor(S.filters.psi[3][0])                       # (L, M, N) full filters
+    k = fold.k
+    V = U.detach().clone().requires_grad_(True)
+    full = (V * f).reshape(2, 2, k, fold.sub[0], k, fold.sub[1]).mean((2, 4))
+    (torch.view_as_real(full) * torch.view_as_real(w)).sum().backward()
+    assert torch.allclose(fold(U.detach()), full.detach(), atol=1e-9 * float(f.abs().max()))
+    assert torch.allclose(U.grad, V.grad, atol=1e-9 * float(V.grad.abs().max()))
+    for sl in skipped:
+        assert (U.grad[(Ellipsis,) + sl] == 0).all()
+
+
 def test_gradient_finite_at_zero_input():
     S = Scattering2D(2, (16, 16), L=4)
     x = torch.zeros(1, 16, 16, requires_grad=True)

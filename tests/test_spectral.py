@@ -138,6 +138,20 @@ def test_modulus_parts_gradcheck_and_zero():
     assert torch.isfinite(z.grad).all() and (z.grad == 0).all()
 
 
+def test_modulus_gradient_is_zero_at_zero_and_keeps_a_nan_elsewhere():
+    """|z|'s backward: 0 where z = 0 (not NaN), but a NaN coming from above where z != 0 must
+    reach the optimiser (a zero there would look like convergence)."""
+    from foscat_like.ops import modulus, modulus_parts
+    z = torch.randn(3, 4, dtype=torch.complex128, requires_grad=True)
+    assert torch.autograd.gradcheck(modulus, (z,))
+    z = torch.tensor([1 + 1j, 0j, 2j], dtype=torch.complex128, requires_grad=True)
+    modulus(z).backward(torch.tensor([float("nan"), 1.0, 1.0], dtype=torch.float64))
+    assert torch.isnan(z.grad[0]).all() and z.grad[1] == 0 and z.grad[2] == 1j
+    F = torch.tensor([[[3.0, 0.0]], [[4.0, 0.0]]], dtype=torch.float64).reshape(1, 2, 2).requires_grad_(True)
+    modulus_parts(F).backward(torch.tensor([[[float("nan"), 1.0]]], dtype=torch.float64))
+    assert torch.isnan(F.grad[0, :, 0]).all() and (F.grad[0, :, 1] == 0).all()
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_wavelet_weights_hold_no_subnormal_numbers(dtype):
     """Weights under eps^2 of their row's peak are zero (a Gaussian multiplier reaches 1e-39:
