@@ -257,8 +257,9 @@ class funct:
         ``coverage(truth, level, where)``, and ``estimate`` (kriging, the best linear fill). Each
         sample is kriging plus a simulated kriging error, taken from a synthesis with the observed
         pixels' statistics (``nstep``, ``Jmax``, ``NUM_EPOCHS``, ``precision`` and ``seed + k`` are
-        its arguments, as in ``synthesis``); ``checkpoint`` keeps every finished synthesis.
-        ``synthesis(..., grd_mask=...)`` gives single fills with the hole's own statistics matched.
+        its arguments, as in ``synthesis``); ``checkpoint`` keeps every finished synthesis, and with
+        ``funct(client=...)`` the syntheses are Dask tasks. ``synthesis(..., grd_mask=...)`` gives
+        single fills with the hole's own statistics matched.
         """
         from .optim.config import SynthesisConfig
         from .optim.posterior import sample_inpainting

@@ -86,6 +86,27 @@ def test_posterior_on_dask_equals_local(dask_client):
     np.testing.assert_allclose(remote.samples, local.samples, rtol=0, atol=1e-10)
 
 
+def test_inpainting_posterior_on_dask_equals_local_and_resumes(dask_client, tmp_path):
+    """``funct(client=...).inpaint``: the prior draws run as Dask tasks and give the same samples as
+    the local run; a checkpoint written by the Dask run is resumed locally with nothing to redo."""
+    s = _lognormal(16, 5)
+    hole = np.pad(np.ones((4, 4)), 6)
+    kw = dict(n_samples=3, nstep=1, NUM_EPOCHS=4, progress=False)
+    local = fl.funct(grid="2d").inpaint(s, hole, **kw)
+    ck = str(tmp_path / "inpaint.pt")
+    remote = fl.funct(grid="2d", client=dask_client).inpaint(s, hole, checkpoint=ck, **kw)
+    np.testing.assert_allclose(remote.samples, local.samples, rtol=0, atol=1e-10)
+    import foscat_like.optim.posterior as post_mod
+    calls = []
+    orig = post_mod._prior_draw
+    post_mod._prior_draw = lambda *a: calls.append(1) or orig(*a)
+    try:
+        again = fl.funct(grid="2d").inpaint(s, hole, checkpoint=ck, **kw)
+    finally:
+        post_mod._prior_draw = orig
+    assert calls == [] and np.array_equal(again.samples, remote.samples)
+
+
 @pytest.mark.parametrize("bad", [0, -2, 2.5, True, "4"])
 def test_n_samples_must_be_a_positive_integer(bad):
     d = np.random.default_rng(0).standard_normal((16, 16))

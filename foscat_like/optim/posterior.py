@@ -28,7 +28,8 @@ Inpainting (``sample_inpainting``) is the same construction with ``m`` = kriging
 hole's surroundings and ``d'_k = s'_k`` there (no noise): the classical conditional simulation.
 
 Cost: ``K + 1`` separations and ``K`` syntheses (inpainting: ``K`` syntheses); a checkpoint keeps
-every finished simulation; with ``funct(client=...)`` the simulations are Dask tasks.
+every finished simulation; with ``funct(client=...)`` the simulations (inpainting: the prior
+draws) are Dask tasks.
 """
 from __future__ import annotations
 
@@ -147,6 +148,29 @@ def _simulate(grid: Grid, s_hat, noise_k, model_k, cfg: SeparationConfig, syn: S
     return sk, _separate(grid, dk, model_k, cfg, mask), grid.wiener(dk * seen, seen * model_k.reshape((-1,) + dk.shape[1:]))
 
 
+def _prior_draw(grid: Grid, target, cfg: SynthesisConfig, in_mask) -> torch.Tensor:
+    """One prior draw of the inpainting posterior (a Dask task when the grid has a client)."""
+    return torch.as_tensor(synthesize(grid, target, cfg, in_mask=in_mask).maps)
+
+
+def _run(grid: Grid, fn, args: list, keys: list, progress: bool, desc: str):
+    """``(key, fn(grid, *a))`` for each of ``args``: in this process, or one Dask task each on
+    ``grid.client`` (in the order they finish; a lost worker's task is rerun by Dask)."""
+    client = getattr(grid, "client", None)
+    if client is None:
+        done = ((k, fn(grid, *a)) for k, a in zip(keys, args))
+    else:
+        from distributed import as_completed
+        local = copy.copy(grid)
+        local.client = None
+        futures = {client.submit(fn, local, *a, pure=False): k for k, a in zip(keys, args)}
+        done = ((futures[f], f.result()) for f in as_completed(futures))
+    if progress:
+        from tqdm.auto import tqdm
+        done = tqdm(done, total=len(keys), desc=desc, leave=False, disable=None)
+    return done
+
+
 def _observed(grid: Grid, mask, like: torch.Tensor):
     """1, or the 0/1 pixels ``mask > 0`` ``(1, *S)``: the Wiener estimate sees the data where
     they are observed (zero elsewhere), in the simulations as in the data, so that the gains
@@ -198,20 +222,8 @@ def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples:
     seen = _observed(grid, mask, d)
     s_hat, w = state["s_hat"], grid.wiener(d * seen, seen * model.reshape((-1,) + S))
     todo = [k for k in range(K) if k not in state["sims"]]
-    args = lambda k: (s_hat, sim_noise[k:k + 1], sim_model(k), quiet, syn.replace(seed=int(seed) + k), mask)
-    client = getattr(grid, "client", None)
-    if client is None:
-        done = ((k, _simulate(grid, *args(k))) for k in todo)
-    else:                   # one task per simulation; a lost worker's task is rerun by Dask
-        from distributed import as_completed
-        local = copy.copy(grid)
-        local.client = None
-        futures = {client.submit(_simulate, local, *args(k), pure=False): k for k in todo}
-        done = ((futures[f], f.result()) for f in as_completed(futures))
-    if cfg.progress:
-        from tqdm.auto import tqdm
-        done = tqdm(done, total=len(todo), desc="posterior simulations", leave=False, disable=None)
-    for k, sim in done:
+    args = [(s_hat, sim_noise[k:k + 1], sim_model(k), quiet, syn.replace(seed=int(seed) + k), mask) for k in todo]
+    for k, sim in _run(grid, _simulate, args, todo, cfg.progress, "posterior simulations"):
         state["sims"][k] = sim
         ckpt.save(checkpoint, fp, state)
     sims = [state["sims"][k] for k in range(K)]
@@ -250,15 +262,17 @@ def sample_inpainting(grid: Grid, data, grd_mask, cfg: SynthesisConfig, n_sample
     around = focus(grid, hole.to(d.dtype), valid.to(d.dtype)).around[0] > 0     # the hole's surroundings
     fp = ckpt.fingerprint(grid, cfg, {"data": d, "grd_mask": hole, "n_samples": K})
     state = ckpt.load(checkpoint, fp) or {"sims": []}
-    sims = state["sims"]
+    if isinstance(state["sims"], list):             # checkpoints written before the Dask tasks
+        state["sims"] = dict(enumerate(state["sims"]))
     quiet = cfg.replace(progress=False, EVAL_FREQUENCY=0)
-    for k in range(len(sims), K):
-        sk = synthesize(grid, torch.where(valid, d, d[:, around].mean()), quiet.replace(seed=cfg.seed + k),
-                        in_mask=around.to(d.dtype))
-        sims.append(torch.as_tensor(sk.maps).reshape((1,) + S))
+    target, w = torch.where(valid, d, d[:, around].mean()), around.to(d.dtype)
+    todo = [k for k in range(K) if k not in state["sims"]]
+    for k, sk in _run(grid, _prior_draw, [(target, quiet.replace(seed=cfg.seed + k), w) for k in todo], todo,
+                      cfg.progress, "inpainting draws"):
+        state["sims"][k] = sk.reshape((1,) + S)
         ckpt.save(checkpoint, fp, state)
     c = band_covariance(grid, d, around)
-    prior = torch.cat(sims)
+    prior = torch.cat([state["sims"][k] for k in range(K)])
     est = krige(grid, d, around, c, hole)
     samples = torch.where(hole, est + prior - krige(grid, prior, around, c, hole), d)   # the data, exactly
     return Posterior(samples.numpy(), est[0].numpy())
