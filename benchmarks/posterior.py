@@ -86,6 +86,8 @@ def main() -> None:
     ap.add_argument("--cases", nargs="+", default=["brick:64:1", "gravel:64:1", "grass:64:1", "brick:64:0.5",
                                                     "brick:64:2", "wmap:32:1"])
     ap.add_argument("--samples", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=0, help="seed of the noise (data and draws): other seeds "
+                    "are held-out noise realisations of the same fields")
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--n-iter", type=int, default=3)
     ap.add_argument("--draws", type=int, default=16)
@@ -108,7 +110,7 @@ def main() -> None:
     cols = ["case", "method", "rms", "ps", "minkowski", "ks", "scat", "cover68", "cover95", "time_s"]
     for spec in a.cases:
         name, size, snr = spec.split(":")
-        got = case(name, int(size), 1 / float(snr), a.draws, np.random.default_rng(0))
+        got = case(name, int(size), 1 / float(snr), a.draws, np.random.default_rng(a.seed))
         if got is None:
             print(spec, "skipped: ../shared/data missing")
             continue
@@ -141,7 +143,7 @@ def main() -> None:
             figure(a.figure, key, truth, data, wiener, post, cov)
     print()
     print_table(rows, cols)
-    print("wrote", write_json(a.json or "posterior", {"samples": a.samples, "epochs": a.epochs, "n_iter": a.n_iter,
+    print("wrote", write_json(a.json or "posterior", {"samples": a.samples, "epochs": a.epochs, "n_iter": a.n_iter, "seed": a.seed,
                                             "draws": a.draws, "results": results}))
 
 
