@@ -91,7 +91,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--n-iter", type=int, default=3)
     ap.add_argument("--draws", type=int, default=16)
-    ap.add_argument("--figure", default=None, help="picture of the first case (a planar one)")
+    ap.add_argument("--figure", default=None, help="picture of the first case (a planar one); with "
+                    "--inpainting, of the three textures' 32² holes at (48,48)")
     ap.add_argument("--json", default=None, help="results file name (benchmarks/results/NAME.json; default "
                     "posterior, posterior_inpainting or posterior_pol)")
     ap.add_argument("--keep", default=None, help="directory for the runs' checkpoints (a rerun reuses them)")
@@ -189,6 +190,35 @@ def polarisation(a, nsides: list[int]) -> None:
                                                  "draws": a.draws, "results": results}))
 
 
+def inpainting_figure(path: str, rows: list) -> None:
+    """One row per planar hole ``(case, truth, hole, post)``: the data with the hole, kriging (the
+    posterior mean), two samples, the std map and the truth, zoomed on the hole's surroundings."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(len(rows), 6, figsize=(16, 2.9 * len(rows)), squeeze=False)
+    for r, (key, truth, h, post) in enumerate(rows):
+        ys, xs = np.nonzero(h)
+        m = max(ys.max() - ys.min(), xs.max() - xs.min()) + 1
+        win = (slice(max(0, ys.min() - m), ys.max() + m + 1), slice(max(0, xs.min() - m), xs.max() + m + 1))
+        data = np.where(h, np.nan, truth)
+        panels = [("data (hole blank)", data), ("kriging = posterior mean", post.mean), ("sample 1", post.samples[0]),
+                  ("sample 2", post.samples[1]), ("posterior std", post.std), ("truth", truth)]
+        lo, hi = np.percentile(truth, [1, 99])
+        for a, (title, img) in zip(ax[r], panels):
+            std = title == "posterior std"
+            a.imshow(img[win], cmap="magma" if std else "gray", vmin=None if std else lo, vmax=None if std else hi)
+            a.set_title(title if r == 0 else "", fontsize=10)
+            a.set_xticks([]); a.set_yticks([])
+        ax[r][0].set_ylabel(f"{key}\n68% / 95%: {100 * post.coverage(truth, 0.68, h):.0f}% / "
+                            f"{100 * post.coverage(truth, 0.95, h):.0f}%", fontsize=9)
+    fig.suptitle(f"fl.funct().inpaint(x, hole, n_samples={rows[0][3].samples.shape[0]}): each sample is kriging plus "
+                 "a simulated kriging error; the truth's coverage inside the hole at left")
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    fig.savefig(path, dpi=80)
+    print("wrote", path)
+
+
 def calibrated_spread(post, where) -> dict:
     """How far one hole's coverage strays when the intervals are exactly calibrated: each draw
     in turn taken as the truth (it is the estimate plus one error drawn as the others are) and
@@ -211,7 +241,7 @@ def inpainting(a) -> None:
     import foscat_like as fl
     from foscat_like import holes
     from inpainting import cases
-    rows, results = [], {}
+    rows, results, shown = [], {}, []
     for c in cases():
         if "cells" in c:
             continue
@@ -229,6 +259,8 @@ def inpainting(a) -> None:
              "rms_sample": float(np.median([rms(s) for s in post.samples])), "truth_std": float(x[h].std()),
              "figures_inside": float(np.median(inside)), "time_s": dt, **calibrated_spread(post, h)}
         results[c["case"]] = r
+        if a.figure and c["grid"] == "2d" and c["case"].split(",")[0].endswith("128²") and "(48,48)" in c["case"]:
+            shown.append((c["case"].split(" ")[0] + ", 32² hole", x, h, post))
         rows.append({"case": c["case"], **{k: v for k, v in r.items() if not k.startswith("loo")},
                      "loo68 (range)": "%.2f-%.2f" % (min(r["loo68"]), max(r["loo68"]))})
         print_table(rows[-1:], list(rows[-1]))
@@ -241,6 +273,8 @@ def inpainting(a) -> None:
               f"(sd {np.std(real):.3f}, {np.mean(np.abs(np.array(real) - level / 100) <= 0.05):.0%} within 5 points); "
               f"if calibrated (each draw as the truth): sd {np.std(loo):.3f}, "
               f"{np.mean(np.abs(loo - level / 100) <= 0.05):.0%} within 5 points")
+    if shown:
+        inpainting_figure(a.figure, shown)
     print("wrote", write_json(a.json or "posterior_inpainting", {"samples": a.samples, "epochs": a.epochs, "results": results}))
 
 
