@@ -19,7 +19,6 @@ C library is not glibc nothing is done.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 
@@ -33,8 +32,9 @@ def _glibc():
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)        # this process's symbols, libc's among them (no ldconfig call)
         libc.gnu_get_libc_version       # glibc only (musl has mallopt as a stub)
+        libc.mallopt
         return libc
     except (OSError, AttributeError):  # pragma: no cover - not glibc
         return None
