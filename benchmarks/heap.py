@@ -21,7 +21,7 @@ from _common import peak_rss_mb, print_table, run_child, write_json  # noqa: E40
 
 WORKS = ["scatcov_2d_128_f64_eval", "scatcov_2d_128_f64_grad", "scatcov_2d_128_f32_grad",
          "classic_2d_16x128_fwd", "classic_2d_16x128_fwdbwd", "classic_1d_16x8192_fwd",
-         "healpix_64_f64_grad", "synthesis_brick_64"]
+         "healpix_64_f64_grad", "synthesis_brick_64", "healpix_512_f32_grad"]
 
 
 def child(work: str) -> None:
@@ -33,7 +33,8 @@ def child(work: str) -> None:
     import foscat_like as fl
     kind = work.split("_")[0]
     torch.set_num_threads(1 if kind in ("scatcov", "synthesis") else 2)
-    calls = {"scatcov": 30, "classic": 7, "healpix": 7, "synthesis": 1}[kind]
+    big = "512" in work
+    calls = 2 if big else {"scatcov": 30, "classic": 7, "healpix": 7, "synthesis": 1}[kind]
     if kind == "scatcov":
         x = np.random.default_rng(0).standard_normal((128, 128)).astype("float64" if "f64" in work else "float32")
         op = fl.funct(NORIENT=4, grid="2d")
@@ -54,7 +55,8 @@ def child(work: str) -> None:
             S(x.clone().requires_grad_(True)).sum().backward()
     elif kind == "healpix":
         op = fl.funct(NORIENT=4, grid="healpix")
-        m = np.random.default_rng(0).standard_normal(12 * 64 ** 2)
+        nside = 512 if big else 64
+        m = np.random.default_rng(0).standard_normal(12 * nside ** 2).astype("float32" if big else "float64")
 
         def f():
             s = op.eval(torch.tensor(m, requires_grad=True), norm="self")
@@ -67,7 +69,7 @@ def child(work: str) -> None:
         def f():
             op.synthesis(x, nstep=3, NUM_EPOCHS=300, progress=False)
     if kind != "synthesis":
-        for _ in range(3):
+        for _ in range(1 if big else 3):
             f()
     ts, f0 = [], resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(calls):
@@ -83,6 +85,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--works", nargs="+", default=WORKS, choices=WORKS)
     ap.add_argument("--child", default=None)
+    ap.add_argument("--json", default="heap", help="results file name (benchmarks/results/NAME.json)")
     a = ap.parse_args()
     if a.child:
         return child(a.child)
@@ -108,7 +111,7 @@ def main() -> None:
         print_table(rows[-2:], list(rows[-1]))
     print()
     print_table(rows, list(rows[0]))
-    print("wrote", write_json("heap", {"rounds": a.rounds, "results": results}))
+    print("wrote", write_json(a.json, {"rounds": a.rounds, "results": results}))
 
 
 if __name__ == "__main__":
