@@ -62,6 +62,15 @@ def case(name: str, size: int, sigma: float, draws: int, rng):
                                               "ks": histogram_ks}
 
 
+def _show(axes, panels: list, limits, std_panel: int = 5) -> None:
+    """``panels [(title, image)]`` on ``axes``: grey at the truth's ``limits``, the std map
+    (panel ``std_panel``) in its own colour scale."""
+    for i, (a, (title, img)) in enumerate(zip(axes, panels)):
+        std = i == std_panel
+        a.imshow(img, cmap="magma" if std else "gray", vmin=None if std else limits[0], vmax=None if std else limits[1])
+        a.set_title(title, fontsize=10)
+
+
 def figure(path: str, key: str, truth, data, wiener, post, cov: dict) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -69,11 +78,9 @@ def figure(path: str, key: str, truth, data, wiener, post, cov: dict) -> None:
     panels = [("truth", truth), ("data", data), ("Wiener (true spectrum)", wiener),
               ("posterior mean", post.mean), ("one sample", post.samples[0]), ("posterior std", post.std)]
     fig, ax = plt.subplots(1, 6, figsize=(18, 3.8))
-    lo, hi = np.percentile(truth, [1, 99])
-    for a, (title, img) in zip(ax, panels):
-        std = title == "posterior std"
-        a.imshow(img, cmap="magma" if std else "gray", vmin=None if std else lo, vmax=None if std else hi)
-        a.set_title(title); a.axis("off")
+    _show(ax, panels, np.percentile(truth, [1, 99]))
+    for a in ax:
+        a.axis("off")
     fig.suptitle(f"{key}: fl.separate(..., n_samples={post.samples.shape[0]}); the truth "
                  f"is inside the 68% / 95% intervals at {100 * cov['68']:.0f}% / {100 * cov['95']:.0f}% of pixels")
     fig.tight_layout(rect=(0, 0, 1, 0.9))
@@ -204,11 +211,9 @@ def inpainting_figure(path: str, rows: list) -> None:
         data = np.where(h, np.nan, truth)
         panels = [("data (hole blank)", data), ("kriging = posterior mean", post.mean), ("sample 1", post.samples[0]),
                   ("sample 2", post.samples[1]), ("posterior std", post.std), ("truth", truth)]
-        lo, hi = np.percentile(truth, [1, 99])
-        for a, (title, img) in zip(ax[r], panels):
-            std = title == "posterior std"
-            a.imshow(img[win], cmap="magma" if std else "gray", vmin=None if std else lo, vmax=None if std else hi)
-            a.set_title(title if r == 0 else "", fontsize=10)
+        _show(ax[r], [(title if r == 0 else "", img[win]) for title, img in panels],
+              np.percentile(truth, [1, 99]), std_panel=4)
+        for a in ax[r]:
             a.set_xticks([]); a.set_yticks([])
         ax[r][0].set_ylabel(f"{key}\n68% / 95%: {100 * post.coverage(truth, 0.68, h):.0f}% / "
                             f"{100 * post.coverage(truth, 0.95, h):.0f}%", fontsize=9)
@@ -259,7 +264,7 @@ def inpainting(a) -> None:
              "rms_sample": float(np.median([rms(s) for s in post.samples])), "truth_std": float(x[h].std()),
              "figures_inside": float(np.median(inside)), "time_s": dt, **calibrated_spread(post, h)}
         results[c["case"]] = r
-        if a.figure and c["grid"] == "2d" and c["case"].split(",")[0].endswith("128²") and "(48,48)" in c["case"]:
+        if a.figure and "32² hole at (48,48)" in c["case"]:
             shown.append((c["case"].split(" ")[0] + ", 32² hole", x, h, post))
         rows.append({"case": c["case"], **{k: v for k, v in r.items() if not k.startswith("loo")},
                      "loo68 (range)": "%.2f-%.2f" % (min(r["loo68"]), max(r["loo68"]))})

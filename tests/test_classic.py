@@ -88,7 +88,6 @@ def test_gradcheck_float64():
 def test_folded_filter_with_skipped_blocks_matches_the_full_product_and_its_gradient():
     """J=4: the order-2 folds skip the blocks where the wavelet is negligible; value and gradient
     must equal the full product folded (torch's own autograd), the skipped blocks' gradient 0."""
-    from foscat_like.classic.fourier import FoldedFilter
     S = Scattering2D(4, (64, 64), L=2)
     fold = S._psi2[0, 3]
     used = [sl for sl, _ in fold.blocks]

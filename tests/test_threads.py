@@ -1,5 +1,9 @@
 """The optimiser picks torch's threads itself (problem size, free cores, Dask budget); the one
 override is FOSCAT_LIKE_THREADS; torch's setting is restored afterwards."""
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -71,15 +75,12 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - r0) / 10)
 
 
 def _faults_per_call(setting: str) -> float:
-    import os
-    import subprocess
-    import sys
     env = dict(os.environ, FOSCAT_LIKE_MALLOC=setting)
     out = subprocess.run([sys.executable, "-c", _FAULTS], env=env, capture_output=True, text=True, check=True)
     return float(out.stdout.split()[-1])
 
 
-@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="glibc malloc only")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc only")
 def test_kept_heap_removes_the_page_faults_of_repeated_evaluations():
     from foscat_like.heap import _glibc
     if _glibc() is None:
