@@ -4,8 +4,8 @@ One evaluation allocates and frees tens of MB of temporaries (40 MB for a 128² 
 eval+grad). With glibc's defaults the top of the heap is given back to the system as soon
 as more than 2x the current mmap threshold is free (128 kB at start, raised by glibc itself
 after the first large free, up to 32 MB), and arrays above that threshold are fresh ``mmap``
-pages; either way the next evaluation takes a page fault per 4 kB page it touches (845 a
-call for a 128² eval+grad, 21,000-31,000 for a 16x128² ``Scattering2D`` forward) and spends
+pages; either way the next evaluation takes a page fault per 4 kB page it touches (470-1065
+a call for a 128² float64 eval+grad, 21,000-31,000 for a 16x128² ``Scattering2D`` forward) and spends
 the time in the kernel zeroing pages. ``keep_freed_memory`` fixes the two thresholds where
 glibc's own heuristic would end after a large free (mmap above 32 MB) and lets up to
 256 MB of free heap stay mapped: page faults fall to 0-100 a call, the 128² float64 eval+grad
