@@ -3,7 +3,8 @@
     python benchmarks/posterior.py [--cases brick:64:1 gravel:64:1 ...] [--samples 8] [--epochs 100]
                                    [--figure docs/posterior.png]
 
-Each case ``name:size:snr`` is a scikit-image texture (std 1) at ``size``^2, or ``wmap`` (the
+Each case ``name:size:snr`` is a scikit-image texture (std 1) at ``size``^2, ``lognormal`` (a
+red-spectrum lognormal field, std 1), or ``wmap`` (the
 WMAP W-band temperature, nside 32, std 1), plus Gaussian white noise of std ``1/snr``; or
 ``wmapfg`` (the foreground W - V under a Gaussian CMB sky of std ``1/snr``, CMB skies as the noise
 model: needs ../shared/data).
@@ -13,7 +14,8 @@ log error (C_l on the sphere), Minkowski-functional error, pixel-histogram KS an
 covariance distance of the Wiener estimate (and of the empirical one: spectra from the data and the
 noise draws, what a user without the truth has), the separation alone, the posterior's combined
 estimate, its mean, and one sample (the median over the samples); the coverage of the truth by
-the per-pixel 68% and 95% intervals. Writes benchmarks/results/posterior.json.
+the per-pixel 68% and 95% intervals. ``--bands``: where the coverage comes from, band by band
+(``band_diagnostics``). Writes benchmarks/results/posterior.json.
 ``--polarisation [NSIDE ...]``: the spin-2 (Q, U) posterior of a polarised lognormal sky plus
 white noise of its own std instead (posterior_pol.json).
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -54,12 +57,41 @@ def case(name: str, size: int, sigma: float, draws: int, rng):
         wiener = wiener_nest(data[None], noise, cl_nest(truth))[0]
         return "healpix", truth, data, noise, wiener, {"ps": cl_error, "minkowski": minkowski_error, "ks": histogram_ks}
     from foscat_like.datasets import load_texture
-    truth = load_texture(name, size)
+    truth = lognormal_2d(size, 1) if name == "lognormal" else load_texture(name, size)
     data = truth + sigma * rng.standard_normal(truth.shape)
     noise = sigma * rng.standard_normal((draws,) + truth.shape)
     wiener = wiener_filter(data, smooth_power(truth), sigma ** 2)
     return "2d", truth, data, noise, wiener, {"ps": power_spectrum_error, "minkowski": minkowski_error,
                                               "ks": histogram_ks}
+
+
+def lognormal_2d(n: int, seed: int, a: float = 1.5, L: float = 12) -> np.ndarray:
+    """``exp(a g)``, standardised; ``g`` Gaussian with spectrum ``exp(-2 L |k|)`` (red: the
+    signal has next to no power in the upper bands), as in tests/test_posterior.py."""
+    r = np.random.default_rng(seed)
+    k = np.sqrt(np.add.outer(np.fft.fftfreq(n) ** 2, np.fft.fftfreq(n) ** 2))
+    g = np.real(np.fft.ifft2(np.fft.fft2(r.standard_normal((n, n))) * np.exp(-L * k)))
+    x = np.exp(a * g / g.std())
+    return (x - x.mean()) / x.std()
+
+
+def band_diagnostics(grid: str, truth, noise, post, checkpoint: str) -> dict:
+    """Per band (``grid.band_split``), where the calibration comes from: the truth's error power
+    over the simulated errors' (``e_true / e_sim``: 1 when calibrated), the truth's power over the
+    separation's (``s / s_hat``) and over the prior draws' (``s / s_prior``), the prior draws' power
+    over their own separations' (``s_prior / p_prior``: the loss the simulations see) and the
+    signal-to-noise power ratio of the band."""
+    import foscat_like as fl
+    g = fl.funct(grid=grid).grid
+    sims = torch.load(checkpoint, weights_only=False)["sims"]
+    field = lambda f: torch.as_tensor(np.asarray(f, dtype=np.float64)).reshape((-1,) + truth.shape)
+    power = lambda f: (g.band_split(field(f)) ** 2).flatten(2).mean(-1).mean(0).numpy()
+    s_prior = np.concatenate([t.numpy() for t, _, _ in sims.values()])
+    p_prior = np.concatenate([p.numpy() for _, p, _ in sims.values()])
+    out = {"e_true/e_sim": power(truth - post.estimate) / power(post.samples - post.estimate),
+           "s/s_hat": power(truth) / power(post.separated), "s/s_prior": power(truth) / power(s_prior),
+           "s_prior/p_prior": power(s_prior) / power(p_prior), "snr": power(truth) / power(noise)}
+    return {k: [float(x) for x in v[1:]] for k, v in out.items()}     # band 0, the mean, left out
 
 
 def _show(axes, panels: list, limits, std_panel: int = 5) -> None:
@@ -108,6 +140,8 @@ def main() -> None:
     ap.add_argument("--polarisation", type=int, nargs="*", metavar="NSIDE", default=None,
                     help="the spin-2 (Q, U) posterior of polarised lognormal skies at these nsides "
                          "instead (SNR 1; writes posterior_pol.json)")
+    ap.add_argument("--bands", action="store_true", help="also the calibration band by band (planar cases): "
+                    "the truth's error power against the simulated errors', and the powers behind it")
     a = ap.parse_args()
     import foscat_like as fl
     if a.inpainting:
@@ -126,6 +160,8 @@ def main() -> None:
         key = f"{name}_{size}_snr{snr}"
         t = time.perf_counter()
         ck = None if a.keep is None else os.path.join(a.keep, key + ".pt")
+        if a.bands and ck is None:
+            ck = os.path.join(tempfile.mkdtemp(), key + ".pt")
         post = fl.separate(data, noise, grid=grid, n_samples=a.samples, NUM_EPOCHS=a.epochs, n_iter=a.n_iter,
                            progress=False, checkpoint=ck)
         dt = time.perf_counter() - t
@@ -147,6 +183,10 @@ def main() -> None:
                 row.update(cover68=cov["68"], cover95=cov["95"], time_s=dt)
             rows.append(row)
         print_table(rows[-6:], cols)
+        if a.bands and grid == "2d":
+            diag = results[key]["bands"] = band_diagnostics(grid, truth, noise, post, ck)
+            print_table([{"band": b + 1, **{k: f"{v[b]:.2f}" for k, v in diag.items()}}
+                         for b in range(len(diag["snr"]))], ["band", *diag])
         if a.figure and grid == "2d" and spec == a.cases[0]:
             figure(a.figure, key, truth, data, wiener, post, cov)
     print()
