@@ -21,18 +21,14 @@ import functools
 
 import torch
 
+from .. import fft
+from ..fft import half
 from ..ops import put_add, take
 
 
-def half(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Shape of the stored half spectrum."""
-    return tuple(shape[:-1]) + (shape[-1] // 2 + 1,)
-
-
 def analysis(x: torch.Tensor, nd: int) -> torch.Tensor:
-    """``(..., *S)`` real -> ``(..., K)`` real coefficients."""
-    X = torch.fft.rfftn(x, dim=tuple(range(-nd, 0)), norm="forward")     # fft / P
-    return torch.view_as_real(X).flatten(-nd - 1)
+    """``(..., *S)`` real -> ``(..., K)`` real coefficients (``fft.analysis``: ducc0 on the CPU)."""
+    return fft.analysis(x, nd)
 
 
 def rot(Y: torch.Tensor) -> torch.Tensor:
@@ -47,10 +43,8 @@ def wavelet_parts(Y: torch.Tensor, shape: tuple[int, ...], pe: torch.Tensor, po:
     ``pe, po (L, K)``: the even and odd parts of the multipliers, interleaved as ``Y``. The
     products are real ones (``X psi_e`` and ``-i X psi_o = rot(X) psi_o``), which torch runs far
     faster than broadcast complex products."""
-    nd, L = len(shape), pe.shape[0]
     F = _Scaled.apply(Y, pe, po)                                       # (B, 2, L, K)
-    F = torch.view_as_complex(F.reshape((Y.shape[0], 2 * L) + half(shape) + (2,)))
-    return torch.fft.irfftn(F, s=shape, dim=tuple(range(-nd, 0)), norm="forward")
+    return fft.synthesis(F.flatten(1, 2), shape)
 
 
 class _Scaled(torch.autograd.Function):
