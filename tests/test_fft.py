@@ -22,6 +22,8 @@ def _torch_synthesis(Y, shape):
 def path(request, monkeypatch):
     if request.param == "torch":
         monkeypatch.setattr(fft, "_ducc", lambda t: False)
+    else:                                         # ducc0 at every size (by default from 64²)
+        monkeypatch.setattr(fft, "DUCC_MIN_SIZE", 1)
     return request.param
 
 
@@ -57,10 +59,21 @@ def test_gradients_equal_torch_autograd(shape, path):
     assert torch.autograd.gradcheck(lambda a: fft.synthesis(a, shape), (Y[:1],))
 
 
-def test_strided_inputs():
+def test_strided_inputs(monkeypatch):
+    monkeypatch.setattr(fft, "DUCC_MIN_SIZE", 1)
     x = torch.randn(8, 20, dtype=torch.float64)[:, ::2].T          # (10, 8), not contiguous
     assert not x.is_contiguous()
     torch.testing.assert_close(fft.analysis(x, 1), _torch_analysis(x, 1))
     Y = torch.randn(20, 6, dtype=torch.float64).T                  # (6, 20), not contiguous; 20 = 2 * 10
     assert not Y.is_contiguous()
     torch.testing.assert_close(fft.synthesis(Y, (18,)), _torch_synthesis(Y.contiguous(), (18,)))
+
+
+def test_ducc0_from_its_minimum_size(monkeypatch):
+    """ducc0 (a custom autograd node) from ``DUCC_MIN_SIZE`` points a transform, torch.fft below."""
+    big = torch.randn(2, 64, 64, dtype=torch.float64, requires_grad=True)
+    small = torch.randn(2, 32, 32, dtype=torch.float64, requires_grad=True)
+    assert type(fft.analysis(big, 2).grad_fn).__name__ == "_AnalysisBackward"
+    assert type(fft.analysis(small, 2).grad_fn).__name__ != "_AnalysisBackward"
+    Y = torch.randn(2, 2 * 64 * 33, dtype=torch.float64, requires_grad=True)
+    assert type(fft.synthesis(Y, (64, 64)).grad_fn).__name__ == "_SynthesisBackward"
