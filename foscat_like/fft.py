@@ -11,8 +11,10 @@ Both are differentiable with hand-written adjoints (one transform each, of the s
     analysis^T(g)  = irfftn(g d) / P     d = 1/2 on the columns whose mirror is not stored
     synthesis^T(g) = c rfftn(g)          c = 2 on those columns (1 on last-axis 0 and Nyquist)
 
-On the CPU they run on ducc0 (measured, 1 thread, ``(8, 128, 128)``: float64 r2c 1.75x and c2r
-2.0x faster than ``torch.fft``, float32 1.0-1.1x); elsewhere on ``torch.fft``. Both are checked
+On the CPU, when torch runs on one thread (``_single_thread``), they run on ducc0 (measured, 1
+thread, ``(8, 128, 128)``: float64 r2c 1.75x and c2r 2.0x faster than ``torch.fft``, float32
+1.0-1.1x); elsewhere on ``torch.fft``. ``ifft``: the complex inverse transform of the 1D classic
+transform, on ducc0 under the same conditions for the lengths where it measured faster. Both are checked
 against ``torch.fft`` and its autograd in tests/test_fft.py.
 """
 from __future__ import annotations
@@ -34,8 +36,15 @@ DUCC_MIN_SIZE = 4096    # points per transform from which ducc0 is used: below, 
                         # cost (~8 us) exceeds what it saves (measured: 32² torch 7.6 us, ducc0 15 us)
 
 
+def _single_thread() -> bool:
+    """ducc0 only where torch runs on one thread: with two (a 2-core machine), the same
+    eval+grad measured 5-15% slower on ducc0 than on torch.fft, with ducc0 on one thread or
+    two (torch's idle workers and ducc0's compete for the cores)."""
+    return torch.get_num_threads() == 1
+
+
 def _ducc(t: torch.Tensor) -> bool:
-    return t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64)
+    return t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64) and _single_thread()
 
 
 def _axes(nd: int) -> tuple[int, ...]:
@@ -64,7 +73,7 @@ def _r2c(x: torch.Tensor, nd: int, scale_by_size: bool, ducc: bool = False) -> t
         import ducc0
         out = torch.empty(x.shape[:-nd] + half(shape), dtype=_COMPLEX[x.dtype])
         ducc0.fft.r2c(x.detach().numpy(), axes=_axes(nd), forward=True, inorm=2 if scale_by_size else 0,
-                      nthreads=torch.get_num_threads(), out=out.numpy())
+                      nthreads=1, out=out.numpy())
     else:
         out = torch.fft.rfftn(x, dim=_axes(nd), norm="forward" if scale_by_size else "backward")
     return torch.view_as_real(out).flatten(-nd - 1)
@@ -79,7 +88,7 @@ def _c2r(Y: torch.Tensor, shape: tuple[int, ...], scale_by_size: bool, ducc: boo
         import ducc0
         out = torch.empty(Y.shape[:-1] + tuple(shape), dtype=Y.dtype)
         ducc0.fft.c2r(Z.detach().numpy(), axes=_axes(nd), lastsize=shape[-1], forward=False,
-                      inorm=2 if scale_by_size else 0, nthreads=torch.get_num_threads(), out=out.numpy())
+                      inorm=2 if scale_by_size else 0, nthreads=1, out=out.numpy())
         return out
     return torch.fft.irfftn(Z, s=shape, dim=_axes(nd), norm="backward" if scale_by_size else "forward")
 
@@ -118,3 +127,37 @@ def synthesis(Y: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     if _ducc(Y) and math.prod(shape) >= DUCC_MIN_SIZE:
         return _Synthesis.apply(Y, tuple(shape))
     return _c2r(Y, tuple(shape), False)
+
+
+def _ducc_ifft(z: torch.Tensor) -> bool:
+    """ducc0's complex transform where it measured faster than torch.fft (1 thread, 16x8 rows):
+    power-of-two lengths from 4096 (complex64 8192: 2.1 against 3.0 ms; 16384: 5.0 against 7.3
+    ms); at 1024-2048 it was up to 3x slower, and at 12288 no faster."""
+    n = z.shape[-1]
+    return (z.device.type == "cpu" and z.dtype in _COMPLEX.values() and n >= 4096 and n & (n - 1) == 0
+            and _single_thread())
+
+
+def _c2c(z: torch.Tensor, forward: bool) -> torch.Tensor:
+    """ducc0's transform of the last axis, scaled by ``1/n`` (no autograd)."""
+    import ducc0
+    z = z.contiguous()
+    out = torch.empty_like(z)
+    ducc0.fft.c2c(z.detach().numpy(), axes=(-1,), forward=forward, inorm=2,
+                  nthreads=1, out=out.numpy())
+    return out
+
+
+class _IFFT(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, z):
+        return _c2c(z, False)
+
+    @staticmethod
+    def backward(ctx, g):                  # the adjoint of ifft is fft / n
+        return _c2c(g, True)
+
+
+def ifft(z: torch.Tensor) -> torch.Tensor:
+    """``torch.fft.ifft(z)`` over the last axis (on ducc0 where ``_ducc_ifft``)."""
+    return _IFFT.apply(z) if _ducc_ifft(z) else torch.fft.ifft(z)

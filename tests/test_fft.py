@@ -22,8 +22,9 @@ def _torch_synthesis(Y, shape):
 def path(request, monkeypatch):
     if request.param == "torch":
         monkeypatch.setattr(fft, "_ducc", lambda t: False)
-    else:                                         # ducc0 at every size (by default from 64²)
+    else:                   # ducc0 at every size (by default from 64², on one torch thread)
         monkeypatch.setattr(fft, "DUCC_MIN_SIZE", 1)
+        monkeypatch.setattr(fft, "_single_thread", lambda: True)
     return request.param
 
 
@@ -61,6 +62,7 @@ def test_gradients_equal_torch_autograd(shape, path):
 
 def test_strided_inputs(monkeypatch):
     monkeypatch.setattr(fft, "DUCC_MIN_SIZE", 1)
+    monkeypatch.setattr(fft, "_single_thread", lambda: True)
     x = torch.randn(8, 20, dtype=torch.float64)[:, ::2].T          # (10, 8), not contiguous
     assert not x.is_contiguous()
     torch.testing.assert_close(fft.analysis(x, 1), _torch_analysis(x, 1))
@@ -70,10 +72,40 @@ def test_strided_inputs(monkeypatch):
 
 
 def test_ducc0_from_its_minimum_size(monkeypatch):
-    """ducc0 (a custom autograd node) from ``DUCC_MIN_SIZE`` points a transform, torch.fft below."""
+    """ducc0 (a custom autograd node) from ``DUCC_MIN_SIZE`` points a transform, torch.fft below;
+    and only on one torch thread."""
+    monkeypatch.setattr(fft, "_single_thread", lambda: True)
     big = torch.randn(2, 64, 64, dtype=torch.float64, requires_grad=True)
     small = torch.randn(2, 32, 32, dtype=torch.float64, requires_grad=True)
     assert type(fft.analysis(big, 2).grad_fn).__name__ == "_AnalysisBackward"
     assert type(fft.analysis(small, 2).grad_fn).__name__ != "_AnalysisBackward"
     Y = torch.randn(2, 2 * 64 * 33, dtype=torch.float64, requires_grad=True)
     assert type(fft.synthesis(Y, (64, 64)).grad_fn).__name__ == "_SynthesisBackward"
+    monkeypatch.setattr(fft, "_single_thread", lambda: False)
+    assert type(fft.analysis(big, 2).grad_fn).__name__ != "_AnalysisBackward"
+
+
+def test_single_thread_follows_torch():
+    n = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert fft._single_thread()
+        torch.set_num_threads(2)
+        assert not fft._single_thread()
+    finally:
+        torch.set_num_threads(n)
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+@pytest.mark.parametrize("n", [4096, 1000])
+def test_ifft_equals_torch_with_its_gradient(monkeypatch, dtype, n):
+    monkeypatch.setattr(fft, "_single_thread", lambda: True)
+    z = torch.randn(3, 2, n, dtype=dtype, requires_grad=True)
+    a, b = fft.ifft(z), torch.fft.ifft(z)
+    assert (type(a.grad_fn).__name__ == "_IFFTBackward") == (n == 4096)     # ducc0: powers of 2 from 4096
+    tol = 1e-6 if dtype == torch.complex64 else 1e-14
+    torch.testing.assert_close(a, b, rtol=tol, atol=tol)
+    g = torch.randn_like(b)
+    ga, = torch.autograd.grad((a * g.conj()).real.sum(), z)
+    gb, = torch.autograd.grad((b * g.conj()).real.sum(), z)
+    torch.testing.assert_close(ga, gb, rtol=tol, atol=tol)

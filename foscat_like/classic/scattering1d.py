@@ -17,6 +17,7 @@ from collections import defaultdict
 import numpy as np
 import torch
 
+from .. import fft
 from ..checks import ShapeError, check_bool, check_int
 from ..ops import modulus, take
 from .filters1d import SIGMA0, filter_bank_1d, morlet_1d, temporal_support
@@ -187,13 +188,13 @@ class Scattering1D(ScatteringBase):
         def out(U: torch.Tensor, u: torch.Tensor, k: int) -> torch.Tensor:
             # averaged: low-pass from resolution 2^k to 2^kT; else the modulus itself
             if average:
-                return torch.fft.ifft(ops["phi"][k](U)).real[..., self._crop(kT)]
+                return fft.ifft(ops["phi"][k](U)).real[..., self._crop(kT)]
             return u[..., self._crop(k)]
 
         res = {(): out(U0, None, 0)[:, None] if average else x[:, None]}
         for j1, ns1 in self._g1.items():
             k1, op1 = ops["psi1"][j1]
-            u1 = modulus(torch.fft.ifft(op1(U0[:, None])))           # (B, n1, N/2^k1)
+            u1 = modulus(fft.ifft(op1(U0[:, None])))           # (B, n1, N/2^k1)
             U1 = torch.fft.fft(u1) if average or self.max_order == 2 else None
             S1 = out(U1, u1, k1)
             for i, n1 in enumerate(ns1):
@@ -204,7 +205,7 @@ class Scattering1D(ScatteringBase):
                 if (j1, j2) not in ops["psi2"]:
                     continue
                 k2, op2 = ops["psi2"][j1, j2]
-                u2 = modulus(torch.fft.ifft(op2(U1[:, :, None])))   # (B, n1, n2, N')
+                u2 = modulus(fft.ifft(op2(U1[:, :, None])))   # (B, n1, n2, N')
                 S2 = out(torch.fft.fft(u2) if average else None, u2, k1 + k2)
                 for i, n1 in enumerate(ns1):
                     for m, n2 in enumerate(ns2):
