@@ -3,6 +3,7 @@ and gradients (stats.spectral, planar.spectral)."""
 import pytest
 import torch
 
+from foscat_like import fft
 from foscat_like.grid import make_grid
 from foscat_like.planar import spectral as pspec
 from foscat_like.stats import spectral
@@ -29,11 +30,24 @@ def _both(grid, x1, x2, J):
     return out
 
 
+@pytest.fixture(params=["ducc0", "torch.fft"])
+def transforms(request, monkeypatch):
+    """The spectral path's real FFTs on ducc0 at every size (the default does so from 64², on one
+    torch thread) or on torch.fft (other devices, several threads)."""
+    if request.param == "ducc0":
+        monkeypatch.setattr(fft, "DUCC_MIN_SIZE", 1)
+        monkeypatch.setattr(fft, "_single_thread", lambda: True)
+    else:
+        monkeypatch.setattr(fft, "_single_thread", lambda: False)
+    return request.param
+
+
 @pytest.mark.parametrize("nd,shape,J", [(2, (32, 32), 3), (2, (24, 40), 4), (2, (48, 16), 2),
                                         (1, (256,), 5), (1, (96,), 6)])
 @pytest.mark.parametrize("cross", [False, True])
-def test_spectral_equals_pixel_path(nd, shape, J, cross):
-    """Every statistic and both gradients to 1e-10 (float64), odd coarsest sizes included."""
+def test_spectral_equals_pixel_path(nd, shape, J, cross, transforms):
+    """Every statistic and both gradients to 1e-10 (float64), odd coarsest sizes included, with
+    the FFTs on ducc0 and on torch.fft."""
     grid = make_grid(f"{nd}d")
     torch.manual_seed(0)
     x1 = torch.randn((2,) + shape, dtype=torch.float64)
