@@ -1,21 +1,20 @@
-"""Real Fourier transforms of the planar spectral path, on ducc0 for CPU tensors.
+"""Fourier transforms of the planar spectral path and the 1D classic transform, on ducc0 where
+it is faster.
 
 ``analysis(x, nd)``: a real field ``(..., *S)`` -> its half spectrum ``rfftn(x) / P`` as real
 coefficients ``(..., K)`` (real and imaginary parts interleaved, ``K = 2 prod(H)``, ``H`` the
-half-spectrum shape ``S[:-1] + (S[-1] // 2 + 1,)``).
-``synthesis(Y, shape)``: the inverse without normalisation, ``irfftn(Y as complex, s=shape)``
-``(..., K) -> (..., *S)`` (``y = sum_k Y_k e^{i k x}`` over the Hermitian-completed spectrum).
+half-spectrum shape ``S[:-1] + (S[-1] // 2 + 1,)``), differentiable. ``c2r(Y, shape, False)``
+(no autograd) is its inverse without normalisation, ``y = sum_k Y_k e^{i k x}`` over the
+Hermitian-completed spectrum. The adjoints (one transform each, of the same size):
 
-Both are differentiable with hand-written adjoints (one transform each, of the same size):
-
-    analysis^T(g)  = irfftn(g d) / P     d = 1/2 on the columns whose mirror is not stored
-    synthesis^T(g) = c rfftn(g)          c = 2 on those columns (1 on last-axis 0 and Nyquist)
+    analysis^T(g) = irfftn(g d) / P     d = 1/2 on the columns whose mirror is not stored
+    c2r^T(g)      = c rfftn(g)          c = 2 on those columns (1 on last-axis 0 and Nyquist)
 
 On the CPU, when torch runs on one thread (``_single_thread``), they run on ducc0 (measured, 1
 thread, ``(8, 128, 128)``: float64 r2c 1.75x and c2r 2.0x faster than ``torch.fft``, float32
 1.0-1.1x); elsewhere on ``torch.fft``. ``ifft``: the complex inverse transform of the 1D classic
-transform, on ducc0 under the same conditions for the lengths where it measured faster. Both are checked
-against ``torch.fft`` and its autograd in tests/test_fft.py.
+transform, on ducc0 under the same conditions for the lengths where it measured faster. All are
+checked against ``torch.fft`` and its autograd (tests/test_fft.py, tests/test_spectral.py).
 """
 from __future__ import annotations
 
@@ -61,11 +60,12 @@ def _column_factor(shape: tuple[int, ...], value: float) -> torch.Tensor:
     return c.repeat_interleave(2).repeat(math.prod(H[:-1]))
 
 
-def _weight(shape: tuple[int, ...], value: float, like: torch.Tensor) -> torch.Tensor:
+def column_weight(shape: tuple[int, ...], value: float, like: torch.Tensor) -> torch.Tensor:
+    """``_column_factor`` as ``like``'s dtype and device ``(K,)``."""
     return _column_factor(tuple(shape), value).to(device=like.device, dtype=like.dtype)
 
 
-def _r2c(x: torch.Tensor, nd: int, scale_by_size: bool, ducc: bool = False) -> torch.Tensor:
+def r2c(x: torch.Tensor, nd: int, scale_by_size: bool, ducc: bool = False) -> torch.Tensor:
     """``rfftn`` over the last ``nd`` axes, divided by ``P`` or not, as interleaved reals (on
     ducc0 when ``ducc``: no autograd)."""
     shape = tuple(x.shape[-nd:])
@@ -79,11 +79,11 @@ def _r2c(x: torch.Tensor, nd: int, scale_by_size: bool, ducc: bool = False) -> t
     return torch.view_as_real(out).flatten(-nd - 1)
 
 
-def _c2r(Y: torch.Tensor, shape: tuple[int, ...], scale_by_size: bool, ducc: bool = False) -> torch.Tensor:
+def c2r(Y: torch.Tensor, shape: tuple[int, ...], scale_by_size: bool, ducc: bool = False) -> torch.Tensor:
     """``irfftn`` of interleaved reals ``(..., K)`` to ``(..., *shape)``, divided by ``P`` or not
     (on ducc0 when ``ducc``: no autograd)."""
     nd = len(shape)
-    Z = torch.view_as_complex(Y.reshape(Y.shape[:-1] + half(shape) + (2,)))
+    Z = torch.view_as_complex(Y.contiguous().view(Y.shape[:-1] + half(shape) + (2,)))
     if ducc:
         import ducc0
         out = torch.empty(Y.shape[:-1] + tuple(shape), dtype=Y.dtype)
@@ -97,36 +97,25 @@ class _Analysis(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, nd):
         ctx.shape = tuple(x.shape[-nd:])
-        return _r2c(x.contiguous(), nd, True, ducc=True)
+        return r2c(x.contiguous(), nd, True, ducc=True)
 
     @staticmethod
     def backward(ctx, g):
-        return _c2r(g * _weight(ctx.shape, 0.5, g), ctx.shape, True, ducc=True), None
+        return c2r(g * column_weight(ctx.shape, 0.5, g), ctx.shape, True, ducc=True), None
 
 
-class _Synthesis(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, Y, shape):
-        ctx.shape = shape
-        return _c2r(Y.contiguous(), shape, False, ducc=True)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _r2c(g.contiguous(), len(ctx.shape), False, ducc=True) * _weight(ctx.shape, 2.0, g), None
+def use_ducc(t: torch.Tensor, shape: tuple[int, ...]) -> bool:
+    """Whether transforms of ``t``'s fields of spatial ``shape`` run on ducc0."""
+    return _ducc(t) and math.prod(shape) >= DUCC_MIN_SIZE
 
 
 def analysis(x: torch.Tensor, nd: int) -> torch.Tensor:
     """``(..., *S)`` real -> ``(..., K)`` real coefficients of ``rfftn(x) / P``."""
-    if _ducc(x) and math.prod(x.shape[-nd:]) >= DUCC_MIN_SIZE:
+    if use_ducc(x, tuple(x.shape[-nd:])):
         return _Analysis.apply(x, nd)
-    return _r2c(x, nd, True)            # torch.fft and its own autograd
+    return r2c(x, nd, True)            # torch.fft and its own autograd
 
 
-def synthesis(Y: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    """``(..., K)`` real coefficients -> ``irfftn(Y, s=shape)`` ``(..., *shape)``, unnormalised."""
-    if _ducc(Y) and math.prod(shape) >= DUCC_MIN_SIZE:
-        return _Synthesis.apply(Y, tuple(shape))
-    return _c2r(Y, tuple(shape), False)
 
 
 def _ducc_ifft(z: torch.Tensor) -> bool:

@@ -137,7 +137,7 @@ class PlanarGrid(Grid):
         """:meth:`wavelet` of coefficients ``(B, K)``: its real parts, then its imaginary parts,
         ``(B, 2L, *S)``."""
         w = self._spectral_weights(shape, Y)
-        return spectral.wavelet_parts(Y, shape, w["pe"], w["po"])
+        return spectral.wavelet_parts(Y, shape, w)
 
     def spectral_gram(self, shape: tuple[int, ...], like: torch.Tensor) -> tuple:
         """``(w_re, w_im)`` ``(L, K)``: ``mean((a * psi_l) conj(b * psi_l))`` is

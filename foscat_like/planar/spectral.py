@@ -37,31 +37,36 @@ def rot(Y: torch.Tensor) -> torch.Tensor:
     return torch.stack([p[..., 1], -p[..., 0]], -1).flatten(-2)
 
 
-def wavelet_parts(Y: torch.Tensor, shape: tuple[int, ...], pe: torch.Tensor, po: torch.Tensor) -> torch.Tensor:
+def wavelet_parts(Y: torch.Tensor, shape: tuple[int, ...], w: dict) -> torch.Tensor:
     """Real and imaginary parts ``(B, 2L, *S)`` (the L real parts first) of the wavelet transform
-    of the field ``Y (B, K)``;
-    ``pe, po (L, K)``: the even and odd parts of the multipliers, interleaved as ``Y``. The
-    products are real ones (``X psi_e`` and ``-i X psi_o = rot(X) psi_o``), which torch runs far
-    faster than broadcast complex products."""
-    F = _Scaled.apply(Y, pe, po)                                       # (B, 2, L, K)
-    return fft.synthesis(F.flatten(1, 2), shape)
+    of the field ``Y (B, K)``: ``c2r(Y pe[l])`` and ``c2r(rot(Y) po[l])``, with ``w`` from
+    ``weights`` (``pe, po (L, K)``: the even and odd parts of the multipliers, interleaved as
+    ``Y``). The products are real ones (``X psi_e`` and ``-i X psi_o = rot(X) psi_o``), which
+    torch runs far faster than broadcast complex products."""
+    return _WaveletParts.apply(Y, w["pe"], w["po"], w["pe_T"], w["po_T"], tuple(shape))
 
 
-class _Scaled(torch.autograd.Function):
-    """``(Y * a[l], rot(Y) * b[l])_l``: ``Y (B, K)``, ``a, b (L, K)`` -> ``(B, 2, L, K)``."""
+class _WaveletParts(torch.autograd.Function):
+    """``wavelet_parts`` as one node. Backward: one real forward transform of the gradient
+    (``fft.c2r^T = c rfftn``, the factor ``c`` already in ``pe_T = c pe``, ``po_T = c po``),
+    then the products' adjoints summed over ``l`` (``rot^T = -rot``)."""
 
     @staticmethod
-    def forward(ctx, Y, a, b):
-        F = Y.new_empty((Y.shape[0], 2) + tuple(a.shape))
-        torch.mul(Y[:, None], a, out=F[:, 0])
-        torch.mul(rot(Y)[:, None], b, out=F[:, 1])
-        ctx.save_for_backward(a, b)
-        return F
+    def forward(ctx, Y, pe, po, pe_T, po_T, shape):
+        B, (L, K) = Y.shape[0], pe.shape
+        F = Y.new_empty((B, 2, L, K))
+        torch.mul(Y[:, None], pe, out=F[:, 0])
+        torch.mul(rot(Y)[:, None], po, out=F[:, 1])
+        ctx.ducc, ctx.shape = fft.use_ducc(Y, shape), shape
+        ctx.save_for_backward(pe_T, po_T)
+        return fft.c2r(F.view(B, 2 * L, K), shape, False, ducc=ctx.ducc)
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        return (g[:, 0] * a).sum(1) - rot((g[:, 1] * b).sum(1)), None, None   # rot^T = -rot
+        pe_T, po_T = ctx.saved_tensors
+        B, L = g.shape[0], pe_T.shape[0]
+        gF = fft.r2c(g.contiguous(), len(ctx.shape), False, ducc=ctx.ducc).view(B, 2, L, -1)
+        return (gF[:, 0] * pe_T).sum(1) - rot((gF[:, 1] * po_T).sum(1)), None, None, None, None, None
 
 
 def down(Y: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
@@ -111,7 +116,7 @@ def _down_index(shape: tuple[int, ...]) -> tuple:
 
 
 def weights(f: torch.Tensor) -> dict:
-    """From the full multipliers ``f (L, *S)``: ``pe, po (L, K)`` (``wavelet_parts``) and the Gram weights
+    """From the full multipliers ``f (L, *S)``: ``pe, po, pe_T, po_T (L, K)`` (``wavelet_parts``) and the Gram weights
     ``w_re, w_im (L, K)`` of the module docstring."""
     shape = tuple(f.shape[1:])
     fm = f
@@ -123,7 +128,9 @@ def weights(f: torch.Tensor) -> dict:
     c = ((k1 > 0) & (2 * k1 != shape[-1])).to(f.dtype)
     s, d = ph * ph + c * pm * pm, ph * ph - c * pm * pm
     inter = lambda w: flush(w).unsqueeze(-1).expand(w.shape + (2,)).flatten(1)
-    return {"pe": inter(0.5 * (ph + pm)), "po": inter(0.5 * (ph - pm)), "w_re": inter(s), "w_im": inter(d)}
+    pe, po = inter(0.5 * (ph + pm)), inter(0.5 * (ph - pm))
+    c = fft.column_weight(shape, 2.0, pe)                       # wavelet_parts' backward
+    return {"pe": pe, "po": po, "pe_T": pe * c, "po_T": po * c, "w_re": inter(s), "w_im": inter(d)}
 
 
 def flush(w: torch.Tensor) -> torch.Tensor:
