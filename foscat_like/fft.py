@@ -116,8 +116,6 @@ def analysis(x: torch.Tensor, nd: int) -> torch.Tensor:
     return r2c(x, nd, True)            # torch.fft and its own autograd
 
 
-
-
 def _ducc_ifft(z: torch.Tensor) -> bool:
     """ducc0's complex transform where it measured faster than torch.fft (1 thread, 16x8 rows):
     power-of-two lengths from 4096 (complex64 8192: 2.1 against 3.0 ms; 16384: 5.0 against 7.3
