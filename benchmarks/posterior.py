@@ -56,23 +56,13 @@ def case(name: str, size: int, sigma: float, draws: int, rng):
         noise = sigma * rng.standard_normal((draws,) + truth.shape)
         wiener = wiener_nest(data[None], noise, cl_nest(truth))[0]
         return "healpix", truth, data, noise, wiener, {"ps": cl_error, "minkowski": minkowski_error, "ks": histogram_ks}
-    from foscat_like.datasets import load_texture
-    truth = lognormal_2d(size, 1) if name == "lognormal" else load_texture(name, size)
+    from foscat_like.datasets import load_texture, lognormal_field
+    truth = lognormal_field(size, 1) if name == "lognormal" else load_texture(name, size)
     data = truth + sigma * rng.standard_normal(truth.shape)
     noise = sigma * rng.standard_normal((draws,) + truth.shape)
     wiener = wiener_filter(data, smooth_power(truth), sigma ** 2)
     return "2d", truth, data, noise, wiener, {"ps": power_spectrum_error, "minkowski": minkowski_error,
                                               "ks": histogram_ks}
-
-
-def lognormal_2d(n: int, seed: int, a: float = 1.5, L: float = 12) -> np.ndarray:
-    """``exp(a g)``, standardised; ``g`` Gaussian with spectrum ``exp(-2 L |k|)`` (red: the
-    signal has next to no power in the upper bands), as in tests/test_posterior.py."""
-    r = np.random.default_rng(seed)
-    k = np.sqrt(np.add.outer(np.fft.fftfreq(n) ** 2, np.fft.fftfreq(n) ** 2))
-    g = np.real(np.fft.ifft2(np.fft.fft2(r.standard_normal((n, n))) * np.exp(-L * k)))
-    x = np.exp(a * g / g.std())
-    return (x - x.mean()) / x.std()
 
 
 def band_diagnostics(grid: str, truth, noise, post, checkpoint: str) -> dict:

@@ -2,12 +2,16 @@
 
 - ``load_texture(name)``: 128x128 crops of scikit-image's ``brick``, ``gravel``, ``grass``.
 - ``load_wmap()``: WMAP 7-year W-band I (and Q, U) maps and the analysis mask, nside 32, NEST.
+- ``lognormal_field(n, seed)``: a red-spectrum lognormal planar field, one independent
+  realisation per seed (a non-Gaussian field whose sample variance can be drawn).
 """
 from __future__ import annotations
 
 import os
 
 import numpy as np
+
+from .checks import check_int, check_number, check_seed
 
 _DIR = os.path.join(os.path.dirname(__file__), "data")
 TEXTURES = ("brick", "gravel", "grass")
@@ -31,3 +35,18 @@ def load_wmap(polarization: bool = False):
     if polarization:
         out += (np.stack([d["Q"], d["U"]]).astype(np.float64),)
     return out
+
+
+def lognormal_field(n: int, seed: int = 0, a: float = 1.5, L: float = 12.0) -> np.ndarray:
+    """``(n, n)`` float64: ``exp(a g)`` standardised (zero mean, unit variance), ``g`` a periodic
+    Gaussian field of unit variance with spectrum ``exp(-2 L |k|)`` (``|k|`` in cycles per
+    pixel: red, next to no power in the upper bands). Each ``seed`` is an independent realisation."""
+    n = check_int("n", n, minimum=2)
+    r = np.random.default_rng(check_seed("seed", seed))
+    a, L = check_number("a", a, minimum=0.0), check_number("L", L, minimum=0.0)
+    if a == 0:
+        raise ValueError("a must be > 0 (a = 0 gives a constant field)")
+    k = np.sqrt(np.add.outer(np.fft.fftfreq(n) ** 2, np.fft.fftfreq(n) ** 2))
+    g = np.real(np.fft.ifft2(np.fft.fft2(r.standard_normal((n, n))) * np.exp(-L * k)))
+    x = np.exp(a * g / g.std())
+    return (x - x.mean()) / x.std()

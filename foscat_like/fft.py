@@ -61,8 +61,13 @@ def _column_factor(shape: tuple[int, ...], value: float) -> torch.Tensor:
 
 
 def column_weight(shape: tuple[int, ...], value: float, like: torch.Tensor) -> torch.Tensor:
-    """``_column_factor`` as ``like``'s dtype and device ``(K,)``."""
-    return _column_factor(tuple(shape), value).to(device=like.device, dtype=like.dtype)
+    """``_column_factor`` as ``like``'s dtype and device ``(K,)`` (cached: a backward's)."""
+    return _column_weight(tuple(shape), value, like.dtype, like.device)
+
+
+@functools.lru_cache(maxsize=64)
+def _column_weight(shape: tuple[int, ...], value: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    return _column_factor(shape, value).to(device=device, dtype=dtype)
 
 
 def r2c(x: torch.Tensor, nd: int, scale_by_size: bool, ducc: bool = False) -> torch.Tensor:

@@ -5,24 +5,16 @@ import pytest
 import torch
 
 import foscat_like as fl
+from foscat_like.datasets import lognormal_field
 from foscat_like.metrics import smooth_power, wiener_filter
 from foscat_like.optim.posterior import Posterior, posterior_samples
-
-
-def _lognormal(n: int, seed: int, a: float = 1.5, L: float = 12) -> np.ndarray:
-    """``exp(a g)``, standardised; ``g`` Gaussian with spectrum ``exp(-2 L |k|)``."""
-    r = np.random.default_rng(seed)
-    k = np.sqrt(np.add.outer(np.fft.fftfreq(n) ** 2, np.fft.fftfreq(n) ** 2))
-    g = np.real(np.fft.ifft2(np.fft.fft2(r.standard_normal((n, n))) * np.exp(-L * k)))
-    x = np.exp(a * g / g.std())
-    return (x - x.mean()) / x.std()
 
 
 def test_posterior_is_calibrated_and_beats_wiener_on_a_lognormal_field():
     """Held-out truth (never seen by the sampler) inside the 68% and 95% intervals at those
     rates (+-5 points); the combined estimate closer to the truth than the Wiener filter built
     from the true spectrum; each sample as strong as the signal (a sample is not the mean)."""
-    s = _lognormal(32, 1)
+    s = lognormal_field(32, 1)
     r = np.random.default_rng(101)
     d = s + r.standard_normal(s.shape)
     noise = r.standard_normal((8,) + s.shape)
@@ -42,7 +34,7 @@ def test_posterior_is_calibrated_and_beats_wiener_on_a_lognormal_field():
 def test_posterior_resumes_from_its_checkpoint(tmp_path):
     """A run killed after some simulations resumes from them and ends with the same samples."""
     r = np.random.default_rng(0)
-    s = _lognormal(16, 2)
+    s = lognormal_field(16, 2)
     d, noise = s + r.standard_normal(s.shape), r.standard_normal((4,) + s.shape)
     kw = dict(n_samples=3, NUM_EPOCHS=5, n_iter=1, progress=False, checkpoint=str(tmp_path / "post.pt"))
     full = fl.separate(d, noise, **kw)
@@ -78,7 +70,7 @@ def test_posterior_on_dask_equals_local(dask_client):
     """``funct(client=...)``: the simulations run as Dask tasks on 2 worker processes and give
     the same samples as the local run."""
     r = np.random.default_rng(0)
-    s = _lognormal(16, 3)
+    s = lognormal_field(16, 3)
     d, noise = s + r.standard_normal(s.shape), r.standard_normal((4,) + s.shape)
     kw = dict(n_samples=2, NUM_EPOCHS=4, n_iter=1, progress=False)
     local = fl.funct(grid="2d").separate(d, noise, **kw)
@@ -89,7 +81,7 @@ def test_posterior_on_dask_equals_local(dask_client):
 def test_inpainting_posterior_on_dask_equals_local_and_resumes(dask_client, tmp_path):
     """``funct(client=...).inpaint``: the prior draws run as Dask tasks and give the same samples as
     the local run; a checkpoint written by the Dask run is resumed locally with nothing to redo."""
-    s = _lognormal(16, 5)
+    s = lognormal_field(16, 5)
     hole = np.pad(np.ones((4, 4)), 6)
     kw = dict(n_samples=3, nstep=1, NUM_EPOCHS=4, progress=False)
     local = fl.funct(grid="2d").inpaint(s, hole, **kw)
@@ -147,7 +139,7 @@ def test_inpainting_posterior_keeps_the_data_and_is_uncertain_where_it_should_be
     """``inpaint(..., n_samples=K)``: every sample equals the data outside the hole; kriging (the
     estimate) is closer to the truth than the surroundings' mean; the spread is larger at the
     hole's centre than next to its border, where the data pin the field."""
-    s = _lognormal(32, 4, a=0.7, L=30)                  # smooth: pinned by the data near the border
+    s = lognormal_field(32, 4, a=0.7, L=30)                  # smooth: pinned by the data near the border
     hole = np.zeros_like(s)
     hole[10:22, 10:22] = 1
     h = hole > 0
