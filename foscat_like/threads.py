@@ -22,6 +22,7 @@ import time
 from contextlib import contextmanager
 
 import torch
+from torch.autograd.function import once_differentiable
 
 MIN_VALUES_PER_THREAD = 1 << 15    # about a 181^2 image or an nside-52 map per extra thread
 ENV = "FOSCAT_LIKE_THREADS"
@@ -115,3 +116,57 @@ def torch_threads(n: int):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _as_tuple(y) -> tuple[torch.Tensor, ...]:
+    return tuple(y) if isinstance(y, (list, tuple)) else (y,)
+
+
+class _SideBySide(torch.autograd.Function):
+    """``fn`` over batch chunks of ``x`` on parallel threads, forward and backward: each chunk
+    records its own graph in its worker (one torch thread each), and the backward runs the
+    chunks' backwards side by side (once differentiable, as the transforms' own operations)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, fn, size: int, n: int):
+        def record(item):
+            with torch.enable_grad():
+                leaf = item.detach().requires_grad_()
+                return leaf, _as_tuple(fn(leaf))
+        graphs = parallel_map(record, list(x.split(size)), n)
+        ctx.graphs, ctx.size, ctx.n = graphs, size, n
+        return tuple(torch.cat([g[1][k].detach() for g in graphs]) for k in range(len(graphs[0][1])))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, *grads):
+        pieces = [tuple(g.split(ctx.size) if g is not None else [None] * len(ctx.graphs)) for g in grads]
+
+        def run(i):
+            leaf, ys = ctx.graphs[i]
+            pairs = [(y, p[i]) for y, p in zip(ys, pieces) if p[i] is not None and y.requires_grad]
+            if not pairs:
+                return torch.zeros_like(leaf)
+            g, = torch.autograd.grad([p[0] for p in pairs], leaf, [p[1] for p in pairs], allow_unused=True,
+                                     retain_graph=True)        # freed with this node (retain_graph)
+            return torch.zeros_like(leaf) if g is None else g
+        gx = torch.cat(parallel_map(run, list(range(len(ctx.graphs))), ctx.n))
+        return gx, None, None, None
+
+
+def side_by_side(fn, x: torch.Tensor, size: int, n: int):
+    """``fn`` applied to ``x.split(size)`` (dim 0) on ``n`` threads, outputs concatenated on
+    dim 0; differentiable in ``x`` (each chunk's graph recorded and run back in its own worker).
+    ``fn`` returns a tensor ``(chunk, ...)`` or a list of them; so does this."""
+    probe = {}
+
+    def call(item):
+        y = fn(item)
+        probe["list"] = isinstance(y, (list, tuple))
+        return _as_tuple(y)
+    if torch.is_grad_enabled() and x.requires_grad:
+        out = _SideBySide.apply(x, call, size, n)
+    else:
+        parts = parallel_map(call, list(x.split(size)), n)
+        out = tuple(torch.cat([p[k] for p in parts]) for k in range(len(parts[0])))
+    return list(out) if probe["list"] else out[0]

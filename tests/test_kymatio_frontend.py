@@ -254,26 +254,53 @@ def test_bad_values_of_the_new_arguments_name_them():
         S(torch.zeros(8, 8))
 
 
-def test_plain_forward_runs_chunks_side_by_side_with_the_same_numbers(monkeypatch):
-    import foscat_like.classic.frontend as fe
+def test_chunks_run_side_by_side_forward_and_backward_with_the_same_numbers(monkeypatch):
+    import foscat_like.threads as th
     calls = []
-    real = fe.parallel_map
-    monkeypatch.setattr(fe, "parallel_map", lambda fn, items, n: calls.append((len(items), n)) or real(fn, items, n))
+    real = th.parallel_map
+    monkeypatch.setattr(th, "parallel_map", lambda fn, items, n: calls.append((len(items), n)) or real(fn, items, n))
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        for S, x in [(Scattering2D(2, (16, 16), L=4), torch.randn(5, 16, 16)),
-                     (HarmonicScattering3D(1, (8, 8, 8), L=1), torch.randn(3, 8, 8, 8))]:
+        for S, x in [(Scattering2D(2, (16, 16), L=4), torch.randn(5, 16, 16, dtype=torch.float64)),
+                     (HarmonicScattering3D(1, (8, 8, 8), L=1), torch.randn(3, 8, 8, 8, dtype=torch.float64))]:
             calls.clear()
             plain = S(x)                                            # no graph: chunks side by side
             assert calls and calls[-1][1] == 2 and calls[-1][0] >= 2
             assert torch.get_num_threads() == 2                     # restored
+            xg = x.clone().requires_grad_()
+            y = S(xg)                                               # graph: recorded chunk by chunk
+            assert calls[-1][1] == 2 and calls[-1][0] >= 2
+            g = torch.randn_like(y)
+            gx, = torch.autograd.grad(y, xg, g, retain_graph=True)
+            assert calls[-1][1] == 2                                # backward side by side too
+            gx2, = torch.autograd.grad(y, xg, g)                    # the graph can be run twice
+            S._side_by_side = False                                 # the same, chunks in turn
             k = len(calls)
-            graph = S(x.clone().requires_grad_())                   # one graph: no threads
-            assert all(n == 1 for _, n in calls[k:])
-            assert torch.allclose(plain, graph.detach(), rtol=1e-6, atol=1e-7)
+            y1 = S(xg)
+            gx1, = torch.autograd.grad(y1, xg, g)
+            assert len(calls) == k                                  # no threads used
+            assert torch.allclose(plain, y1.detach(), rtol=1e-12, atol=1e-14)
+            assert torch.allclose(y, y1, rtol=1e-12, atol=1e-14)
+            assert torch.allclose(gx, gx1, rtol=1e-12, atol=1e-14) and torch.equal(gx, gx2)
+            assert torch.get_num_threads() == 2
         calls.clear()
         Scattering1D(3, 128, 2)(torch.randn(3, 128))                 # 1D keeps torch's threads
         assert not calls
     finally:
         torch.set_num_threads(before)
+
+
+def test_side_by_side_keeps_list_outputs_and_gradients():
+    """1D with T=0 returns one tensor per path: side by side keeps the list and its gradients."""
+    from foscat_like.threads import side_by_side
+    S = Scattering1D(4, 256, Q=2, T=0, out_type="list")
+    x = torch.randn(5, 256, dtype=torch.float64, requires_grad=True)
+    ref = S._coefficients(x)
+    out = side_by_side(S._coefficients, x, 2, 2)
+    assert isinstance(out, list) and len(out) == len(ref)
+    assert all(torch.allclose(a, b, rtol=1e-12, atol=1e-14) for a, b in zip(out, ref))
+    w = [torch.randn_like(a) for a in ref]
+    ga, = torch.autograd.grad(sum((a * v).sum() for a, v in zip(out, w)), x)
+    gb, = torch.autograd.grad(sum((a * v).sum() for a, v in zip(ref, w)), x)
+    assert torch.allclose(ga, gb, rtol=1e-12, atol=1e-14)

@@ -101,3 +101,34 @@ def test_the_malloc_setting_is_checked_and_can_be_switched_off(monkeypatch):
         heap.keep_freed_memory()
     monkeypatch.delenv(heap.ENV)
     assert heap.keep_freed_memory() is (heap._glibc() is not None)
+
+
+_ARENAS = r"""
+import ctypes, sys, tempfile, torch
+from foscat_like.threads import parallel_map
+import foscat_like.heap as heap
+heap.keep_freed_memory()
+parallel_map(lambda i: torch.randn(1 << 20).sum(), list(range(4)), 2)   # allocations on worker threads
+libc = ctypes.CDLL(None)
+libc.fopen.restype = ctypes.c_void_p
+path = tempfile.mktemp()
+fp = libc.fopen(path.encode(), b"w")
+libc.malloc_info(0, ctypes.c_void_p(fp))
+libc.fclose(ctypes.c_void_p(fp))
+print(open(path).read().count("<heap nr="))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc only")
+def test_worker_threads_allocate_from_the_one_main_heap():
+    """Worker threads (side-by-side chunks) share glibc's main heap: their own arenas were
+    unmapped as they emptied and cost tens of thousands of page faults a call."""
+    from foscat_like.heap import _glibc
+    if _glibc() is None:
+        pytest.skip("not glibc")
+    heaps = {}
+    for setting in ("1", "0"):
+        env = dict(os.environ, FOSCAT_LIKE_MALLOC=setting)
+        out = subprocess.run([sys.executable, "-c", _ARENAS], env=env, capture_output=True, text=True, check=True)
+        heaps[setting] = int(out.stdout.split()[-1])
+    assert heaps["1"] == 1 and heaps["0"] > 1, heaps

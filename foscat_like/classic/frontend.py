@@ -19,7 +19,7 @@ import torch
 from ..checks import ShapeError
 from ..heap import keep_freed_memory
 from ..inputs import as_tensor
-from ..threads import parallel_map
+from ..threads import side_by_side
 
 FRONTENDS = ("numpy", "torch", "sklearn")
 NOT_HERE = ("tensorflow", "jax", "keras")
@@ -91,7 +91,7 @@ class ScatteringBase(torch.nn.Module):
     _out_types: tuple[str, ...] = ("array",)
     _numpy_compute: torch.dtype | None = None
     _numpy_out: type | None = None
-    _side_by_side = True          # plain forwards run batch chunks on parallel threads
+    _side_by_side = True          # batch chunks run on parallel threads (CPU)
 
     def __new__(cls, *args, **kwargs):
         if check_frontend(kwargs.get("frontend")) == "sklearn":
@@ -118,16 +118,17 @@ class ScatteringBase(torch.nn.Module):
         return B
 
     def _run(self, t: torch.Tensor):
-        """``_coefficients`` over batch chunks. A plain forward (no graph to record) runs its
-        chunks side by side, one torch thread each: no per-operation thread synchronisation,
-        which is what made small operations slow on a busy machine."""
+        """``_coefficients`` over batch chunks. On the CPU the chunks run side by side, one torch
+        thread each, forward and backward (``threads.side_by_side``): no per-operation thread
+        synchronisation, which is what made small operations slow on a busy machine."""
         B = t.shape[0]
-        plain = t.device.type == "cpu" and not (torch.is_grad_enabled() and t.requires_grad)
-        n = torch.get_num_threads() if plain and self._side_by_side else 1
+        n = torch.get_num_threads() if t.device.type == "cpu" and self._side_by_side else 1
         size = self._chunk(B) if n == 1 else min(self._chunk(B), -(-B // n))
         if size >= B:
             return self._coefficients(t)
-        parts = parallel_map(self._coefficients, list(t.split(size)), n)
+        if n > 1:
+            return side_by_side(self._coefficients, t, size, n)
+        parts = [self._coefficients(c) for c in t.split(size)]
         if isinstance(parts[0], list):
             return [torch.cat(p) for p in zip(*parts)]
         return torch.cat(parts)
