@@ -109,6 +109,31 @@ def test_folded_filter_with_skipped_blocks_matches_the_full_product_and_its_grad
         assert (U.grad[(Ellipsis,) + sl] == 0).all()
 
 
+def test_fold_many_gathers_every_filters_gradient_in_one_buffer():
+    """Several folds of one spectrum (a full-tiling one, one with skipped blocks, one whose
+    output is unused) as one node: values and gradient equal to the folds taken one by one."""
+    from foscat_like.classic.fourier import fold_many
+    S = Scattering2D(4, (64, 64), L=2)
+    ops = [S._psi2[0, 1], S._psi2[0, 3], S._psi2[0, 2]]
+    torch.manual_seed(1)
+    U = torch.randn((2, 1) + S.filters.psi[3][0].shape[-2:], dtype=torch.complex128, requires_grad=True)
+    V = U.detach().clone().requires_grad_(True)
+    outs, alone = fold_many(U, ops), [op(V) for op in ops]
+    ws = [torch.randn(o.shape, dtype=torch.complex128) for o in outs[:2]]   # the third unused
+    sum((torch.view_as_real(o) * torch.view_as_real(w)).sum() for o, w in zip(outs, ws)).backward()
+    sum((torch.view_as_real(o) * torch.view_as_real(w)).sum() for o, w in zip(alone, ws)).backward()
+    for a, b in zip(outs, alone):
+        assert torch.equal(a, b)
+    assert torch.allclose(U.grad, V.grad, rtol=1e-12, atol=1e-12 * float(V.grad.abs().max()))
+    # the skipping fold written first must not leave the full one's blocks unzeroed
+    U2 = U.detach().clone().requires_grad_(True)
+    o = fold_many(U2, ops[1:2] + ops[:1])
+    (torch.view_as_real(o[0]) * torch.view_as_real(ws[1])).sum().backward()
+    V2 = U.detach().clone().requires_grad_(True)
+    (torch.view_as_real(ops[1](V2)) * torch.view_as_real(ws[1])).sum().backward()
+    assert torch.allclose(U2.grad, V2.grad, rtol=1e-12, atol=1e-12 * float(V2.grad.abs().max()))
+
+
 def test_gradient_finite_at_zero_input():
     S = Scattering2D(2, (16, 16), L=4)
     x = torch.zeros(1, 16, 16, requires_grad=True)

@@ -62,47 +62,71 @@ class FoldedFilter:
         return self._torch[key]
 
     def __call__(self, U: torch.Tensor) -> torch.Tensor:
-        Ur = torch.view_as_real(U)                     # (..., *grid, 2)
-        return torch.view_as_complex(_Fold.apply(Ur, self._blocks(Ur), self.k ** self.ndim))
+        return fold_many(U, [self])[0]
 
 
-def _mul_reduce(g: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> None:
-    """``out = (g * b).sum_to_size(out.shape)`` without forming the broadcast product: where
+def fold_many(U: torch.Tensor, filters: list[FoldedFilter]) -> list[torch.Tensor]:
+    """``[f(U) for f in filters]`` as one autograd node: the gradient of ``U`` is gathered in
+    one buffer (zeroed once, each filter adding its blocks), not one full-size tensor per
+    filter summed afterwards."""
+    Ur = torch.view_as_real(U)                         # (..., *grid, 2)
+    banks = [(f._blocks(Ur), f.k ** f.ndim) for f in filters]
+    return [torch.view_as_complex(o) for o in _Fold.apply(Ur, banks)]
+
+
+def _mul_reduce(g: torch.Tensor, b: torch.Tensor, out: torch.Tensor, add: bool) -> None:
+    """``out (+)= (g * b).sum_to_size(out.shape)`` without forming the broadcast product: where
     ``out`` was broadcast along one axis (the filter bank's), multiply-add slice by slice."""
     if out.shape == g.shape:
-        torch.mul(g, b, out=out)
+        out.addcmul_(g, b) if add else torch.mul(g, b, out=out)
         return
     axes = [d for d in range(g.dim()) if out.shape[d] == 1 and g.shape[d] != 1]
     if len(axes) == 1 and g.numel() >= 2 ** 15:     # small tensors: fewer calls win
         d = axes[0]
         db = d - (g.dim() - b.dim())
         if db >= 0 and b.shape[db] == g.shape[d]:
-            torch.mul(g.narrow(d, 0, 1), b.narrow(db, 0, 1), out=out)
-            for k in range(1, g.shape[d]):
+            if not add:
+                torch.mul(g.narrow(d, 0, 1), b.narrow(db, 0, 1), out=out)
+            for k in range(0 if add else 1, g.shape[d]):
                 out.addcmul_(g.narrow(d, k, 1), b.narrow(db, k, 1))
             return
-    out.copy_((g * b).sum_to_size(out.shape))
+    prod = (g * b).sum_to_size(out.shape)
+    out.add_(prod) if add else out.copy_(prod)
 
 
 class _Fold(torch.autograd.Function):
-    """Block-wise multiply-and-fold with a single-allocation backward."""
+    """Block-wise multiply-and-fold by several filters, with a single-buffer backward.
+
+    ``banks``: per filter, its ``(slices, block)`` list and its number of blocks ``k**ndim``.
+    """
 
     @staticmethod
-    def forward(ctx, Ur: torch.Tensor, blocks: list, n_blocks: int) -> torch.Tensor:
-        ctx.blocks, ctx.shape, ctx.full = blocks, Ur.shape, len(blocks) == n_blocks
-        sl, b = blocks[0]
-        out = Ur[(Ellipsis,) + sl + (slice(None),)] * b
-        for sl, b in blocks[1:]:
-            out.addcmul_(Ur[(Ellipsis,) + sl + (slice(None),)], b)
-        return out
+    def forward(ctx, Ur: torch.Tensor, banks: list) -> tuple[torch.Tensor, ...]:
+        ctx.banks, ctx.shape = banks, Ur.shape
+        ctx.set_materialize_grads(False)
+        outs = []
+        for blocks, _ in banks:
+            sl, b = blocks[0]
+            out = Ur[(Ellipsis,) + sl + (slice(None),)] * b
+            for sl, b in blocks[1:]:
+                out.addcmul_(Ur[(Ellipsis,) + sl + (slice(None),)], b)
+            outs.append(out)
+        return tuple(outs)
 
     @staticmethod
-    def backward(ctx, g: torch.Tensor):
-        # the blocks tile the input: only skipped (negligible) blocks need zeros
-        gU = g.new_empty(ctx.shape) if ctx.full else g.new_zeros(ctx.shape)
-        for sl, b in ctx.blocks:
-            _mul_reduce(g, b, gU[(Ellipsis,) + sl + (slice(None),)])
-        return gU, None, None
+    def backward(ctx, *gs: torch.Tensor | None):
+        used = [(bank, g) for bank, g in zip(ctx.banks, gs) if g is not None]
+        if not used:
+            return None, None
+        # a filter whose blocks tile the input writes first: no zeros needed
+        used.sort(key=lambda bg: len(bg[0][0]) < bg[0][1])
+        (blocks, n_blocks), g0 = used[0]
+        full = len(blocks) == n_blocks
+        gU = g0.new_empty(ctx.shape) if full else g0.new_zeros(ctx.shape)
+        for i, ((blocks, _), g) in enumerate(used):
+            for sl, b in blocks:
+                _mul_reduce(g, b, gU[(Ellipsis,) + sl + (slice(None),)], add=i > 0 or not full)
+        return gU, None
 
 
 def lowpass_matrix(a: np.ndarray, k: int, rows: slice = slice(None)) -> np.ndarray:

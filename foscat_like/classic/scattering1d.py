@@ -21,7 +21,7 @@ from .. import fft
 from ..checks import ShapeError, check_bool, check_int
 from ..ops import modulus, take
 from .filters1d import SIGMA0, filter_bank_1d, morlet_1d, temporal_support
-from .fourier import FoldedFilter, reflect_index
+from .fourier import FoldedFilter, fold_many, reflect_index
 from .frontend import ScatteringBase
 
 
@@ -191,29 +191,35 @@ class Scattering1D(ScatteringBase):
                 return fft.ifft(ops["phi"][k](U)).real[..., self._crop(kT)]
             return u[..., self._crop(k)]
 
-        res = {(): out(U0, None, 0)[:, None] if average else x[:, None]}
+        # the paths in the order computed: blocks (B, n, N_k) and their keys
+        blocks = [out(U0, None, 0)[:, None] if average else x[:, None]]
+        order: list[tuple] = [()]
+        # every band of one spectrum in one node (one gradient buffer for the spectrum)
+        V1 = dict(zip(self._g1, fold_many(U0[:, None], [ops["psi1"][j1][1] for j1 in self._g1])))
         for j1, ns1 in self._g1.items():
-            k1, op1 = ops["psi1"][j1]
-            u1 = modulus(fft.ifft(op1(U0[:, None])))           # (B, n1, N/2^k1)
+            k1 = ops["psi1"][j1][0]
+            u1 = modulus(fft.ifft(V1.pop(j1)))                # (B, n1, N/2^k1)
             U1 = torch.fft.fft(u1) if average or self.max_order == 2 else None
-            S1 = out(U1, u1, k1)
-            for i, n1 in enumerate(ns1):
-                res[(n1,)] = S1[:, i:i + 1]
+            blocks.append(out(U1, u1, k1))
+            order += [(n1,) for n1 in ns1]
             if self.max_order < 2:
                 continue
-            for j2, ns2 in self._g2.items():
-                if (j1, j2) not in ops["psi2"]:
-                    continue
-                k2, op2 = ops["psi2"][j1, j2]
-                u2 = modulus(fft.ifft(op2(U1[:, :, None])))   # (B, n1, n2, N')
+            j2s = [j2 for j2 in self._g2 if (j1, j2) in ops["psi2"]]
+            V2 = fold_many(U1[:, :, None], [ops["psi2"][j1, j2][1] for j2 in j2s])
+            for j2, v2 in zip(j2s, V2):
+                ns2, k2 = self._g2[j2], ops["psi2"][j1, j2][0]
+                u2 = modulus(fft.ifft(v2))                    # (B, n1, n2, N')
                 S2 = out(torch.fft.fft(u2) if average else None, u2, k1 + k2)
-                for i, n1 in enumerate(ns1):
-                    for m, n2 in enumerate(ns2):
-                        res[(n1, n2)] = S2[:, i, m:m + 1]
-        keys = self.meta()["key"]
+                blocks.append(S2.flatten(1, 2))
+                order += [(n1, n2) for n1 in ns1 for n2 in ns2]
+        where = {k: i for i, k in enumerate(order)}
+        perm = [where[k] for k in self.meta()["key"]]          # Kymatio's order
         if average:
-            return torch.cat([res[k] for k in keys], dim=1)
-        return [res[k][:, 0] for k in keys]
+            # one gather: its backward is one scatter, not a full-size zero tensor per path
+            S = torch.cat(blocks, dim=1)
+            return S if perm == list(range(len(perm))) else S[:, perm]
+        paths = [b[:, i] for b in blocks for i in range(b.shape[1])]
+        return [paths[i] for i in perm]
 
     def _input_shape(self) -> tuple[int]:
         return self.shape

@@ -17,7 +17,7 @@ import torch
 from ..checks import ShapeError, check_bool, check_int
 from ..ops import modulus, take
 from .filters2d import filter_bank_2d
-from .fourier import FoldedFilter, SeparableLowpass, reflect_index, separable_factors
+from .fourier import FoldedFilter, SeparableLowpass, fold_many, reflect_index, separable_factors
 from .frontend import ScatteringBase
 
 CHUNK_ELEMENTS = 2 ** 20  # complex values in the largest second-order tensor of a chunk
@@ -104,22 +104,23 @@ class Scattering2D(ScatteringBase):
             # real signal at resolution 2^j -> average at 2^J, unpadded
             return self._phi[j](u)
 
-        def band(U: torch.Tensor, op: FoldedFilter) -> torch.Tensor:
-            # |ifft(U * psi)| subsampled (real, spatial)
-            return modulus(torch.fft.ifft2(op(U)))
+        def bands(U: torch.Tensor, ops: list[FoldedFilter]):
+            # |ifft(U * psi)| subsampled (real, spatial), for each psi; all the folds of U
+            # in one node, so that U's gradient is gathered in one buffer
+            Vs = fold_many(U, ops)
+            while Vs:                                   # each fold freed once used
+                yield modulus(torch.fft.ifft2(Vs.pop(0)))
 
         B = x.shape[0]
         out = [lowpass(xp, 0)[:, None]]     # (B, 1, h, w)
         order2 = []
-        for j1 in range(J):
-            u1 = band(U0[:, None], self._psi1[j1])            # (B, L, M/2^j1, N/2^j1)
+        for j1, u1 in enumerate(bands(U0[:, None], self._psi1)):  # (B, L, M/2^j1, N/2^j1)
+            out.append(lowpass(u1, j1))                            # (B, L, h, w)
             if self.max_order < 2 or j1 == J - 1:
-                out.append(lowpass(u1, j1))                        # (B, L, h, w)
                 continue
-            out.append(lowpass(u1, j1))
             U1 = torch.fft.fft2(u1)
-            rows_j2 = [lowpass(band(U1[:, :, None], self._psi2[j1, j2]), j2)
-                       for j2 in range(j1 + 1, J)]                  # each (B, L1, L2, h, w)
+            rows_j2 = [lowpass(u2, j2) for j2, u2 in zip(
+                range(j1 + 1, J), bands(U1[:, :, None], [self._psi2[j1, j2] for j2 in range(j1 + 1, J)]))]
             S2 = torch.stack(rows_j2, dim=2)                       # (B, L1, nj2, L2, h, w)
             order2.append(S2.reshape((B, -1) + S2.shape[-2:]))
         return torch.cat(out + order2, dim=1)
