@@ -20,7 +20,8 @@ from .filters2d import filter_bank_2d
 from .fourier import FoldedFilter, SeparableLowpass, fold_many, reflect_index, separable_factors
 from .frontend import ScatteringBase
 
-CHUNK_ELEMENTS = 2 ** 20  # complex values in the largest second-order tensor of a chunk
+CHUNK_ELEMENTS = 2 ** 22  # complex values in the largest second-order tensor of a chunk (2^18-2^23
+#   measured: 2^22 fastest, 1.04x forward and 1.07-1.11x forward+backward over 2^20 at 128² and 256²)
 
 
 class Scattering2D(ScatteringBase):
