@@ -134,6 +134,24 @@ def test_fold_many_gathers_every_filters_gradient_in_one_buffer():
     assert torch.allclose(U2.grad, V2.grad, rtol=1e-12, atol=1e-12 * float(V2.grad.abs().max()))
 
 
+def test_lowpass_matrix_is_multiply_fold_inverse_fft_and_crop():
+    """The matrix rows (the periodic kernel centred on ``k r``) against the operation itself on
+    every unit vector: FFT, multiply by the filter, fold by ``k``, inverse FFT, crop."""
+    from foscat_like.classic.fourier import SeparableLowpass, lowpass_matrix
+    n, k, rows = 96, 8, slice(1, -1)
+    a = np.exp(-0.5 * (np.fft.fftfreq(n) * n / 3.0) ** 2)          # real, even Gaussian
+    U = np.fft.fft(np.eye(n), axis=0) * a[:, None]
+    want = np.fft.ifft(U.reshape(k, n // k, n).mean(axis=0), axis=0)[rows]
+    assert np.abs(want.imag).max() < 1e-12
+    np.testing.assert_allclose(lowpass_matrix(a, k, rows), want.real, atol=1e-14)
+    u = torch.randn(3, 2, n, dtype=torch.float64)
+    got = SeparableLowpass([a], k, [rows])(u)                      # one axis: u Aᵀ
+    assert got.shape == (3, 2, n // k - 2)
+    assert torch.allclose(got, u @ torch.as_tensor(want.real).T, atol=1e-12)
+    with pytest.raises(ValueError, match="one or two factors"):
+        SeparableLowpass([a, a, a], k, [rows] * 3)
+
+
 def test_gradient_finite_at_zero_input():
     S = Scattering2D(2, (16, 16), L=4)
     x = torch.zeros(1, 16, 16, requires_grad=True)

@@ -132,11 +132,12 @@ class _Fold(torch.autograd.Function):
 def lowpass_matrix(a: np.ndarray, k: int, rows: slice = slice(None)) -> np.ndarray:
     """Real matrix ``(len(rows), n)`` of "multiply the spectrum by ``a``, subsample by ``k``
     (Fourier folding), keep ``rows``" on real length-``n`` signals; ``a`` is a real, even 1D
-    Fourier filter, so the result is real."""
+    Fourier filter, so the result is real: row ``r`` is the kernel ``h = ifft(a)`` centred on
+    ``k r`` (periodic), ``W[r, m] = h[(k r - m) mod n]``."""
     n = len(a)
-    U = np.fft.fft(np.eye(n), axis=0) * a[:, None]
-    w = np.fft.ifft(U.reshape(k, n // k, n).mean(axis=0), axis=0)
-    return np.ascontiguousarray(w.real[rows])
+    h = np.fft.ifft(a).real
+    r = np.arange(n // k)[rows]
+    return np.ascontiguousarray(h[(k * r[:, None] - np.arange(n)[None, :]) % n])
 
 
 def separable_factors(f: np.ndarray, rtol: float = 1e-12) -> list[np.ndarray]:
@@ -150,14 +151,17 @@ def separable_factors(f: np.ndarray, rtol: float = 1e-12) -> list[np.ndarray]:
 
 class SeparableLowpass:
     """Low-pass by a separable real Fourier filter, subsample by ``k`` and crop, of a real
-    image ``(..., M, N)``, as one small real matrix per axis: ``A u B^T``. Exact: Kymatio's Gaussian ``phi`` is separable in Fourier, so
-    its folded product is too. Replaces a full-size FFT, a fold and an inverse FFT; its
-    autograd is torch's matmul.
+    signal ``(..., N)`` or image ``(..., M, N)``, as one small real matrix per axis: ``u Aᵀ`` or
+    ``A u Bᵀ``. Exact: Kymatio's Gaussian ``phi`` is separable in Fourier, so its folded product
+    is too. Replaces a full-size FFT, a fold and an inverse FFT; its autograd is torch's matmul.
 
-    ``factors``: the 1D Fourier filter of each of the two axes; ``crops``: their output slices.
+    ``factors``: the 1D Fourier filter of each axis (one or two); ``crops``: their output slices.
     """
 
     def __init__(self, factors: list[np.ndarray], k: int, crops: list[slice]):
+        if len(factors) not in (1, 2) or len(crops) != len(factors):
+            raise ValueError(f"SeparableLowpass takes one or two factors and as many crops; got "
+                             f"{len(factors)} factors and {len(crops)} crops")
         self.mats = [lowpass_matrix(a, k, c) for a, c in zip(factors, crops)]
         self._torch: dict = {}
 
@@ -165,5 +169,6 @@ class SeparableLowpass:
         key = (u.dtype, u.device)
         if key not in self._torch:
             self._torch[key] = [torch.as_tensor(m, dtype=u.dtype, device=u.device) for m in self.mats]
-        A, B = self._torch[key]
-        return torch.matmul(A, torch.matmul(u, B.mT))
+        *A, B = self._torch[key]
+        uB = torch.matmul(u, B.mT)
+        return torch.matmul(A[0], uB) if A else uB

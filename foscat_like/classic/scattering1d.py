@@ -21,7 +21,7 @@ from .. import fft
 from ..checks import ShapeError, check_bool, check_int
 from ..ops import modulus, take
 from .filters1d import SIGMA0, filter_bank_1d, morlet_1d, temporal_support
-from .fourier import FoldedFilter, fold_many, reflect_index
+from .fourier import FoldedFilter, SeparableLowpass, fold_many, reflect_index
 from .frontend import ScatteringBase
 
 
@@ -172,9 +172,12 @@ class Scattering1D(ScatteringBase):
                     if j2 > j1:
                         bank = np.stack([fb.psi2[n].levels[k1(j1)] for n in ns])
                         psi2[j1, j2] = (k2(j1, j2), FoldedFilter(bank, 2 ** k2(j1, j2), 1))
-            phi = ({k: FoldedFilter(fb.phi[k], 2 ** (kT - k), 1) for k in range(min(kT + 1, len(fb.phi)))}
-                   if average else {})
-            self._ops[key] = dict(psi1=psi1, psi2=psi2, phi=phi, kT=kT)
+            levels = range(min(kT + 1, len(fb.phi))) if average else ()
+            phi = {k: FoldedFilter(fb.phi[k], 2 ** (kT - k), 1) for k in levels}
+            # the same low-pass as one real matrix on the signal (``u @ A.T``, cropped): for
+            # the order-2 paths, whose spectrum is not otherwise needed (no FFT)
+            phi_mat = {k: SeparableLowpass([fb.phi[k]], 2 ** (kT - k), [self._crop(kT)]) for k in levels}
+            self._ops[key] = dict(psi1=psi1, psi2=psi2, phi=phi, phi_mat=phi_mat, kT=kT)
         return self._ops[key]
 
     # ------------------------------------------------------------------ transform
@@ -209,7 +212,7 @@ class Scattering1D(ScatteringBase):
             for j2, v2 in zip(j2s, V2):
                 ns2, k2 = self._g2[j2], ops["psi2"][j1, j2][0]
                 u2 = modulus(fft.ifft(v2))                    # (B, n1, n2, N')
-                S2 = out(torch.fft.fft(u2) if average else None, u2, k1 + k2)
+                S2 = ops["phi_mat"][k1 + k2](u2) if average else u2[..., self._crop(k1 + k2)]
                 blocks.append(S2.flatten(1, 2))
                 order += [(n1, n2) for n1 in ns1 for n2 in ns2]
         where = {k: i for i, k in enumerate(order)}
