@@ -11,8 +11,9 @@ synthesis took 9.6 s on a quiet 2-core machine, 43.8 s with one other busy proce
   from more (below ``MIN_VALUES_PER_THREAD`` values per extra thread).
 
 Torch's setting is restored when the run ends. ``parallel_map`` runs independent pieces of
-work (the batch chunks of a classic transform's plain forward) side by side, one torch thread
-each, which needs no per-operation synchronisation between threads.
+work side by side, one torch thread each, which needs no per-operation synchronisation between
+threads; ``side_by_side`` does the same for a differentiable map over batch chunks (a classic
+transform's forward and its backward).
 """
 from __future__ import annotations
 
