@@ -5,9 +5,13 @@ full-sky HEALPix nside-64 synthesis) with the library's own thread choice (``thr
 and with torch's default of one thread per core (``FOSCAT_LIKE_THREADS`` = cores), each on a
 quiet machine and next to a CPU hog (a bounded busy loop started and stopped here). The user's
 own loop of ``eval`` + backward (2D 256², 20 calls; the library leaves torch's threads as the
-caller set them there) runs with one torch thread and with torch's default.
+caller set them there) runs with one torch thread and with torch's default. The classic
+``Scattering2D`` (16x128², J=4, L=8, 5 forward+backward calls, torch's default threads) runs its
+batch chunks side by side (the default) and, for comparison, with torch's own threads inside
+every operation (``_side_by_side = False``).
 
-    python benchmarks/load.py [--epochs 300] [--repeat 2] [--cases synthesis_2d synthesis_healpix eval_grad]
+    python benchmarks/load.py [--epochs 300] [--repeat 2]
+                              [--cases synthesis_2d synthesis_healpix eval_grad classic]
 """
 from __future__ import annotations
 
@@ -66,11 +70,23 @@ def eval_grad(x: np.ndarray, threads: str) -> None:
             sum((getattr(st, f).abs() ** 2).sum() for f in ("S1", "S2", "S3", "S4")).backward()
 
 
+def classic(S, x: np.ndarray, side_by_side: bool) -> None:
+    """5 x (``S`` forward, backward of the sum) on 16 copies of ``x``, batch chunks side by side
+    or not (``S`` built and warmed up before: its construction is not timed)."""
+    import torch
+    S._side_by_side = side_by_side
+    xt = torch.tensor(np.broadcast_to(x, (16,) + x.shape), dtype=torch.float32)
+    for _ in range(5):
+        u = xt.clone().requires_grad_(True)
+        S(u).sum().backward()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--epochs", type=int, default=300)
     ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--cases", nargs="+", default=["synthesis_2d", "synthesis_healpix", "eval_grad"])
+    ap.add_argument("--cases", nargs="+", default=["synthesis_2d", "synthesis_healpix", "eval_grad", "classic"],
+                    choices=["synthesis_2d", "synthesis_healpix", "eval_grad", "classic"])
     a = ap.parse_args()
     brick = load_texture("brick", 128)
     I, _ = load_wmap()
@@ -78,25 +94,35 @@ def main() -> None:
     sky = hp.ud_grade(I, 64, order_in="NEST", order_out="NEST")
     cores = str(_cores())
     tex256 = np.tile(brick, (2, 2))                  # 256^2 (the time does not depend on content)
+    from foscat_like.planar import Scattering2D
+    S2 = Scattering2D(4, brick.shape, L=8)
+    if "classic" in a.cases:
+        classic(S2, brick, True)                      # filters built and cached, not timed
     cases = {
         "synthesis brick 128^2 nstep 3": ("synthesis_2d", lambda t: fl.funct(grid="2d").synthesis(
             brick, nstep=3, NUM_EPOCHS=a.epochs, progress=False)),
         "synthesis HEALPix nside 64 nstep 3": ("synthesis_healpix", lambda t: fl.funct().synthesis(
             sky, nstep=3, NUM_EPOCHS=a.epochs // 3, progress=False)),
         "eval+grad 2D 256^2, 20 calls": ("eval_grad", lambda t: eval_grad(tex256, t)),
+        "classic Scattering2D 16x128^2 fwd+bwd, 5 calls": ("classic", lambda t: classic(S2, brick, t)),
     }
     rows, payload = [], {}
     for name, (tag, fn) in cases.items():
         if tag not in a.cases:
             continue
         res = {}
-        auto = "1 thread" if tag == "eval_grad" else "auto"
-        labels = ((auto, "1" if tag == "eval_grad" else None), (f"torch default ({cores} threads)", cores))
-        for label, threads in labels:
+        # (label, FOSCAT_LIKE_THREADS, argument of the case's function)
+        if tag == "classic":
+            labels = (("chunks side by side (default)", None, True), ("torch's own threads", None, False))
+        elif tag == "eval_grad":
+            labels = (("1 thread", "1", "1"), (f"torch default ({cores} threads)", cores, cores))
+        else:
+            labels = (("auto", None, None), (f"torch default ({cores} threads)", cores, cores))
+        for label, threads, arg in labels:
             for busy in (False, True):
-                ts = [run_case(lambda: fn(threads), threads, busy, limit_s=1200) for _ in range(a.repeat)]
+                ts = [run_case(lambda: fn(arg), threads, busy, limit_s=1200) for _ in range(a.repeat)]
                 res[(label, busy)] = ts
-        for label, _ in labels:
+        for label, _, _ in labels:
             quiet, busy = np.median(res[(label, False)]), np.median(res[(label, True)])
             rows.append({"case": name, "threads": label, "quiet_s": float(quiet), "busy_s": float(busy),
                          "busy/quiet": float(busy / quiet),
