@@ -91,8 +91,9 @@ def choose_threads(n_values: int) -> int:
 def parallel_map(fn, items: list, n: int) -> list:
     """``[fn(i) for i in items]`` on ``n`` Python threads, each running torch on one thread:
     whole work items run side by side (inter-op parallelism) instead of every small operation
-    being split and synchronised across threads. torch's thread count is restored after. For
-    work that records no autograd graph (the graph of one backward is not split)."""
+    being split and synchronised across threads. torch's thread count is restored after.
+    Autograd graphs recorded in ``fn`` stay usable (``side_by_side`` runs their backwards the
+    same way)."""
     if n <= 1 or len(items) <= 1:
         return [fn(i) for i in items]
     from concurrent.futures import ThreadPoolExecutor
