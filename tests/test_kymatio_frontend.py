@@ -304,3 +304,16 @@ def test_side_by_side_keeps_list_outputs_and_gradients():
     ga, = torch.autograd.grad(sum((a * v).sum() for a, v in zip(out, w)), x)
     gb, = torch.autograd.grad(sum((a * v).sum() for a, v in zip(ref, w)), x)
     assert torch.allclose(ga, gb, rtol=1e-12, atol=1e-14)
+
+
+def test_the_migration_page_code_runs():
+    """docs/kymatio_migration.md's code blocks run as written, with the shapes its comments give."""
+    import re
+    page = os.path.join(os.path.dirname(__file__), "..", "docs", "kymatio_migration.md")
+    with open(page) as f:
+        blocks = re.findall(r"```python\n(.*?)```", f.read(), re.S)
+    assert blocks
+    env: dict = {}
+    exec(compile("\n".join(blocks), page, "exec"), env)
+    assert tuple(env["Sx"].shape) == (4, 81, 8, 8)
+    assert isinstance(env["paths"], list) and {"coef", "j", "n"} <= set(env["paths"][0])
