@@ -317,3 +317,19 @@ def test_the_migration_page_code_runs():
     exec(compile("\n".join(blocks), page, "exec"), env)
     assert tuple(env["Sx"].shape) == (4, 81, 8, 8)
     assert isinstance(env["paths"], list) and {"coef", "j", "n"} <= set(env["paths"][0])
+
+
+def test_max_order_changed_after_a_call_gives_the_paths_of_the_new_order():
+    """The path order is cached per (max_order, average, oversampling): changing max_order after
+    a call must give order 1's paths, the same numbers as order 2's first ones, and back."""
+    x = torch.randn(2, 1024, dtype=torch.float64)
+    S = Scattering1D(6, 1024, 8)
+    y2 = S(x)
+    S.max_order = 1
+    y1 = S(x)
+    n1 = S.output_size()
+    assert y1.shape[1] == n1 < y2.shape[1]
+    assert torch.allclose(y1, y2[:, :n1], rtol=1e-12, atol=0)
+    S.max_order = 2
+    assert torch.equal(S(x), y2)
+    assert np.array_equal(S.meta()["order"], [0] + [1] * (n1 - 1) + [2] * (y2.shape[1] - n1))

@@ -125,6 +125,7 @@ class Scattering1D(ScatteringBase):
         self.filters = filter_bank_1d(self.N_padded, self.J, self.Q, self.T)
         self._g1, self._g2 = _groups(self.filters.psi1), _groups(self.filters.psi2)
         self._ops: dict = {}
+        self._perms: dict = {}        # (max_order, average, oversampling) -> path order
         self._check_runtime()
 
     def _check_runtime(self) -> None:
@@ -215,8 +216,11 @@ class Scattering1D(ScatteringBase):
                 S2 = ops["phi_mat"][k1 + k2](u2) if average else u2[..., self._crop(k1 + k2)]
                 blocks.append(S2.flatten(1, 2))
                 order += [(n1, n2) for n1 in ns1 for n2 in ns2]
-        where = {k: i for i, k in enumerate(order)}
-        perm = [where[k] for k in self.meta()["key"]]          # Kymatio's order
+        pkey = (self.max_order, average, os)
+        if pkey not in self._perms:                            # Kymatio's order (meta: ~1 ms)
+            where = {k: i for i, k in enumerate(order)}
+            self._perms[pkey] = [where[k] for k in self.meta()["key"]]
+        perm = self._perms[pkey]
         if average:
             # one gather: its backward is one scatter, not a full-size zero tensor per path
             S = torch.cat(blocks, dim=1)
