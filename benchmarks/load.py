@@ -94,9 +94,10 @@ def main() -> None:
     sky = hp.ud_grade(I, 64, order_in="NEST", order_out="NEST")
     cores = str(_cores())
     tex256 = np.tile(brick, (2, 2))                  # 256^2 (the time does not depend on content)
-    from foscat_like.planar import Scattering2D
-    S2 = Scattering2D(4, brick.shape, L=8)
+    S2 = None
     if "classic" in a.cases:
+        from foscat_like.planar import Scattering2D
+        S2 = Scattering2D(4, brick.shape, L=8)
         classic(S2, brick, True)                      # filters built and cached, not timed
     cases = {
         "synthesis brick 128^2 nstep 3": ("synthesis_2d", lambda t: fl.funct(grid="2d").synthesis(

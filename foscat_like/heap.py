@@ -16,8 +16,11 @@ It also keeps every thread on glibc's one main heap (``M_ARENA_MAX`` 1). The cla
 transforms run batch chunks on worker threads (``threads.side_by_side``); each worker thread
 otherwise gets its own arena, whose heaps (64 MB at most) are unmapped when they empty, so a
 256² ``Scattering2D`` forward+backward on two workers took 64,000-104,000 page faults a call
-(1,500-3,600 on one thread) and ran 0.79x the speed of torch's own threads; on the main heap
-3,000-11,000, and 1.05x. Torch allocates few, large blocks, so one heap's lock costs nothing
+(2,600-2,900 on one thread, remeasured) and ran 0.79x the speed of torch's own threads; on the
+main heap 3,000-11,000 with chunks of 2^20 values, and 1.05x. (With today's 2^22-value chunks,
+two signals each, the same call takes 19,000-65,000 on the main heap against 88,000-98,000 with
+``FOSCAT_LIKE_MALLOC=0``: fewer faults, not none; at 256² the two chunk sizes ran alike, paired
+1.00x forward and 1.05x fwd+bwd.) Torch allocates few, large blocks, so one heap's lock costs nothing
 measurable (1D, 128² and 256² transforms alternated in fresh processes: equal or faster).
 
 The setting is the process's (``malloc`` has one), made by ``funct`` and the classic

@@ -124,6 +124,14 @@ def _as_tuple(y) -> tuple[torch.Tensor, ...]:
     return tuple(y) if isinstance(y, (list, tuple)) else (y,)
 
 
+def cat_chunks(parts: list):
+    """Outputs of the chunks (each a tensor or a list of tensors) concatenated on dim 0, in
+    the same form."""
+    if isinstance(parts[0], (list, tuple)):
+        return [torch.cat(p) for p in zip(*parts)]
+    return torch.cat(parts)
+
+
 class _SideBySide(torch.autograd.Function):
     """``fn`` over batch chunks of ``x`` on parallel threads, forward and backward: each chunk
     records its own graph in its worker (one torch thread each), and the backward runs the
@@ -160,15 +168,13 @@ def side_by_side(fn, x: torch.Tensor, size: int, n: int):
     """``fn`` applied to ``x.split(size)`` (dim 0) on ``n`` threads, outputs concatenated on
     dim 0; differentiable in ``x`` (each chunk's graph recorded and run back in its own worker).
     ``fn`` returns a tensor ``(chunk, ...)`` or a list of them; so does this."""
+    if not (torch.is_grad_enabled() and x.requires_grad):
+        return cat_chunks(parallel_map(fn, list(x.split(size)), n))
     probe = {}
 
     def call(item):
         y = fn(item)
         probe["list"] = isinstance(y, (list, tuple))
         return _as_tuple(y)
-    if torch.is_grad_enabled() and x.requires_grad:
-        out = _SideBySide.apply(x, call, size, n)
-    else:
-        parts = parallel_map(call, list(x.split(size)), n)
-        out = tuple(torch.cat([p[k] for p in parts]) for k in range(len(parts[0])))
+    out = _SideBySide.apply(x, call, size, n)
     return list(out) if probe["list"] else out[0]

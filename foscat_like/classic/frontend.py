@@ -19,7 +19,7 @@ import torch
 from ..checks import ShapeError
 from ..heap import keep_freed_memory
 from ..inputs import as_tensor
-from ..threads import side_by_side
+from ..threads import cat_chunks, side_by_side
 
 FRONTENDS = ("numpy", "torch", "sklearn")
 NOT_HERE = ("tensorflow", "jax", "keras")
@@ -128,10 +128,7 @@ class ScatteringBase(torch.nn.Module):
             return self._coefficients(t)
         if n > 1:
             return side_by_side(self._coefficients, t, size, n)
-        parts = [self._coefficients(c) for c in t.split(size)]
-        if isinstance(parts[0], list):
-            return [torch.cat(p) for p in zip(*parts)]
-        return torch.cat(parts)
+        return cat_chunks([self._coefficients(c) for c in t.split(size)])
 
     def forward(self, x):
         """Scattering of ``x`` ``(..., *shape)``; see the class docstring for the output."""

@@ -219,14 +219,15 @@ class Scattering1D(ScatteringBase):
         pkey = (self.max_order, average, os)
         if pkey not in self._perms:                            # Kymatio's order (meta: ~1 ms)
             where = {k: i for i, k in enumerate(order)}
-            self._perms[pkey] = [where[k] for k in self.meta()["key"]]
+            perm = [where[k] for k in self.meta()["key"]]
+            self._perms[pkey] = None if perm == sorted(perm) else perm     # None: already in order
         perm = self._perms[pkey]
         if average:
             # one gather: its backward is one scatter, not a full-size zero tensor per path
             S = torch.cat(blocks, dim=1)
-            return S if perm == list(range(len(perm))) else S[:, perm]
+            return S if perm is None else S[:, perm]
         paths = [b[:, i] for b in blocks for i in range(b.shape[1])]
-        return [paths[i] for i in perm]
+        return paths if perm is None else [paths[i] for i in perm]
 
     def _input_shape(self) -> tuple[int]:
         return self.shape
