@@ -208,3 +208,19 @@ def test_bad_constructor():
         fl.funct(KERNELSZ=4, grid="2d")
     assert fl.funct(use_2D=True).grid.name == "2d"
     assert fl.funct(use_1D=True).grid.name == "1d"
+
+
+def test_check_finite_one_test_for_all_fields_and_no_false_alarm_on_overflowing_sums():
+    """``check_finite`` tests all fields with one sum: a NaN or an infinity in any field (real or
+    complex) is a ValueError naming it; finite values whose sum overflows are not."""
+    op = fl.funct(grid="2d")
+    st = op.eval(np.random.default_rng(0).standard_normal((32, 32)))
+    assert st.check_finite() is st
+    for field, bad in (("S1", float("nan")), ("S4", complex(0, float("inf"))), ("S3", complex(float("inf"), 0))):
+        v = getattr(st, field).clone()
+        v.view(-1)[3] = bad
+        broken = st.map(lambda t, v=v, f=field: v if t is getattr(st, f) else t)
+        with pytest.raises(ValueError, match=f"not finite \\({field}\\)"):
+            broken.check_finite()
+    big = st.map(lambda t: torch.full_like(t, 1e308))          # every value finite, the sum is not
+    assert big.check_finite() is big
