@@ -56,6 +56,26 @@ def modulus_parts(F: torch.Tensor) -> torch.Tensor:
     return _ModulusParts.apply(F)
 
 
+class _ComplexParts(torch.autograd.Function):
+    """``complex(y[:, :L], y[:, L:])`` of ``y (M, 2L, ...)``: the backward writes both halves
+    into one buffer (``torch.complex`` of two slices zero-fills a full-size gradient per slice
+    and adds them)."""
+
+    @staticmethod
+    def forward(ctx, y: torch.Tensor) -> torch.Tensor:
+        L = y.shape[1] // 2
+        return torch.complex(y[:, :L], y[:, L:])
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> torch.Tensor:
+        return torch.cat([g.real, g.imag], 1)
+
+
+def complex_parts(y: torch.Tensor) -> torch.Tensor:
+    """``(M, 2L, ...)`` real parts then imaginary parts -> ``(M, L, ...)`` complex."""
+    return _ComplexParts.apply(y)
+
+
 def _along(index: torch.Tensor, like: torch.Tensor, dim: int, n: int) -> torch.Tensor:
     """``index (n,)`` as a broadcast (expanded, not copied) index of ``like``'s shape with
     ``n`` entries along ``dim``."""

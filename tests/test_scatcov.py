@@ -224,3 +224,24 @@ def test_check_finite_one_test_for_all_fields_and_no_false_alarm_on_overflowing_
             broken.check_finite()
     big = st.map(lambda t: torch.full_like(t, 1e308))          # every value finite, the sum is not
     assert big.check_finite() is big
+
+
+def test_gram_product_has_a_one_product_backward_equal_to_autograd():
+    """``wmean_prod(a, a, w)`` (the S4 of an auto statistic) runs as ``_HermGram``: same values
+    as the product of ``a`` with a copy of itself, and gradients checked in float64, real and
+    complex, with and without pixel weights."""
+    from foscat_like.stats.compute import _HermGram, wmean_prod
+    g = torch.Generator().manual_seed(0)
+    for dt in (torch.float64, torch.complex128):
+        a = torch.randn(2, 3, 4, 7, dtype=dt, generator=g, requires_grad=True)
+        for w in (None, torch.rand(2, 7, dtype=torch.float64, generator=g)):
+            torch.testing.assert_close(wmean_prod(a, a, w), wmean_prod(a, a.detach().clone(), w), rtol=1e-12, atol=1e-12)
+            assert torch.autograd.gradcheck(lambda x, w=w: _HermGram.apply(x, w), (a,))
+
+
+def test_complex_parts_gradient():
+    from foscat_like.ops import complex_parts
+    y = torch.randn(3, 8, 5, dtype=torch.float64, requires_grad=True)
+    z = complex_parts(y)
+    torch.testing.assert_close(z, torch.complex(y[:, :4], y[:, 4:]))
+    assert torch.autograd.gradcheck(lambda t: torch.view_as_real(complex_parts(t)), (y,))

@@ -18,7 +18,7 @@ import torch
 
 from ..checks import check_positive_int
 from ..grid import Grid
-from ..ops import take
+from ..ops import complex_parts, take
 from .geometry import CHUNK, full_sky_neighbourhood, neighbourhood, nside_of
 from .stencil import Stencil
 from ..wavelets import SIGMA0, XI0, slant
@@ -325,7 +325,7 @@ class HealpixGrid(Grid):
         npix = x.shape[-1]
         ops = self.operators(npix, x)
         y = ops["psi"].apply(x.reshape(-1, npix))                          # (M, 2 L, npix)
-        out = torch.complex(y[:, :self.L], y[:, self.L:])                  # (M, L, npix)
+        out = complex_parts(y)                                             # (M, L, npix)
         out = out.reshape(x.shape[:-1] + (self.L, npix))                   # (B, *C, L, npix)
         if lead and x.dim() > 2:
             out = out.movedim(-2, 1)

@@ -28,6 +28,8 @@ def wmean_prod(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor | None) -> torc
     a ``(N, Z, X, P)``, b ``(N, Z, Y, P)`` (contiguous), w ``(K, P)`` or ``None``
     (uniform, K = 1) -> ``(N, K, X, Y, Z)``. One batched matrix product.
     """
+    if b is a:                               # a Gram matrix: one product in the backward too
+        return _HermGram.apply(a, w).permute(0, 1, 3, 4, 2)
     bt = (b.conj() if b.is_complex() else b).transpose(-1, -2)          # (N, Z, P, Y)
     if w is None:
         out = torch.matmul(a, bt).unsqueeze(1) / a.shape[-1]          # (N, 1, Z, X, Y)
@@ -35,6 +37,33 @@ def wmean_prod(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor | None) -> torc
         wa = a.unsqueeze(1) * w.to(a.dtype)[None, :, None, None, :]   # (N, K, Z, X, P)
         out = torch.matmul(wa, bt.unsqueeze(1))                        # (N, K, Z, X, Y)
     return out.permute(0, 1, 3, 4, 2)
+
+
+class _HermGram(torch.autograd.Function):
+    """``G[n, k] = (a[n] * w[k]) a[n]^H`` ``(N, K, Z, X, X)`` for ``a (N, Z, X, P)`` and weights
+    ``w (K, P)`` (``None``: ``1 / P``, K = 1). As ``matmul(a, a^H)`` the backward makes two
+    products of ``a``'s size and adds them; here it is one: ``da = (g + g^H) (a * w)``
+    (summed over ``k``), since ``G`` is Hermitian in its last two axes."""
+
+    @staticmethod
+    def forward(ctx, a, w):
+        ctx.save_for_backward(a, w)
+        if w is None:
+            return (torch.matmul(a, a.mH) / a.shape[-1]).unsqueeze(1)
+        return torch.matmul(_weighted(a, w), a.unsqueeze(1).mH)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, w = ctx.saved_tensors
+        h = g + g.mH                                                   # (N, K, Z, X, X)
+        if w is None:
+            return torch.matmul(h[:, 0] / a.shape[-1], a), None
+        return torch.matmul(h, _weighted(a, w)).sum(1), None
+
+
+def _weighted(a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``a (N, Z, X, P)`` times the weights ``w (K, P)`` -> ``(N, K, Z, X, P)``."""
+    return a.unsqueeze(1) * w.to(a.dtype)[None, :, None, None, :]
 
 
 def _zx(grid: Grid, m: torch.Tensor) -> torch.Tensor:
@@ -112,10 +141,11 @@ def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var:
         mods1.append(A1)
         if cross:
             mods2.append(A2)
-        # |C_j2| * psi_j3 of every j2 <= j3 as rows (B, L3, n L2, P): one matmul per statistic
+        # |C_j2| * psi_j3 of every j2 <= j3 as rows (B, L3, n L2, P), all j2 in one wavelet
+        # transform of the moduli side by side: one matmul per statistic
         n = j3 + 1
-        W1 = _rows([_zx(grid, m) for m in mods1])
-        W2 = _rows([_zx(grid, m) for m in mods2]) if cross else W1
+        W1 = _zx(grid, _rows(mods1, 1))
+        W2 = _zx(grid, _rows(mods2, 1)) if cross else W1
         c1z, c2z = c1.unsqueeze(2), c2.unsqueeze(2)                  # (B, L3, 1, P)
         _prod(mom, var, "S3", c1z, W2, wf, calc_var, lambda m: pick_s3(m, n))
         if cross:
@@ -139,9 +169,10 @@ def _prod(mom, var, key, a, b, wf, calc_var, pick):
         var[key].append(pick(wmean_prod(a.abs() ** 2, b.abs() ** 2, wf)))
 
 
-def _rows(W: list) -> torch.Tensor:
-    """``[(B, L3, L, P)] * n`` -> ``(B, L3, n L, P)`` (no copy for one)."""
-    return W[0] if len(W) == 1 else torch.cat(W, 2)
+def _rows(W: list, dim: int) -> torch.Tensor:
+    """``W`` concatenated along ``dim`` (no copy for one): the moduli ``[(B, L, *S)] * n`` ->
+    ``(B, n L, *S)``."""
+    return W[0] if len(W) == 1 else torch.cat(W, dim)
 
 
 def pick_s3(m: torch.Tensor, n: int) -> torch.Tensor:
