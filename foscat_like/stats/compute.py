@@ -110,7 +110,9 @@ def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var:
     nd = grid.spatial_ndim
     x1, x2 = state["x1"], state["x2"]
     cross = x2 is not None
-    mods1, mods2 = list(state["mods1"]), list(state["mods2"])
+    # the moduli |C_j2| of the levels so far, side by side: (B, n L, *S) (None before level 0)
+    mods1 = _rows(state["mods1"], 1) if state["mods1"] else None
+    mods2 = _rows(state["mods2"], 1) if state["mods2"] else None
     mom = {k: [] for k in MOMENTS}
     var = {k: [] for k in MOMENTS}
     for j3 in levels:
@@ -138,14 +140,14 @@ def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var:
             mom["S1"].append(grid.mean(a1, wf).unsqueeze(2))
             if calc_var:
                 var["S1"].append(mom["P1"][-1]); var["S2"].append(grid.mean(p1 * p1, wf).unsqueeze(2))
-        mods1.append(A1)
+        mods1 = A1 if mods1 is None else torch.cat([mods1, A1], 1)
         if cross:
-            mods2.append(A2)
+            mods2 = A2 if mods2 is None else torch.cat([mods2, A2], 1)
         # |C_j2| * psi_j3 of every j2 <= j3 as rows (B, L3, n L2, P), all j2 in one wavelet
         # transform of the moduli side by side: one matmul per statistic
         n = j3 + 1
-        W1 = _zx(grid, _rows(mods1, 1))
-        W2 = _zx(grid, _rows(mods2, 1)) if cross else W1
+        W1 = _zx(grid, mods1)
+        W2 = _zx(grid, mods2) if cross else W1
         c1z, c2z = c1.unsqueeze(2), c2.unsqueeze(2)                  # (B, L3, 1, P)
         _prod(mom, var, "S3", c1z, W2, wf, calc_var, lambda m: pick_s3(m, n))
         if cross:
@@ -154,11 +156,15 @@ def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var:
         if j3 < J - 1:
             x1 = grid.downsample(x1)
             x2 = grid.downsample(x2) if cross else None
-            mods1 = [grid.downsample(m) for m in mods1]
-            mods2 = [grid.downsample(m) for m in mods2] if cross else []
+            mods1 = grid.downsample(mods1)
+            mods2 = grid.downsample(mods2) if cross else None
     mom.update({"v_" + k: v for k, v in var.items()})
     done = levels.stop >= J
-    return mom, None if done else {"x1": x1, "x2": x2, "mods1": mods1, "mods2": mods2}
+    if done:
+        return mom, None
+    L = grid.L
+    return mom, {"x1": x1, "x2": x2, "mods1": list(mods1.split(L, 1)),
+                 "mods2": list(mods2.split(L, 1)) if cross else []}
 
 
 def _prod(mom, var, key, a, b, wf, calc_var, pick):
