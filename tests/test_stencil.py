@@ -135,3 +135,23 @@ def test_mismatched_stencil_shapes_are_refused():
         st.Stencil(index, np.zeros((index.shape[0] // 4, 8, 5)), 4)          # K differs
     with pytest.raises(ValueError, match="stencil shapes do not match"):
         st.Stencil(index, np.zeros((index.shape[0], 8, 9)), 4)               # rows are not n / turns
+
+
+@pytest.mark.parametrize("M", [1, 4, 8, 16])
+def test_forward_and_adjoint_for_every_layout_branch(M):
+    """The pixel-major copies (``_pixels_first`` / ``_pixels_last``) take one permute for small
+    ``M`` and a 2D transpose otherwise: both give the plain sum and the exact transpose."""
+    nside, rng = 4, np.random.default_rng(M)
+    index, _, _ = full_sky_neighbourhood(nside, 3)
+    q, K = nside * nside, index.shape[1]
+    vals = rng.standard_normal((3 * q, 8, K))
+    full = np.broadcast_to(vals.reshape(3, 1, q, 8, K), (3, 4, q, 8, K)).reshape(12 * q, 8, K)
+    op = st.Stencil(index, vals, 4, torch.float64)
+    x = rng.standard_normal((M, 12 * q))
+    y = torch.from_numpy(rng.standard_normal((M, 8, 12 * q)))
+    np.testing.assert_allclose(op.forward(torch.from_numpy(x)).numpy(), _reference(index, full, x), atol=1e-12)
+    ref_adj = np.einsum("prk,mrp->mpk", full, y.numpy())
+    expect = np.zeros((M, 12 * q))
+    for k in range(K):
+        np.add.at(expect.T, index[:, k], ref_adj[:, :, k].T)
+    np.testing.assert_allclose(op.adjoint(y).numpy(), expect, atol=1e-12)

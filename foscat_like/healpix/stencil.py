@@ -45,6 +45,27 @@ def _bmm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.bmm(a, b)
 
 
+def _pixels_first(y: torch.Tensor) -> torch.Tensor:
+    """``y (M, R, T, c)`` (pixels contiguous) -> contiguous ``(c, R, T, M)``. For ``M > 1`` in two
+    cache-friendly copies: ``(R, T, M, c)`` (runs of ``c`` on both sides), then one 2D transpose
+    (torch's blocked path). One permuted copy iterates over ``M`` innermost, reading values
+    megabytes apart: measured 5.5x / 6x / 8x slower for ``M = 4 / 8 / 16`` (nside 128)."""
+    M, R, T, c = y.shape
+    if M == 1:
+        return y.permute(3, 1, 2, 0).contiguous()
+    return y.permute(1, 2, 0, 3).contiguous().view(R * T * M, c).t().contiguous().view(c, R, T, M)
+
+
+def _pixels_last(z: torch.Tensor) -> torch.Tensor:
+    """``z (c, R, T, M)`` contiguous -> a ``(M, R, T, c)`` view to copy from: for ``M >= 8`` through
+    one 2D transpose to ``(R, T, M, c)`` (measured 1.6x / 1.9x faster for ``M = 8 / 16``; alike
+    at ``M = 4``, slower at ``M = 1``)."""
+    c, R, T, M = z.shape
+    if M < 8:
+        return z.permute(3, 1, 2, 0)
+    return z.view(c, R * T * M).t().contiguous().view(R, T, M, c).permute(2, 0, 1, 3)
+
+
 class Stencil:
     """The stencil operator of ``index (n, K)`` and weights ``vals (A Q, R, K)`` shared by ``T``
     turns (``n = A T Q``; pixel ``(a T + t) Q + i`` has the weights of row ``a Q + i``)."""
@@ -118,7 +139,7 @@ class Stencil:
             g = slice(a * self.Q + i0, a * self.Q + i1)
             xg = xt.index_select(0, self._sel(a, i0, i1)).view(i1 - i0, self.K, self.T * M)
             z = _bmm(self.vals[g], xg).view(i1 - i0, self.R, self.T, M)
-            out[:, :, a, :, i0:i1] = z.permute(3, 1, 2, 0)
+            out[:, :, a, :, i0:i1] = _pixels_last(z)
         return out.view(M, self.R, self.n)
 
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
@@ -132,7 +153,7 @@ class Stencil:
         xt = y.new_zeros((self.n, M))
         for a, i0, i1 in self._chunks(M):
             g = slice(a * self.Q + i0, a * self.Q + i1)
-            gz = y5[:, :, a, :, i0:i1].permute(3, 1, 2, 0).reshape(i1 - i0, self.R, self.T * M)
+            gz = _pixels_first(y5[:, :, a, :, i0:i1]).view(i1 - i0, self.R, self.T * M)
             w = _bmm(self.vals[g].transpose(1, 2), gz)                # (c, K, T M)
             # int64 indices: torch's index_add_ is 10x slower with int32 ones (measured)
             xt.index_add_(0, self._sel(a, i0, i1).long(), w.reshape(-1, M))
