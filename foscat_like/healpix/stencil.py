@@ -28,18 +28,21 @@ import torch
 
 CHUNK_VALUES = 1 << 18     # gathered values per chunk: temporaries stay in cache
 # torch's CPU bmm multiplies matrices with m k n < 400 by a plain loop, 2-3x slower per matrix
-# than its blocked path (measured, (8, 9) @ (9, n): 350 ns at n = 4 against 220 ns at n = 6)
+# than its blocked path (measured, (8, 9) @ (9, n): 350 ns at n = 4 against 220 ns at n = 6);
+# a matrix-vector product (n = 1, and n = 2) is faster unpadded (4096 (8, 9) @ (9, 1): 190 us
+# plain against 780 us padded to n = 6; n = 2: 670 against 800 us; n = 3: 1040 against 770 us)
 BMM_BLOCKED = 400
+BMM_PLAIN_COLUMNS = 2
 
 
 def _bmm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``a (c, m, k) @ b (c, k, n)``: an outer product (``k = 1``) broadcast; a small product
-    padded with zero columns up to torch's blocked path."""
+    """``a (c, m, k) @ b (c, k, n)``: an outer product (``k = 1``) broadcast; a small product of
+    more than ``BMM_PLAIN_COLUMNS`` columns padded with zero columns up to torch's blocked path."""
     c, m, k = a.shape
     n = b.shape[-1]
     if k == 1:
         return a * b
-    if m > 1 and m * k * n < BMM_BLOCKED and a.device.type == "cpu":
+    if m > 1 and BMM_PLAIN_COLUMNS < n and m * k * n < BMM_BLOCKED and a.device.type == "cpu":
         pad = BMM_BLOCKED // (m * k) + 1 - n
         return torch.bmm(a, torch.nn.functional.pad(b, (0, pad)))[..., :n]
     return torch.bmm(a, b)
