@@ -34,8 +34,7 @@ def wmean_prod(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor | None) -> torc
     if w is None:
         out = torch.matmul(a, bt).unsqueeze(1) / a.shape[-1]          # (N, 1, Z, X, Y)
     else:
-        wa = a.unsqueeze(1) * w.to(a.dtype)[None, :, None, None, :]   # (N, K, Z, X, P)
-        out = torch.matmul(wa, bt.unsqueeze(1))                        # (N, K, Z, X, Y)
+        out = torch.matmul(_weighted(a, w), bt.unsqueeze(1))           # (N, K, Z, X, Y)
     return out.permute(0, 1, 3, 4, 2)
 
 
