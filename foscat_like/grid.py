@@ -83,6 +83,10 @@ class Grid(ABC):
         """Pixels of one block of size ``m``, halo included (for the memory plan)."""
         raise NotImplementedError
 
+    def block_copies(self) -> int:
+        """How many blocks share one block's operators (the same geometry, e.g. turned)."""
+        return 1
+
     def split_blocks(self, n0: int, js: int, m: int) -> list | None:
         """The blocks (``Block``: sub-grid, positions and core masks per level) or ``None``."""
         return None

@@ -83,6 +83,40 @@ def test_halos_hold_the_dependency_cone(KERNELSZ):
             assert ok[j][b.core[j]].all()
 
 
+def test_full_sky_blocks_share_their_quarter_turns():
+    """On the full sky the blocks of base pixels 4g+1..4g+3 reuse the grid of base pixel 4g and
+    hold the same cells, core and halo, as blocks cut for themselves (a full-sky patch: no turns)."""
+    nside, js, m = 16, 1, 2
+    g = fl.funct(NORIENT=4).grid
+    n0 = 12 * nside ** 2
+    turned = g.split_blocks(n0, js, m)
+    fresh = g.restrict(np.arange(n0), nside).split_blocks(n0, js, m)
+    assert len({id(b.grid) for b in turned}) * 4 == len(turned) == len(fresh)
+    by_core = {tuple(np.sort(b.core_global)): b for b in fresh}
+    for b in turned:
+        f = by_core[tuple(np.sort(b.core_global))]
+        for j in range(js):
+            cells = dict(zip(b.pos[j].tolist(), b.core[j].tolist()))
+            assert cells == dict(zip(f.pos[j].tolist(), f.core[j].tolist()))
+
+
+def test_split_keeping_some_operators_releases_the_rest():
+    """``Plan.keep`` grids keep their operators between evaluations; the others are freed after
+    their last (turned) block; the statistics are the whole map's either way."""
+    nside, js, m = 16, 1, 2
+    op = fl.funct(NORIENT=4)
+    x = torch.randn(1, 12 * nside ** 2, dtype=torch.float64)
+    whole = scattering_covariance(op.grid, x, None, 3)
+    blocks = op.grid.split_blocks(x.shape[-1], js, m)
+    grids = list({id(b.grid): b.grid for b in blocks}.values())
+    raw = finalise(split_moments(Plan(js, blocks, 0.0, keep=2), op.grid, x, None, 3, None, False, False),
+                   3, False, False)
+    assert [bool(gr._ops) for gr in grids] == [True, True] + [False] * (len(grids) - 2)
+    for k, v in whole.items():
+        if isinstance(v, torch.Tensor):
+            assert _rel(v, raw[k]) < TOL, k
+
+
 def test_max_memory_drives_the_split_and_eval_matches():
     nside = 32
     x = torch.randn(12 * nside ** 2, dtype=torch.float64)

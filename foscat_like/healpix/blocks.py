@@ -6,6 +6,11 @@ descendant of those pixels (within the patch, for a patch). Because the halo is 
 whole level-``js`` pixels, the block's own levels ``0 .. js`` hold the same children as the
 field's around its core, and ``rings`` level-``js`` pixels cover the dependency cone of the
 first ``js`` levels (``HALO_RINGS``; checked against ``stats.cone`` in the tests).
+
+On the full sky the blocks of base pixels ``4g + r`` are quarter turns of those of base pixel
+``4g`` (``geometry.rotate_faces``): they share its patch grid, hence its operators, and only
+their positions in the field are turned. They follow their reference block in the list, so
+that the four are computed in a row with one build of the operators.
 """
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import nside_of
+from .geometry import nside_of, rotate_faces
 
 MIN_BLOCK = 2     # smallest m: 4x4 level-js pixels per block core
 
@@ -32,6 +37,21 @@ class Block:
     core: list                 # [j]: bool, which of them belong to the core (j < js)
     core_local: np.ndarray     # positions of the core pixels in the block's level js
     core_global: np.ndarray    # ... and in the field's level js
+
+
+TURNS = 4         # full-sky blocks sharing one grid: a base pixel and its three quarter turns
+
+
+def block_copies(grid) -> int:
+    """How many blocks share one block's operators: ``TURNS`` on the full sky, 1 on a patch."""
+    return TURNS if grid.patch is None else 1
+
+
+def _turned(b: Block, r: int, nside0: int, js: int) -> Block:
+    """Block ``b`` turned by ``r`` quarter turns about the polar axis: the same grid (same
+    geometry pixel for pixel), its positions in the field turned."""
+    pos = [rotate_faces(p, nside0 >> j, r) for j, p in enumerate(b.pos)]
+    return Block(b.grid, pos, b.core, b.core_local, rotate_faces(b.core_global, nside0 >> js, r))
 
 
 def _levels(grid, n0: int) -> tuple[int, list | None]:
@@ -77,7 +97,11 @@ def split_blocks(grid, n0: int, js: int, m: int) -> list | None:
     bounds = np.flatnonzero(np.diff(ids)) + 1
     rings = halo_rings(grid.KERNELSZ)
     out = []
+    s_js = 2 * ((nside0 >> js).bit_length() - 1)       # bits of a position inside a base pixel
+    turns = cells is None and 2 * m <= s_js             # full sky, each core in one base pixel
     for core in np.split(top, bounds):
+        if turns and (core[0] >> s_js) % TURNS:
+            continue                         # a quarter turn of a block of base pixel 4g: below
         region = _grow(nside0 >> js, core, rings)
         if cells is not None:
             region = np.intersect1d(region, top, assume_unique=True)
@@ -93,5 +117,8 @@ def split_blocks(grid, n0: int, js: int, m: int) -> list | None:
             pos.append(cj if cells is None else np.searchsorted(cells[j], cj))
             is_core.append(np.isin(cj >> (2 * (js - j)), core, assume_unique=False))
         local = np.flatnonzero(is_core[js])
-        out.append(Block(sub, pos[:js], is_core[:js], local, pos[js][local]))
+        b = Block(sub, pos[:js], is_core[:js], local, pos[js][local])
+        out.append(b)
+        if turns:
+            out += [_turned(b, r, nside0, js) for r in range(1, TURNS)]
     return out

@@ -125,6 +125,10 @@ class HealpixGrid(Grid):
         from . import blocks
         return blocks.block_pixels(self, n0, js, m)
 
+    def block_copies(self) -> int:
+        from . import blocks
+        return blocks.block_copies(self)
+
     def split_blocks(self, n0: int, js: int, m: int):
         """The NEST blocks (``healpix.blocks``) of the last split asked for, cached."""
         from . import blocks

@@ -114,7 +114,12 @@ class Plan:
     js: int                  # levels 0 .. js-1 by blocks
     blocks: list             # grid.split_blocks(...)
     need: float              # estimated peak bytes of one block
-    keep: int = -1           # how many blocks keep their operators between evaluations (-1: all)
+    keep: int = -1           # how many block grids keep their operators between evaluations (-1: all)
+
+
+def _grids(blocks: list) -> list:
+    """The distinct grids of ``blocks`` in order (turned blocks share their reference's)."""
+    return list({id(b.grid): b.grid for b in blocks}.values())
 
 
 def split_plan(grid, x1: torch.Tensor, x2, J: int, calc_var: bool) -> Plan | None:
@@ -140,15 +145,16 @@ def split_plan(grid, x1: torch.Tensor, x2, J: int, calc_var: bool) -> Plan | Non
             need = max(coarse, cost(npix_b))
             best = need if best is None else min(best, need)
             if need <= limit:       # operators of all blocks, if kept: halo overhead x n0
-                kept = n0 * npix_b / 4 ** (js + m) * kept_px
+                kept = n0 * npix_b / 4 ** (js + m) * kept_px / grid.block_copies()
                 fits.append((max(0.0, 1.0 - (limit - need) / kept), js, m, need))
     # the plan rebuilding the fewest operators at each evaluation first (none: all are kept)
     for rebuilt, js, m, need in sorted(fits, key=lambda f: f[0]):
         blocks = grid.split_blocks(n0, js, m)
-        if blocks is not None:     # otherwise as many blocks keep them as the budget leaves room for
-            per_block = sum(len(b.pos[0]) for b in blocks) / len(blocks) * kept_px
-            keep = -1 if rebuilt == 0 else int(max(0.0, limit - need) // per_block)
-            return Plan(js, blocks, need, keep=keep if keep < len(blocks) else -1)
+        if blocks is not None:     # otherwise as many grids keep them as the budget leaves room for
+            grids = len(_grids(blocks))
+            per_grid = sum(len(b.pos[0]) for b in blocks) / len(blocks) * kept_px
+            keep = -1 if rebuilt == 0 else int(max(0.0, limit - need) // per_grid)
+            return Plan(js, blocks, need, keep=keep if keep < grids else -1)
     if best is None:
         return None
     raise ValueError(f"max_memory={user} bytes is below what one patch of this field needs: "
@@ -264,11 +270,13 @@ class _Run:
     def _results(self, fn, items: list):
         """``fn(*args)`` for every ``(block, args)``: locally, or as Dask tasks (as they finish)."""
         if self.client is None:
-            keep = self.plan.keep
+            keep, g = self.plan.keep, 0          # g: index of the current block's grid
             for i, (block, args) in enumerate(items):
                 yield block, fn(block, *args)
-                if 0 <= keep <= i:
-                    block.grid.release()
+                if i + 1 == len(items) or items[i + 1][0].grid is not block.grid:
+                    if 0 <= keep <= g:            # its last block: keep or free its operators
+                        block.grid.release()
+                    g += 1
             return
         from distributed import as_completed
         from . import dask_blocks as db
