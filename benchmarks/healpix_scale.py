@@ -96,7 +96,7 @@ def child(lib: str, mode: str, nside: int, what: str, repeat: int) -> None:
             if p is not None:
                 out["plan"] = {"js": p.js, "blocks": len(p.blocks),
                                "keep_operators": len(p.blocks) if p.keep < 0 else p.keep,
-                               "halo_factor": round(sum(len(b.pos[0]) for b in p.blocks) / npix, 3)}
+                               "halo_factor": round(sum(len(b.core[0]) for b in p.blocks) / npix, 3)}
             return p
         split.split_plan = spy
 

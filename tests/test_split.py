@@ -78,7 +78,7 @@ def test_halos_hold_the_dependency_cone(KERNELSZ):
     g = fl.funct(NORIENT=4, KERNELSZ=KERNELSZ).grid
     nside, js = 16, 2
     for b in g.split_blocks(12 * nside ** 2, js, 2):
-        ok = exact_pixels(b.grid, len(b.pos[0]), js)
+        ok = exact_pixels(b.grid, len(b.core[0]), js)
         for j in range(js):
             assert ok[j][b.core[j]].all()
 

@@ -34,6 +34,7 @@ def halo_rings(KERNELSZ: int) -> int:
 class Block:
     grid: object               # HealpixGrid patch of the block's cells
     pos: list                  # [j]: positions of the block's level-j pixels in the field's level j
+    #                            (a list, or _TurnedPositions: len and [j] only)
     core: list                 # [j]: bool, which of them belong to the core (j < js)
     core_local: np.ndarray     # positions of the core pixels in the block's level js
     core_global: np.ndarray    # ... and in the field's level js
@@ -47,11 +48,28 @@ def block_copies(grid) -> int:
     return TURNS if grid.patch is None else 1
 
 
+class _TurnedPositions:
+    """``pos[j] = rotate_faces(ref[j], nside0 >> j, r)``, computed when read (stored, the
+    positions of the turned blocks would add 8 B per pixel of every block)."""
+
+    def __init__(self, ref: list, nside0: int, r: int):
+        self.ref, self.nside0, self.r = ref, nside0, r
+
+    def __len__(self) -> int:
+        return len(self.ref)
+
+    def __getitem__(self, j: int) -> np.ndarray:
+        return rotate_faces(self.ref[j], self.nside0 >> j, self.r)
+
+    def __iter__(self):
+        return (self[j] for j in range(len(self)))
+
+
 def _turned(b: Block, r: int, nside0: int, js: int) -> Block:
     """Block ``b`` turned by ``r`` quarter turns about the polar axis: the same grid (same
     geometry pixel for pixel), its positions in the field turned."""
-    pos = [rotate_faces(p, nside0 >> j, r) for j, p in enumerate(b.pos)]
-    return Block(b.grid, pos, b.core, b.core_local, rotate_faces(b.core_global, nside0 >> js, r))
+    return Block(b.grid, _TurnedPositions(b.pos, nside0, r), b.core, b.core_local,
+                 rotate_faces(b.core_global, nside0 >> js, r))
 
 
 def _levels(grid, n0: int) -> tuple[int, list | None]:

@@ -96,7 +96,7 @@ class HealpixGrid(Grid):
                     nside *= 2
             nside_of(12 * check_positive_int("nside", nside) ** 2)
             self.patch = PatchLevels(nside, ids)
-            if np.any(np.diff(ids) < 0):          # values arrive in the user's cell order
+            if self.patch.order is not None:     # values arrive in the user's cell order
                 self._order = self.patch.order
                 self._inverse = np.argsort(self._order)
             self._interior = None

@@ -21,7 +21,8 @@ class PatchLevels:
             raise ValueError(f"cell_ids must be NEST indices in [0, {12 * nside * nside}) for nside={nside}")
         if cells.size != np.asarray(cell_ids).size:
             raise ValueError("cell_ids contains duplicates")
-        self.order = np.argsort(np.asarray(cell_ids, dtype=np.int64), kind="stable")
+        ids = np.asarray(cell_ids, dtype=np.int64)      # the sort into NEST order (None: sorted)
+        self.order = np.argsort(ids, kind="stable") if np.any(np.diff(ids) < 0) else None
         self.nsides, self.cells, self.parent = [nside], [cells], []
         while self.nsides[-1] // 2 >= min_nside:
             parents = np.unique(self.cells[-1] >> 2)

@@ -42,6 +42,14 @@ DEFAULT_FRACTION = 0.5       # of the memory available when max_memory is not gi
 OPS_BYTES = (300.0, 125.0)
 FIELD_BYTES = {"eval": 105.0, "grad": 300.0}
 KEPT_OPS_BYTES = (25.0, 123.0)   # the operators alone once built (all levels, a patch)
+# What the split holds besides the blocks' computations: per pixel of the blocks (halos
+# counted), their cells and parent maps of all levels (int64) and core masks, shared by the
+# blocks of one grid (``grid.block_copies``); per pixel and field of the map, its gradient and
+# the state stitched at level js. Measured at nside 2048, js 4 (192 blocks, halo 1.41): 0.52 GB
+# of patch levels for 48 grids, 0.75 GB of positions (before turned positions were computed
+# when read) and 0.09 GB of masks, which the estimate missed: eval+grad in "8GB" added 8.4 GiB.
+INDEX_BYTES = 32.0
+MAP_COPIES = {"eval": 1.0, "grad": 3.0}
 SAFETY = 0.75    # the share of the budget the plan fills (allocator slack, full-size arrays)
 
 
@@ -142,17 +150,20 @@ def split_plan(grid, x1: torch.Tensor, x2, J: int, calc_var: bool) -> Plan | Non
         coarse = 1.5 * cost(n0 / 4 ** js) if js < J else 0.0
         for m in grid.block_sizes(n0, js):
             npix_b = grid.block_pixels(n0, js, m)
-            need = max(coarse, cost(npix_b))
+            halo = npix_b / 4 ** (js + m)                  # block pixels per map pixel
+            held = n0 * (halo * INDEX_BYTES / grid.block_copies()
+                         + fields * x1.element_size() * MAP_COPIES["grad" if grad else "eval"])
+            need = max(coarse, cost(npix_b)) + held
             best = need if best is None else min(best, need)
             if need <= limit:       # operators of all blocks, if kept: halo overhead x n0
-                kept = n0 * npix_b / 4 ** (js + m) * kept_px / grid.block_copies()
+                kept = n0 * halo * kept_px / grid.block_copies()
                 fits.append((max(0.0, 1.0 - (limit - need) / kept), js, m, need))
     # the plan rebuilding the fewest operators at each evaluation first (none: all are kept)
     for rebuilt, js, m, need in sorted(fits, key=lambda f: f[0]):
         blocks = grid.split_blocks(n0, js, m)
         if blocks is not None:     # otherwise as many grids keep them as the budget leaves room for
             grids = len(_grids(blocks))
-            per_grid = sum(len(b.pos[0]) for b in blocks) / len(blocks) * kept_px
+            per_grid = sum(len(b.core[0]) for b in blocks) / len(blocks) * kept_px
             keep = -1 if rebuilt == 0 else int(max(0.0, limit - need) // per_grid)
             return Plan(js, blocks, need, keep=keep if keep < grids else -1)
     if best is None:
@@ -267,13 +278,15 @@ class _Run:
     def _args(self, block, x1, x2):
         return gather(block, x1), gather(block, x2), self._wfs(block, x1), self.plan.js, self.J, self.calc_var
 
-    def _results(self, fn, items: list):
-        """``fn(*args)`` for every ``(block, args)``: locally, or as Dask tasks (as they finish)."""
+    def _results(self, fn, args):
+        """``fn(block, *args(block))`` for every block: locally, one block's inputs gathered at a
+        time, or as Dask tasks (as they finish)."""
+        blocks = self.plan.blocks
         if self.client is None:
             keep, g = self.plan.keep, 0          # g: index of the current block's grid
-            for i, (block, args) in enumerate(items):
-                yield block, fn(block, *args)
-                if i + 1 == len(items) or items[i + 1][0].grid is not block.grid:
+            for i, block in enumerate(blocks):
+                yield block, fn(block, *args(block))
+                if i + 1 == len(blocks) or blocks[i + 1].grid is not block.grid:
                     if 0 <= keep <= g:            # its last block: keep or free its operators
                         block.grid.release()
                     g += 1
@@ -281,7 +294,7 @@ class _Run:
         from distributed import as_completed
         from . import dask_blocks as db
         remote = {"forward": db.remote_forward, "backward": db.remote_backward}[fn.__name__.strip("_")]
-        futs = {self.client.submit(remote, db.spec(block), *args, pure=False): block for block, args in items}
+        futs = {self.client.submit(remote, db.spec(block), *args(block), pure=False): block for block in blocks}
         for fut in as_completed(list(futs)):
             yield futs[fut], fut.result()
             fut.release()
@@ -297,7 +310,7 @@ class _Run:
 
     def forward(self, x1, x2):
         flat, state = None, None
-        for block, (f, st, template) in self._results(self._forward, [(b, self._args(b, x1, x2)) for b in self.plan.blocks]):
+        for block, (f, st, template) in self._results(self._forward, lambda b: self._args(b, x1, x2)):
             if flat is None:
                 self.template, flat = template, [t.clone() for t in f]
                 state = [t.new_zeros(t.shape[:-1] + (self.n_js,)) for t in st]
@@ -312,12 +325,12 @@ class _Run:
     def backward(self, x1, x2, g_flat, g_state):
         g = [torch.zeros_like(x1), None if x2 is None else torch.zeros_like(x2)]
         g_flat = list(g_flat)
-        items = []
-        for block in self.plan.blocks:
+
+        def args(block):
             idx = torch.as_tensor(block.core_global, device=x1.device) if g_state else None
             gs = [None if t is None else t.index_select(-1, idx) for t in g_state]
-            items.append((block, self._args(block, x1, x2) + (g_flat, gs)))
-        for block, gb in self._results(self._backward, items):
+            return self._args(block, x1, x2) + (g_flat, gs)
+        for block, gb in self._results(self._backward, args):
             take = torch.as_tensor(block.pos[0], device=x1.device)
             for acc, part in zip(g, gb):
                 if acc is not None and part is not None:
