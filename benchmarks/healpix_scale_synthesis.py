@@ -61,7 +61,7 @@ def main() -> None:
     for nside in a.nsides:
         r = run_child(sys.executable, __file__, ["--child", str(nside), "--epochs", str(a.epochs),
                                                  "--nstep", str(a.nstep), "--max-memory", a.max_memory], 4 * 3600)
-        rows.append(dict(r, nside=nside, epochs=a.epochs, nstep=a.nstep))
+        rows.append(dict(r, nside=nside, epochs=a.epochs, nstep=a.nstep, max_memory=a.max_memory))
         print(json.dumps(rows[-1]), flush=True)
     print_table(rows, ["nside", "synthesis_s", "peak_mb", "cl_err", "cl_err_floor", "ks", "ks_floor",
                        "minkowski", "minkowski_floor", "corr", "error"])
@@ -71,6 +71,7 @@ def main() -> None:
             old = json.load(f)
         for r in old.get("results", []):
             r.setdefault("epochs", old.get("epochs"))
+            r.setdefault("max_memory", old.get("max_memory"))
         rows = sorted([r for r in old.get("results", []) if r["nside"] not in a.nsides] + rows,
                       key=lambda r: r["nside"])
     print("wrote", write_json("healpix_scale_synthesis", {"epochs": a.epochs, "nstep": a.nstep,
