@@ -170,7 +170,11 @@ def _fg(op, x):
 
 
 def test_dask_blocks_equal_local(dask_client):
+    """One task per grid (a base pixel's block and its quarter turns: 12 blocks in 3 tasks)."""
     x = np.random.default_rng(1).standard_normal(12 * 16 ** 2)
+    import foscat_like.stats.split as split
+    plan = split.split_plan(fl.funct(NORIENT=4, max_memory="9MB").grid, torch.tensor(x, requires_grad=True)[None], None, 4, False)
+    assert len(plan.blocks) == 4 * len({id(b.grid) for b in plan.blocks}) > 4
     s0, g0 = _fg(fl.funct(NORIENT=4), x)
     s1, g1 = _fg(fl.funct(NORIENT=4, max_memory="9MB", client=dask_client), x)
     for (_, a), (_, b) in zip(s0._fields(), s1._fields()):

@@ -1,10 +1,11 @@
 """The blocks of a split evaluation on the workers of a Dask cluster (``funct(client=...)``).
 
-Each block is one task: the worker rebuilds the block's patch grid from its cells (a few
-arrays, not its operators), computes the block's moments and core state (forward) or the
-gradient of the block's pixels (backward), and sends them back; the client adds them up
-exactly as the local loop does, so the results are the same numbers. A task whose worker is
-lost is recomputed by Dask on another worker (its inputs travel with the task).
+Each grid is one task: the worker rebuilds the blocks' patch grid from its cells (a few
+arrays, not its operators), computes, for each block of that grid (on the full sky, a base
+pixel's block and its three quarter turns, on one build of the operators), its moments and
+core state (forward) or the gradient of its pixels (backward), and sends them back; the client
+adds them up exactly as the local loop does, so the results are the same numbers. A task whose
+worker is lost is recomputed by Dask on another worker (its inputs travel with the task).
 """
 from __future__ import annotations
 
@@ -64,14 +65,16 @@ def _block(s: BlockSpec):
     return Block(HealpixGrid(s.L, s.KERNELSZ, cell_ids=s.cells, nside=s.nside), None, None, s.core_local, None)
 
 
-def remote_forward(s: BlockSpec, *args):
-    """``split._Run._forward`` on a worker."""
+def remote_forward(s: BlockSpec, args: list) -> list:
+    """``split._Run._forward`` on a worker, for each block's ``args`` of one grid."""
     from .split import _Run
+    block = _block(s)
     with torch.no_grad():
-        return _Run._forward(_block(s), *args)
+        return [_Run._forward(block, *a) for a in args]
 
 
-def remote_backward(s: BlockSpec, *args):
-    """``split._Run._backward`` on a worker."""
+def remote_backward(s: BlockSpec, args: list) -> list:
+    """``split._Run._backward`` on a worker, for each block's ``args`` of one grid."""
     from .split import _Run
-    return _Run._backward(_block(s), *args)
+    block = _block(s)
+    return [_Run._backward(block, *a) for a in args]

@@ -294,9 +294,13 @@ class _Run:
         from distributed import as_completed
         from . import dask_blocks as db
         remote = {"forward": db.remote_forward, "backward": db.remote_backward}[fn.__name__.strip("_")]
-        futs = {self.client.submit(remote, db.spec(block), *args(block), pure=False): block for block in blocks}
+        groups: dict = {}                   # one task per grid: its blocks share one build
+        for block in blocks:
+            groups.setdefault(id(block.grid), []).append(block)
+        futs = {self.client.submit(remote, db.spec(g[0]), [args(b) for b in g], pure=False): g
+                for g in groups.values()}
         for fut in as_completed(list(futs)):
-            yield futs[fut], fut.result()
+            yield from zip(futs[fut], fut.result())
             fut.release()
 
     @staticmethod
