@@ -47,7 +47,7 @@ KEPT_OPS_BYTES = (25.0, 123.0)   # the operators alone once built (all levels, a
 # blocks of one grid (``grid.block_copies``); per pixel and field of the map, its gradient and
 # the state stitched at level js. Measured at nside 2048, js 4 (192 blocks, halo 1.41): 0.52 GB
 # of patch levels for 48 grids, 0.75 GB of positions (before turned positions were computed
-# when read) and 0.09 GB of masks, which the estimate missed: eval+grad in "8GB" added 8.4 GiB.
+# when read) and 0.09 GB of masks, which the estimate missed: eval+grad in "8GB" added 8.2 GiB (8.8 GB).
 INDEX_BYTES = 32.0
 MAP_COPIES = {"eval": 1.0, "grad": 3.0}
 SAFETY = 0.75    # the share of the budget the plan fills (allocator slack, full-size arrays)
