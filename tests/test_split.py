@@ -170,7 +170,8 @@ def _fg(op, x):
 
 
 def test_dask_blocks_equal_local(dask_client):
-    """One task per grid (a base pixel's block and its quarter turns: 12 blocks in 3 tasks)."""
+    """Blocks grouped by grid (a base pixel's block and its quarter turns: 12 blocks, 3 grids,
+    run as 6 tasks of 2 on the 2 workers)."""
     x = np.random.default_rng(1).standard_normal(12 * 16 ** 2)
     import foscat_like.stats.split as split
     plan = split.split_plan(fl.funct(NORIENT=4, max_memory="9MB").grid, torch.tensor(x, requires_grad=True)[None], None, 4, False)

@@ -1,8 +1,9 @@
 """The blocks of a split evaluation on the workers of a Dask cluster (``funct(client=...)``).
 
-Each grid is one task: the worker rebuilds the blocks' patch grid from its cells (a few
-arrays, not its operators), computes, for each block of that grid (on the full sky, a base
-pixel's block and its three quarter turns, on one build of the operators), its moments and
+A grid's blocks (on the full sky, a base pixel's block and its three quarter turns) go in one
+task, or in a few when there are fewer than two grids per worker: the worker rebuilds the
+patch grid from its cells (a few arrays, not its operators), computes, for each block of the
+task (on one build of the operators), its moments and
 core state (forward) or the gradient of its pixels (backward), and sends them back; the client
 adds them up exactly as the local loop does, so the results are the same numbers. A task whose
 worker is lost is recomputed by Dask on another worker (its inputs travel with the task).

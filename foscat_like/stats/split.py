@@ -294,11 +294,16 @@ class _Run:
         from distributed import as_completed
         from . import dask_blocks as db
         remote = {"forward": db.remote_forward, "backward": db.remote_backward}[fn.__name__.strip("_")]
-        groups: dict = {}                   # one task per grid: its blocks share one build
+        groups: dict = {}                   # a grid's blocks share one build ...
         for block in blocks:
             groups.setdefault(id(block.grid), []).append(block)
-        futs = {self.client.submit(remote, db.spec(g[0]), [args(b) for b in g], pure=False): g
-                for g in groups.values()}
+        # ... split into as many tasks as give every worker two (few grids: few tasks)
+        workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+        parts = -(-2 * workers // len(groups))
+        tasks = [c.tolist() for g in groups.values() for c in np.array_split(np.array(g, dtype=object),
+                                                                              min(parts, len(g)))]
+        futs = {self.client.submit(remote, db.spec(t[0]), [args(b) for b in t], pure=False): t
+                for t in tasks}
         for fut in as_completed(list(futs)):
             yield from zip(futs[fut], fut.result())
             fut.release()
