@@ -175,9 +175,20 @@ def test_dask_blocks_equal_local(dask_client):
     x = np.random.default_rng(1).standard_normal(12 * 16 ** 2)
     import foscat_like.stats.split as split
     plan = split.split_plan(fl.funct(NORIENT=4, max_memory="9MB").grid, torch.tensor(x, requires_grad=True)[None], None, 4, False)
-    assert len(plan.blocks) == 4 * len({id(b.grid) for b in plan.blocks}) > 4
+    assert len(plan.blocks) == 4 * len(split.by_grid(plan.blocks)) == 12
     s0, g0 = _fg(fl.funct(NORIENT=4), x)
-    s1, g1 = _fg(fl.funct(NORIENT=4, max_memory="9MB", client=dask_client), x)
+    op = fl.funct(NORIENT=4, max_memory="9MB", client=dask_client)
+    sizes, submit = [], dask_client.submit
+
+    def counting(fn, spec, args, **kw):        # the tasks of the forward and backward passes
+        sizes.append(len(args))
+        return submit(fn, spec, args, **kw)
+    dask_client.submit = counting
+    try:
+        s1, g1 = _fg(op, x)
+    finally:
+        del dask_client.submit                  # the class's method again
+    assert sizes == [2] * 12
     for (_, a), (_, b) in zip(s0._fields(), s1._fields()):
         assert _rel(a, b) < TOL
     assert _rel(g0, g1) < TOL

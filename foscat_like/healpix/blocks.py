@@ -61,9 +61,6 @@ class _TurnedPositions:
     def __getitem__(self, j: int) -> np.ndarray:
         return rotate_faces(self.ref[j], self.nside0 >> j, self.r)
 
-    def __iter__(self):
-        return (self[j] for j in range(len(self)))
-
 
 def _turned(b: Block, r: int, nside0: int, js: int) -> Block:
     """Block ``b`` turned by ``r`` quarter turns about the polar axis: the same grid (same

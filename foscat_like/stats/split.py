@@ -125,9 +125,12 @@ class Plan:
     keep: int = -1           # how many block grids keep their operators between evaluations (-1: all)
 
 
-def _grids(blocks: list) -> list:
-    """The distinct grids of ``blocks`` in order (turned blocks share their reference's)."""
-    return list({id(b.grid): b.grid for b in blocks}.values())
+def by_grid(blocks: list) -> list[list]:
+    """``blocks`` grouped by grid, in order (turned blocks share their reference's grid)."""
+    groups: dict = {}
+    for b in blocks:
+        groups.setdefault(id(b.grid), []).append(b)
+    return list(groups.values())
 
 
 def split_plan(grid, x1: torch.Tensor, x2, J: int, calc_var: bool) -> Plan | None:
@@ -162,7 +165,7 @@ def split_plan(grid, x1: torch.Tensor, x2, J: int, calc_var: bool) -> Plan | Non
     for rebuilt, js, m, need in sorted(fits, key=lambda f: f[0]):
         blocks = grid.split_blocks(n0, js, m)
         if blocks is not None:     # otherwise as many grids keep them as the budget leaves room for
-            grids = len(_grids(blocks))
+            grids = len(by_grid(blocks))
             per_grid = sum(len(b.core[0]) for b in blocks) / len(blocks) * kept_px
             keep = -1 if rebuilt == 0 else int(max(0.0, limit - need) // per_grid)
             return Plan(js, blocks, need, keep=keep if keep < grids else -1)
@@ -294,14 +297,12 @@ class _Run:
         from distributed import as_completed
         from . import dask_blocks as db
         remote = {"forward": db.remote_forward, "backward": db.remote_backward}[fn.__name__.strip("_")]
-        groups: dict = {}                   # a grid's blocks share one build ...
-        for block in blocks:
-            groups.setdefault(id(block.grid), []).append(block)
-        # ... split into as many tasks as give every worker two (few grids: few tasks)
+        # a grid's blocks share one build, split into as many tasks as give every worker two
+        groups = by_grid(blocks)
         workers = max(1, len(self.client.scheduler_info().get("workers", {})))
         parts = -(-2 * workers // len(groups))
-        tasks = [c.tolist() for g in groups.values() for c in np.array_split(np.array(g, dtype=object),
-                                                                              min(parts, len(g)))]
+        tasks = [g[i:i + size] for g in groups for size in [-(-len(g) // min(parts, len(g)))]
+                 for i in range(0, len(g), size)]
         futs = {self.client.submit(remote, db.spec(t[0]), [args(b) for b in t], pure=False): t
                 for t in tasks}
         for fut in as_completed(list(futs)):
