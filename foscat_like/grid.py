@@ -103,6 +103,13 @@ class Grid(ABC):
         with ``lead=True`` (the layout the statistics' matrix products want).
         """
 
+    def wavelet_parts(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`wavelet` as real numbers: ``(B, *C, *S)`` -> ``(B, *C, 2, L, *S)``, the real
+        parts then the imaginary parts (the layout in which the statistics' products run as
+        real matrix products). Grids whose transform yields this layout override it."""
+        C = self.wavelet(x)
+        return torch.stack([C.real, C.imag], dim=-1 - self.spatial_ndim - 1)
+
     @abstractmethod
     def downsample(self, x: torch.Tensor) -> torch.Tensor:
         """Smooth and downsample by 2 (per axis): ``(..., *S) -> (..., *S/2)``."""

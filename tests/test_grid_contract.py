@@ -79,6 +79,20 @@ def test_wavelets_are_zero_mean(name, grid, shape):
 
 
 @pytest.mark.parametrize("name, grid, shape", GRIDS, ids=IDS)
+def test_wavelet_parts_are_the_wavelets_real_and_imaginary_parts(name, grid, shape):
+    """``wavelet_parts`` (the layout of the statistics' real products) against ``wavelet``, with
+    channel axes, and its gradient (HEALPix: the stencil's own output, a separate code path)."""
+    x = torch.randn((2, 3) + shape, dtype=torch.float64, requires_grad=True)
+    F, C = grid.wavelet_parts(x), grid.wavelet(x)
+    assert F.shape == (2, 3, 2, grid.L) + shape
+    torch.testing.assert_close(F, torch.stack([C.real, C.imag], 2), rtol=1e-12, atol=1e-12)
+    g = torch.randn_like(F)
+    ga, = torch.autograd.grad((F * g).sum(), x)
+    gb, = torch.autograd.grad((torch.view_as_real(C) * g.movedim(2, -1)).sum(), x)
+    torch.testing.assert_close(ga, gb, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name, grid, shape", GRIDS, ids=IDS)
 def test_upsample_then_downsample_is_near_identity_on_smooth_fields(name, grid, shape):
     x0 = _smooth_field(name, grid, shape)
     x = grid.downsample(x0)                   # a smooth field at the coarser level

@@ -245,3 +245,23 @@ def test_complex_parts_gradient():
     z = complex_parts(y)
     torch.testing.assert_close(z, torch.complex(y[:, :4], y[:, 4:]))
     assert torch.autograd.gradcheck(lambda t: torch.view_as_real(complex_parts(t)), (y,))
+
+
+def test_real_rows_products_equal_the_complex_means():
+    """S3, S3P and S4 come from one real product of the rows ``[C, W]`` (real parts, then
+    imaginary parts): against the complex means ``<a conj(b)>`` summed directly, with and
+    without pixel weights, auto (one Gram) and cross."""
+    from foscat_like.stats.compute import complex_products, product_rows, wmean_prod
+    g = torch.Generator().manual_seed(3)
+    B, L3, nL, P = 2, 3, 4, 11
+    F1, F2 = (torch.randn(B, 2, L3, P, dtype=torch.float64, generator=g) for _ in range(2))
+    W1, W2 = (torch.randn(B, nL, 2, L3, P, dtype=torch.float64, generator=g) for _ in range(2))
+    cplx = lambda F, W: torch.cat([torch.complex(F[:, 0], F[:, 1]).unsqueeze(2),
+                                   torch.complex(W[:, :, 0], W[:, :, 1]).transpose(1, 2)], 2)  # (B, L3, 1+nL, P)
+    for w in (None, torch.rand(2, P, dtype=torch.float64, generator=g)):
+        ww = torch.full((1, P), 1.0 / P, dtype=torch.float64) if w is None else w
+        r1, r2 = product_rows(F1, W1), product_rows(F2, W2)
+        for rb, cb in ((r1, cplx(F1, W1)), (r2, cplx(F2, W2))):
+            want = torch.einsum("kp,nzxp,nzyp->nkzxy", ww.to(torch.complex128), cplx(F1, W1), cb.conj())
+            got = complex_products(wmean_prod(r1, r1 if rb is r1 else rb, w))
+            torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)

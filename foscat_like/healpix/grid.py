@@ -325,11 +325,15 @@ class HealpixGrid(Grid):
         """``(npix_in, M)`` -> ``(rows, M)`` through a sparse operator pair."""
         return _SparseApply.apply(x, pair[0], pair[1])
 
+    def wavelet_parts(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, *C, npix)`` -> ``(B, *C, 2, L, npix)``: the stencil's own output, no copy."""
+        npix = x.shape[-1]
+        y = self.operators(npix, x)["psi"].apply(x.reshape(-1, npix))       # (M, 2 L, npix)
+        return y.view(x.shape[:-1] + (2, self.L, npix))
+
     def wavelet(self, x: torch.Tensor, lead: bool = False) -> torch.Tensor:
         npix = x.shape[-1]
-        ops = self.operators(npix, x)
-        y = ops["psi"].apply(x.reshape(-1, npix))                          # (M, 2 L, npix)
-        out = complex_parts(y)                                             # (M, L, npix)
+        out = complex_parts(self.wavelet_parts(x).reshape(-1, 2 * self.L, npix))   # (M, L, npix)
         out = out.reshape(x.shape[:-1] + (self.L, npix))                   # (B, *C, L, npix)
         if lead and x.dim() > 2:
             out = out.movedim(-2, 1)
