@@ -33,13 +33,12 @@ def safe_sqrt(x: torch.Tensor, eps: float = 1e-30) -> torch.Tensor:
 
 
 class _ModulusParts(torch.autograd.Function):
-    """``sqrt(F[:, :L]^2 + F[:, L:]^2)`` of ``F (B, 2L, ...)`` (real parts, then imaginary ones):
-    the backward writes both halves into one buffer (slicing ``F`` would zero-fill two)."""
+    """``sqrt(F[:, 0]^2 + F[:, 1]^2)`` of ``F (B, 2, ...)`` (real parts, then imaginary ones; any
+    strides): the backward writes both halves into one buffer (slicing ``F`` would zero-fill two)."""
 
     @staticmethod
     def forward(ctx, F: torch.Tensor) -> torch.Tensor:
-        L = F.shape[1] // 2
-        re, im = F[:, :L], F[:, L:]
+        re, im = F[:, 0], F[:, 1]
         m = (re * re).addcmul_(im, im).sqrt_()
         ctx.save_for_backward(F, m)
         return m
@@ -48,11 +47,15 @@ class _ModulusParts(torch.autograd.Function):
     def backward(ctx, g: torch.Tensor):
         F, m = ctx.saved_tensors
         scale = torch.where(m > 0, g / m, 0.0)
-        return (F.view((m.shape[0], 2) + tuple(m.shape[1:])) * scale[:, None]).view(F.shape)
+        out = F.new_empty((F.shape[0], 2) + tuple(m.shape[1:]))
+        torch.mul(F[:, 0], scale, out=out[:, 0])
+        torch.mul(F[:, 1], scale, out=out[:, 1])
+        return out
 
 
 def modulus_parts(F: torch.Tensor) -> torch.Tensor:
-    """``|re + i im|`` for ``F = cat([re, im], 1)`` ``(B, 2L, ...)`` -> ``(B, L, ...)``, safe at zero."""
+    """``|re + i im|`` for ``F (B, 2, ...)``: ``F[:, 0]`` the real parts, ``F[:, 1]`` the imaginary
+    ones (any strides) -> ``(B, ...)``, safe at zero."""
     return _ModulusParts.apply(F)
 
 

@@ -145,8 +145,10 @@ def test_band_powers_are_ring_means_of_the_periodogram():
 
 def test_modulus_parts_gradcheck_and_zero():
     from foscat_like.ops import modulus_parts
-    F = torch.randn(2, 6, 5, dtype=torch.float64, requires_grad=True)
+    F = torch.randn(2, 2, 3, 5, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(modulus_parts, (F,))
+    C = torch.randn(2, 3, 5, dtype=torch.complex128, requires_grad=True)    # a strided view
+    assert torch.autograd.gradcheck(lambda c: modulus_parts(torch.view_as_real(c).movedim(-1, 1)), (C,))
     z = torch.zeros(1, 2, 3, dtype=torch.float64, requires_grad=True)
     modulus_parts(z).sum().backward()
     assert torch.isfinite(z.grad).all() and (z.grad == 0).all()
@@ -162,7 +164,7 @@ def test_modulus_gradient_is_zero_at_zero_and_keeps_a_nan_elsewhere():
     modulus(z).backward(torch.tensor([float("nan"), 1.0, 1.0], dtype=torch.float64))
     assert torch.isnan(z.grad[0]).all() and z.grad[1] == 0 and z.grad[2] == 1j
     F = torch.tensor([[[3.0, 0.0]], [[4.0, 0.0]]], dtype=torch.float64).reshape(1, 2, 2).requires_grad_(True)
-    modulus_parts(F).backward(torch.tensor([[[float("nan"), 1.0]]], dtype=torch.float64))
+    modulus_parts(F).backward(torch.tensor([[float("nan"), 1.0]], dtype=torch.float64))
     assert torch.isnan(F.grad[0, :, 0]).all() and (F.grad[0, :, 1] == 0).all()
 
 

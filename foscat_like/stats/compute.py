@@ -145,8 +145,8 @@ def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var:
                 var["S0"] = [grid.mean(f1 * f1, wf), grid.mean(f12 * f12, wf)]
         F1 = grid.wavelet_parts(x1)                             # (B, 2, L, *S): re, im
         F2 = grid.wavelet_parts(x2) if cross else F1
-        A1 = modulus_parts(F1.flatten(1, 2))                    # (B, L, *S)
-        A2 = modulus_parts(F2.flatten(1, 2)) if cross else A1
+        A1 = modulus_parts(F1)                                  # (B, L, *S)
+        A2 = modulus_parts(F2) if cross else A1
         f1, f2, a1, a2 = (t.flatten(-nd) for t in (F1, F2, A1, A2))
         p1 = a1 * a1
         mom["P1"].append(grid.mean(p1, wf).unsqueeze(2))

@@ -56,10 +56,10 @@ def spectral_moments(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: i
     Gs = []
     for j3 in range(J):
         F1 = grid.spectral_wavelet(Z1[:, 0], shape)                   # (B, 2L, *S): re, im
-        A1 = modulus_parts(F1)
+        A1 = modulus_parts(F1.unflatten(1, (2, -1)))
         N1 = grid.spectral(A1)                                        # (B, L, K); [..., 0]: mean
         if cross:
-            A2 = modulus_parts(grid.spectral_wavelet(Z2[:, 0], shape))
+            A2 = modulus_parts(grid.spectral_wavelet(Z2[:, 0], shape).unflatten(1, (2, -1)))
             mom["P1"].append(mean(A1 * A1))
             mom["P2"].append(mean(A2 * A2))
             mom["S1"].append(mean(safe_sqrt(A1 * A2)))
