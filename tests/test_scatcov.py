@@ -229,12 +229,13 @@ def test_check_finite_one_test_for_all_fields_and_no_false_alarm_on_overflowing_
 def test_gram_product_has_a_one_product_backward_equal_to_autograd():
     """``wmean_prod(a, a, w)`` (the S4 of an auto statistic) runs as ``_HermGram``: same values
     as the product of ``a`` with a copy of itself, and gradients checked in float64, real and
-    complex, with and without pixel weights."""
+    complex, without pixel weights, with one weight map (the backward keeps ``a * w``) and two."""
     from foscat_like.stats.compute import _HermGram, wmean_prod
     g = torch.Generator().manual_seed(0)
     for dt in (torch.float64, torch.complex128):
         a = torch.randn(2, 3, 4, 7, dtype=dt, generator=g, requires_grad=True)
-        for w in (None, torch.rand(2, 7, dtype=torch.float64, generator=g)):
+        for w in (None, torch.rand(1, 7, dtype=torch.float64, generator=g),
+                  torch.rand(2, 7, dtype=torch.float64, generator=g)):
             torch.testing.assert_close(wmean_prod(a, a, w), wmean_prod(a, a.detach().clone(), w), rtol=1e-12, atol=1e-12)
             assert torch.autograd.gradcheck(lambda x, w=w: _HermGram.apply(x, w), (a,))
 

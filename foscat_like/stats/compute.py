@@ -45,14 +45,18 @@ class _HermGram(torch.autograd.Function):
     """``G[n, k] = (a[n] * w[k]) a[n]^H`` ``(N, K, Z, X, X)`` for ``a (N, Z, X, P)`` and weights
     ``w (K, P)`` (``None``: ``1 / P``, K = 1). As ``matmul(a, a^H)`` the backward makes two
     products of ``a``'s size and adds them; here it is one: ``da = (g + g^H) (a * w)``
-    (summed over ``k``), since ``G`` is Hermitian in its last two axes."""
+    (summed over ``k``), since ``G`` is Hermitian in its last two axes. With one weight map
+    the forward's ``a * w`` is what the backward keeps (``a`` itself is not needed)."""
 
     @staticmethod
     def forward(ctx, a, w):
-        ctx.save_for_backward(a, w)
         if w is None:
+            ctx.save_for_backward(a, None)
             return (torch.matmul(a, a.mH) / a.shape[-1]).unsqueeze(1)
-        return torch.matmul(_weighted(a, w), a.unsqueeze(1).mH)
+        aw = _weighted(a, w)                                           # (N, K, Z, X, P)
+        ctx.save_for_backward(aw[:, 0] if w.shape[0] == 1 else a, w)
+        ctx.weighted = w.shape[0] == 1
+        return torch.matmul(aw, a.unsqueeze(1).mH)
 
     @staticmethod
     def backward(ctx, g):
@@ -60,7 +64,15 @@ class _HermGram(torch.autograd.Function):
         h = g + g.mH                                                   # (N, K, Z, X, X)
         if w is None:
             return torch.matmul(h[:, 0] / a.shape[-1], a), None
-        return torch.matmul(h, _weighted(a, w)).sum(1), None
+        if ctx.weighted:                                               # a is a * w
+            return torch.matmul(h[:, 0], a), None
+        # sum_k (h_k a) w_k: the weights applied to the products in place (no weighted copy
+        # of ``a`` K times and no sum over a K axis)
+        w = w.to(a.dtype)
+        da = torch.matmul(h[:, 0], a).mul_(w[0])
+        for k in range(1, h.shape[1]):
+            da.addcmul_(torch.matmul(h[:, k], a), w[k])
+        return da, None
 
 
 def _weighted(a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
