@@ -96,12 +96,9 @@ class Grid(ABC):
 
     # -- operators --------------------------------------------------------------
     @abstractmethod
-    def wavelet(self, x: torch.Tensor, lead: bool = False) -> torch.Tensor:
-        """Oriented complex wavelet transform at the current resolution.
-
-        ``(B, *C, *S)`` real -> ``(B, *C, L, *S)`` complex, or ``(B, L, *C, *S)``
-        with ``lead=True`` (the layout the statistics' matrix products want).
-        """
+    def wavelet(self, x: torch.Tensor) -> torch.Tensor:
+        """Oriented complex wavelet transform at the current resolution:
+        ``(B, *C, *S)`` real -> ``(B, *C, L, *S)`` complex."""
 
     def wavelet_parts(self, x: torch.Tensor) -> torch.Tensor:
         """:meth:`wavelet` as real numbers: ``(B, *C, *S)`` -> ``(B, *C, 2, L, *S)``, the real

@@ -331,13 +331,10 @@ class HealpixGrid(Grid):
         y = self.operators(npix, x)["psi"].apply(x.reshape(-1, npix))       # (M, 2 L, npix)
         return y.view(x.shape[:-1] + (2, self.L, npix))
 
-    def wavelet(self, x: torch.Tensor, lead: bool = False) -> torch.Tensor:
+    def wavelet(self, x: torch.Tensor) -> torch.Tensor:
         npix = x.shape[-1]
         out = complex_parts(self.wavelet_parts(x).reshape(-1, 2 * self.L, npix))   # (M, L, npix)
-        out = out.reshape(x.shape[:-1] + (self.L, npix))                   # (B, *C, L, npix)
-        if lead and x.dim() > 2:
-            out = out.movedim(-2, 1)
-        return out
+        return out.reshape(x.shape[:-1] + (self.L, npix))                  # (B, *C, L, npix)
 
     def smooth(self, x: torch.Tensor) -> torch.Tensor:
         npix = x.shape[-1]

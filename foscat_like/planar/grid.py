@@ -111,16 +111,10 @@ class PlanarGrid(Grid):
     def _axes(self) -> tuple[int, ...]:
         return tuple(range(-self.spatial_ndim, 0))
 
-    def wavelet(self, x: torch.Tensor, lead: bool = False) -> torch.Tensor:
-        shape = self.spatial_shape(x)
-        psi = self.filters(shape, x)                                     # (L, *S)
+    def wavelet(self, x: torch.Tensor) -> torch.Tensor:
+        psi = self.filters(self.spatial_shape(x), x)                     # (L, *S)
         X = torch.fft.fftn(x, dim=self._axes())
-        if lead:   # (B, *C, *S) -> (B, L, *C, *S)
-            nc = x.dim() - 1 - self.spatial_ndim
-            prod = X.unsqueeze(1) * psi.reshape((self.L,) + (1,) * nc + shape)
-        else:
-            prod = X.unsqueeze(-1 - self.spatial_ndim) * psi
-        return torch.fft.ifftn(prod, dim=self._axes())
+        return torch.fft.ifftn(X.unsqueeze(-1 - self.spatial_ndim) * psi, dim=self._axes())
 
     def wavelet_parts(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, *C, *S)`` -> ``(B, *C, 2, L, *S)``: a strided view of the complex transform (the

@@ -95,8 +95,8 @@ def _zlast(m: torch.Tensor) -> torch.Tensor:
 
 
 def complex_products(R: torch.Tensor) -> torch.Tensor:
-    """``R (B, K, Z, 2X, 2Y)``, the real products of rows ``[re; im]`` (``wmean_prod``'s layout
-    moved to ``(.., Z, X, Y)``) -> the complex means ``<r_x conj(r_y)>`` ``(B, K, Z, X, Y)``."""
+    """``R (B, K, Z, 2X, 2Y)`` (``wmean_prod`` of real rows ``[re; im]``: the ``X`` real parts,
+    then the ``X`` imaginary ones) -> the complex means ``<r_x conj(r_y)>`` ``(B, K, Z, X, Y)``."""
     R = R.unflatten(-1, (2, -1)).unflatten(-3, (2, -1))    # (B, K, Z, 2, X, 2, Y)
     re = R[..., 0, :, 0, :] + R[..., 1, :, 1, :]
     im = R[..., 1, :, 0, :] - R[..., 0, :, 1, :]
