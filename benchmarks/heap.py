@@ -6,7 +6,8 @@ Every (work, setting) runs in a fresh child process, ``FOSCAT_LIKE_MALLOC=1`` (t
 and ``=0`` (malloc left alone) alternating, ``--rounds`` times; the table gives each setting's
 median time over the rounds (within a round: the median of the calls), the minor page faults
 per call and the peak RSS, and the ratio ``malloc alone / kept`` with its range over the rounds.
-Writes benchmarks/results/heap.json.
+``--env THP_MEM_ALLOC_ENABLE`` toggles torch's huge pages alone (the malloc setting kept).
+Writes benchmarks/results/heap.json (``--json NAME``: NAME.json).
 """
 from __future__ import annotations
 
@@ -86,6 +87,8 @@ def main() -> None:
     ap.add_argument("--works", nargs="+", default=WORKS, choices=WORKS)
     ap.add_argument("--child", default=None)
     ap.add_argument("--json", default="heap", help="results file name (benchmarks/results/NAME.json)")
+    ap.add_argument("--env", default="FOSCAT_LIKE_MALLOC",
+                    help="the variable set to 1 and to 0 in turn (THP_MEM_ALLOC_ENABLE: torch's huge pages alone)")
     a = ap.parse_args()
     if a.child:
         return child(a.child)
@@ -94,19 +97,19 @@ def main() -> None:
         runs = {"1": [], "0": []}
         for _ in range(a.rounds):
             for setting in ("1", "0"):
-                os.environ["FOSCAT_LIKE_MALLOC"] = setting
+                os.environ[a.env] = setting
                 r = run_child(sys.executable, __file__, ["--child", work])
                 if r:
                     runs[setting].append(r)
-        os.environ.pop("FOSCAT_LIKE_MALLOC", None)
+        os.environ.pop(a.env, None)
         ratios = [o["time_s"] / k["time_s"] for k, o in zip(runs["1"], runs["0"])]
         med = lambda rs, key: statistics.median(r[key] for r in rs) if rs else None
         results[work] = {"kept": runs["1"], "malloc_alone": runs["0"], "ratio": ratios}
-        for setting, name in (("1", "kept (default)"), ("0", "FOSCAT_LIKE_MALLOC=0")):
+        for setting, name in (("1", f"{a.env}=1"), ("0", f"{a.env}=0")):
             rows.append({"work": work, "setting": name, "time_ms": 1e3 * med(runs[setting], "time_s"),
                          "faults/call": med(runs[setting], "faults_per_call"),
                          "peak_rss_mb": med(runs[setting], "peak_rss_mb"),
-                         "alone/kept": (f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+                         "time =0 / =1": (f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
                                         if setting == "1" and ratios else None)})
         print_table(rows[-2:], list(rows[-1]))
     print()

@@ -23,9 +23,17 @@ two signals each, the same call takes 19,000-65,000 on the main heap against 88,
 1.00x forward and 1.05x fwd+bwd.) Torch allocates few, large blocks, so one heap's lock costs nothing
 measurable (1D, 128² and 256² transforms alternated in fresh processes: equal or faster).
 
+Arrays above glibc's mmap ceiling (32 MB, which ``mallopt`` cannot raise; a HEALPix map's level-0
+temporaries at nside 256 and beyond, 100 MB and more) are still fresh pages each time: an nside
+512 eval+grad took 5 million page faults. torch's own switch ``THP_MEM_ALLOC_ENABLE=1`` (in the
+environment; torch reads it at its first large allocation) puts its arrays of 2 MB and more on
+memory advised for transparent huge pages: 54x fewer faults there and 1.13x (0.88-1.21) faster,
+but the planar 128² float64 eval+grad ran 0.86x (0.76-0.88) and it is one setting per process,
+so it is left to the user (``benchmarks/heap.py --env THP_MEM_ALLOC_ENABLE``, README).
+
 The setting is the process's (``malloc`` has one), made by ``funct`` and the classic
-transforms when they are built; ``FOSCAT_LIKE_MALLOC=0`` leaves ``malloc`` as it is. Where the
-C library is not glibc nothing is done.
+transforms when they are built; ``FOSCAT_LIKE_MALLOC=0`` leaves ``malloc`` (and torch's huge
+pages) as they are. Where the C library is not glibc nothing is done.
 """
 from __future__ import annotations
 
