@@ -5,7 +5,11 @@ import torch
 
 import foscat_like.healpix.stencil as st
 from foscat_like.healpix.geometry import full_sky_neighbourhood, neighbourhood
+from foscat_like.healpix import kernels as hk
 from foscat_like.healpix.grid import HealpixGrid
+
+# both ways of running a stencil: the compiled kernels (numba, CPU) and torch's operations
+LAYOUTS = [False, pytest.param(True, marks=pytest.mark.skipif(not hk.available(), reason="numba"))]
 
 
 def _reference(index: np.ndarray, w: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -13,8 +17,9 @@ def _reference(index: np.ndarray, w: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.einsum("prk,mpk->mrp", w, x[:, index])
 
 
+@pytest.mark.parametrize("kernels", LAYOUTS)
 @pytest.mark.parametrize("R", [1, 8])
-def test_turned_stencil_equals_the_plain_sum(R):
+def test_turned_stencil_equals_the_plain_sum(R, kernels):
     """Weights stored for base pixels 0, 4, 8 and shared by their quarter turns give the
     per-pixel sum with each pixel's own (turned) weights; R = 1 takes the CSR pair."""
     nside, rng = 4, np.random.default_rng(0)
@@ -23,15 +28,16 @@ def test_turned_stencil_equals_the_plain_sum(R):
     vals = rng.standard_normal((3 * q, R, K))
     full = np.broadcast_to(vals.reshape(3, 1, q, R, K), (3, 4, q, R, K)).reshape(12 * q, R, K)
     x = rng.standard_normal((3, 12 * q))
-    op = st.Stencil(index, vals, 4, torch.float64)
-    assert (op.csr is not None) == (R == 1)
+    op = st.Stencil(index, vals, 4, torch.float64, kernels=kernels)
+    assert op.kernels == kernels and (op.csr is not None) == (R == 1 and not kernels)
     y = op.forward(torch.from_numpy(x))
     assert y.shape == (3, R, 12 * q)
     np.testing.assert_allclose(y.numpy(), _reference(index, full, x), atol=1e-12)
 
 
+@pytest.mark.parametrize("kernels", LAYOUTS)
 @pytest.mark.parametrize("R,turns", [(8, 4), (8, 1), (1, 4), (1, 1)])
-def test_adjoint_is_the_transpose(R, turns):
+def test_adjoint_is_the_transpose(R, turns, kernels):
     """<A x, y> = <x, A^T y> for every layout, on many chunks (CHUNK_VALUES small)."""
     nside, rng = 8, np.random.default_rng(1)
     if turns == 4:
@@ -41,12 +47,14 @@ def test_adjoint_is_the_transpose(R, turns):
         index, _, valid = neighbourhood(nside, 5, np.arange(100, 400))
         index = np.where(valid, np.searchsorted(np.arange(100, 400), index).clip(0, 299), np.arange(300)[:, None])
         G = index.shape[0]
-    op = st.Stencil(index, rng.standard_normal((G, R, index.shape[1])), turns, torch.float64)
+    op = st.Stencil(index, rng.standard_normal((G, R, index.shape[1])), turns, torch.float64, kernels=kernels)
     x = torch.from_numpy(rng.standard_normal((5, op.n)))
     y = torch.from_numpy(rng.standard_normal((5, R, op.n)))
     lhs = (op.forward(x) * y).sum()
     rhs = (x * op.adjoint(y)).sum()
     assert abs(lhs - rhs) < 1e-10 * abs(lhs)
+    if kernels:
+        return
     saved = st.CHUNK_VALUES
     try:
         st.CHUNK_VALUES = 64
@@ -84,9 +92,13 @@ def test_operators_are_small():
     nside = 32
     n = 12 * nside ** 2
     ops = HealpixGrid(4, 3).operators(n, torch.zeros((), dtype=torch.float32))
-    assert ops["psi"].index.data_ptr() == ops["smooth"].csr[0].col_indices().data_ptr()
-    assert len(ops["smooth"].csr) == 1                       # no transposed copy
-    shared = ops["psi"].index.nbytes
+    if ops["psi"].kernels:                     # blocked layout: one index for both, no CSR
+        assert ops["psi"].index_blocks.data_ptr() == ops["smooth"].index_blocks.data_ptr()
+        shared = ops["psi"].index_blocks.nbytes
+    else:
+        assert ops["psi"].index.data_ptr() == ops["smooth"].csr[0].col_indices().data_ptr()
+        assert len(ops["smooth"].csr) == 1                       # no transposed copy
+        shared = ops["psi"].index.nbytes
     per_pixel = (ops["psi"].nbytes + ops["smooth"].nbytes - shared) / n
     assert per_pixel < 160, per_pixel
 
@@ -102,6 +114,8 @@ def test_smoothing_adjoint_without_a_transpose_is_the_transpose(KERNELSZ, patch)
         g = HealpixGrid(4, KERNELSZ, cell_ids=cells, nside=nside) if patch else HealpixGrid(4, KERNELSZ)
         m = n if cells is None else cells.size
         op = g.operators(m, torch.zeros((), dtype=torch.float64), need="smooth")["smooth"]
+        if op.kernels:                 # the torch path's layout, from the kernels' one
+            op = st.Stencil(*op.rows(), op.T, torch.float64, row_sums=op.row_sums, kernels=False)
         assert op.z is not None
         A = op.dense()
         adj = op.adjoint(torch.eye(m, dtype=torch.float64).reshape(m, 1, m))   # row k = A^T e_k
@@ -137,8 +151,9 @@ def test_mismatched_stencil_shapes_are_refused():
         st.Stencil(index, np.zeros((index.shape[0], 8, 9)), 4)               # rows are not n / turns
 
 
+@pytest.mark.parametrize("kernels", LAYOUTS)
 @pytest.mark.parametrize("M", [1, 4, 8, 16])
-def test_forward_and_adjoint_for_every_layout_branch(M):
+def test_forward_and_adjoint_for_every_layout_branch(M, kernels):
     """The pixel-major copies (``_pixels_first`` / ``_pixels_last``) take one permute for small
     ``M`` and a 2D transpose otherwise: both give the plain sum and the exact transpose."""
     nside, rng = 4, np.random.default_rng(M)
@@ -146,7 +161,7 @@ def test_forward_and_adjoint_for_every_layout_branch(M):
     q, K = nside * nside, index.shape[1]
     vals = rng.standard_normal((3 * q, 8, K))
     full = np.broadcast_to(vals.reshape(3, 1, q, 8, K), (3, 4, q, 8, K)).reshape(12 * q, 8, K)
-    op = st.Stencil(index, vals, 4, torch.float64)
+    op = st.Stencil(index, vals, 4, torch.float64, kernels=kernels)
     x = rng.standard_normal((M, 12 * q))
     y = torch.from_numpy(rng.standard_normal((M, 8, 12 * q)))
     np.testing.assert_allclose(op.forward(torch.from_numpy(x)).numpy(), _reference(index, full, x), atol=1e-12)
@@ -155,3 +170,49 @@ def test_forward_and_adjoint_for_every_layout_branch(M):
     for k in range(K):
         np.add.at(expect.T, index[:, k], ref_adj[:, :, k].T)
     np.testing.assert_allclose(op.adjoint(y).numpy(), expect, atol=1e-12)
+
+
+@pytest.mark.skipif(not hk.available(), reason="numba")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("patch", [False, True])
+def test_kernels_equal_the_torch_path_on_grid_operators(dtype, patch, monkeypatch):
+    """The grid's own wavelet and smoothing stencils, kernels against torch: full sky at nside 16
+    (base rows of 256 pixels: one block each) and a patch of 1000 pixels (a partial last block),
+    on one thread and split over two (threads' adjoint buffers added)."""
+    nside = 16
+    cells = np.arange(500, 1500) if patch else None
+    g = HealpixGrid(4, 3, cell_ids=cells, nside=nside) if patch else HealpixGrid(4, 3)
+    n = 12 * nside ** 2 if cells is None else cells.size
+    ops = g.operators(n, torch.zeros((), dtype=dtype))
+    rng = np.random.default_rng(3)
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    for key in ("psi", "smooth"):
+        op = ops[key]
+        assert op.kernels
+        ref = st.Stencil(*op.rows(), op.T, dtype, row_sums=op.row_sums, kernels=False)
+        x = torch.from_numpy(rng.standard_normal((3, n))).to(dtype)
+        y = torch.from_numpy(rng.standard_normal((3, op.R, n))).to(dtype)
+        for threads, min_values in ((1, hk.MIN_THREAD_VALUES), (2, 1)):
+            monkeypatch.setattr(hk, "MIN_THREAD_VALUES", min_values)
+            with torch.inference_mode(False):
+                saved = torch.get_num_threads()
+                torch.set_num_threads(threads)
+                try:
+                    assert hk._threads(3 * op.R * n, op.vals_blocks.shape[0]) == threads
+                    f, a = op.forward(x), op.adjoint(y)
+                finally:
+                    torch.set_num_threads(saved)
+            assert (f - ref.forward(x)).abs().max() <= tol * ref.forward(x).abs().max(), (key, threads)
+            assert (a - ref.adjoint(y)).abs().max() <= tol * ref.adjoint(y).abs().max(), (key, threads)
+
+
+@pytest.mark.skipif(not hk.available(), reason="numba")
+def test_blocked_layout_round_trips():
+    """``rows()`` of a kernels stencil gives back the index and weights it was built from."""
+    nside, rng = 8, np.random.default_rng(4)
+    index, _, _ = full_sky_neighbourhood(nside, 3)
+    vals = rng.standard_normal((index.shape[0] // 4, 8, index.shape[1]))
+    op = st.Stencil(index, vals, 4, torch.float64, kernels=True)
+    idx, w = op.rows()
+    np.testing.assert_array_equal(idx, index)
+    np.testing.assert_array_equal(w, vals)

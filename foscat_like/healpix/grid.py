@@ -235,7 +235,7 @@ class HealpixGrid(Grid):
         if need not in ops:
             nside, cells = self._level(n)
             ops = {k: v.to(like.device) if isinstance(v, Stencil) else tuple(t.to(like.device) for t in v)
-                   for k, v in self._build(nside, cells, like.dtype, wavelets=need == "psi").items()}
+                   for k, v in self._build(nside, cells, like.dtype, like.device, wavelets=need == "psi").items()}
             self._ops[key] = ops
         return ops
 
@@ -251,7 +251,7 @@ class HealpixGrid(Grid):
             index = np.where(valid, pos, np.arange(len(cells))[:, None])
         return index, xy, valid, ok
 
-    def _build(self, nside: int, cells, dtype: torch.dtype, wavelets: bool = True) -> dict:
+    def _build(self, nside: int, cells, dtype: torch.dtype, device, wavelets: bool = True) -> dict:
         if cells is None and nside >= 2:       # a quarter of the sphere, turned (geometry)
             index, xy, valid = full_sky_neighbourhood(nside, self.KERNELSZ)
             turns = 4
@@ -273,9 +273,9 @@ class HealpixGrid(Grid):
             index = index.astype(np.int32, copy=False)
         # the smoothing is a Gaussian of the distance (symmetric) normalised per row: its
         # adjoint needs no transposed matrix (``Stencil``'s ``row_sums``)
-        ops = {"smooth": Stencil(index, smooth, turns, dtype, row_sums=row_sums)}
-        if wavelets:
-            ops["psi"] = Stencil(index, vals, turns, dtype)
+        ops = {"smooth": Stencil(index, smooth, turns, dtype, device, row_sums=row_sums)}
+        if wavelets:     # the index is shared by both (the kernels' blocked copy too)
+            ops["psi"] = Stencil(index, vals, turns, dtype, device, index_blocks=ops["smooth"].index_blocks)
         if cells is not None:
             j = self.patch.level_of(npix)
             if j + 1 < len(self.patch.cells):

@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from . import kernels as _kernels
+
 CHUNK_VALUES = 1 << 18     # gathered values per chunk: temporaries stay in cache
 # torch's CPU bmm multiplies matrices with m k n < 400 by a plain loop, 2-3x slower per matrix
 # than its blocked path (measured, (8, 9) @ (9, n): 350 ns at n = 4 against 220 ns at n = 6);
@@ -71,12 +73,19 @@ def _pixels_last(z: torch.Tensor) -> torch.Tensor:
 
 class Stencil:
     """The stencil operator of ``index (n, K)`` and weights ``vals (A Q, R, K)`` shared by ``T``
-    turns (``n = A T Q``; pixel ``(a T + t) Q + i`` has the weights of row ``a Q + i``)."""
+    turns (``n = A T Q``; pixel ``(a T + t) Q + i`` has the weights of row ``a Q + i``).
+
+    On the CPU with numba (``kernels=None``: where ``healpix.kernels.available()``) it runs as
+    compiled kernels on a blocked layout (``kernels``); elsewhere (CUDA, or ``kernels=False``) as
+    torch operations: a gather and batched products, or CSR matrices for one output."""
 
     def __init__(self, index: np.ndarray, vals: np.ndarray, turns: int = 1,
-                 dtype: torch.dtype = torch.float64, device="cpu", row_sums: np.ndarray | None = None):
+                 dtype: torch.dtype = torch.float64, device="cpu", row_sums: np.ndarray | None = None,
+                 kernels: bool | None = None, index_blocks: torch.Tensor | None = None):
         """``row_sums (G,)`` (one output only): the weights are ``g / row_sums`` for a kernel
-        ``g`` symmetric between a pixel and its neighbour; the adjoint then needs no transpose."""
+        ``g`` symmetric between a pixel and its neighbour; the torch path's adjoint then needs no
+        transpose. ``index_blocks``: ``index`` already blocked for the kernels (by another
+        stencil of the same index, ``self.index_blocks``): shared, not copied."""
         n, K = index.shape
         G, R, K2 = vals.shape
         if K2 != K or n != G * turns or (turns > 1 and G % 3):
@@ -88,7 +97,22 @@ class Stencil:
         self.A = 3 if turns > 1 else 1
         self.Q = G // self.A
         self.dtype = dtype
-        self.index = self.vals = self.csr = self.z = None
+        self.row_sums = row_sums
+        self.index = self.vals = self.csr = self.z = self.index_blocks = self.vals_blocks = None
+        if kernels is None:
+            kernels = torch.device(device).type == "cpu" and _kernels.available()
+        elif kernels and not _kernels.available():
+            raise ValueError("kernels=True needs numba (pip install numba)")
+        self.kernels = bool(kernels)
+        # int32 where it fits: half the bytes, and shared between the wavelets' and the
+        # smoothing's stencils built from the same array
+        idt = np.int32 if n < 2 ** 31 else np.int64
+        index = np.ascontiguousarray(index, dtype=idt)
+        if self.kernels:
+            ib, vb = _kernels.blocked(index, np.asarray(vals), self.A, turns, self.Q)
+            self.index_blocks = index_blocks if index_blocks is not None else torch.from_numpy(ib)
+            self.vals_blocks = torch.as_tensor(vb).to(dtype=dtype)
+            return
         if R == 1 and row_sums is not None:      # one CSR matrix; its transpose through ``z``
             self.csr = _csr_pair(index, vals, turns, dtype, device, transpose=False)
             z = torch.as_tensor(row_sums).to(dtype).reshape(self.A, 1, self.Q).expand(self.A, turns, self.Q)
@@ -97,24 +121,37 @@ class Stencil:
         if R == 1:           # one output, any weights: the CSR pair (``_csr_pair``)
             self.csr = _csr_pair(index, vals, turns, dtype, device)
             return
-        # int32 where it fits: half the bytes, and an int32 ``index`` is shared (not copied) with
-        # the smoothing's CSR column indices built from the same array
-        idt = np.int32 if n < 2 ** 31 else np.int64
-        self.index = torch.from_numpy(np.ascontiguousarray(index, dtype=idt)).to(device)    # (n, K)
+        self.index = torch.from_numpy(index).to(device)                                  # (n, K)
         self.vals = torch.as_tensor(vals).to(dtype=dtype, device=device).contiguous()   # (G, R, K)
 
+    def rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(index (n, K), vals (A Q, R, K))`` as numpy arrays, from whichever layout is stored."""
+        if self.kernels:
+            idx, w = _kernels.unblocked(self.index_blocks, self.vals_blocks, self.A, self.T, self.Q)
+        elif self.csr is not None:
+            idx = self.csr[0].col_indices().reshape(self.n, self.K)
+            w = self.csr[0].values().reshape(self.A, self.T, self.Q, 1, self.K)[:, 0].reshape(-1, 1, self.K)
+        else:
+            idx, w = self.index, self.vals
+        return idx.cpu().numpy(), w.cpu().numpy()
+
     def to(self, device) -> "Stencil":
+        device = torch.device(device)
+        if self.kernels and device.type != "cpu":     # the kernels' layout is for the CPU only
+            index, vals = self.rows()
+            return Stencil(index, vals, self.T, self.dtype, device, self.row_sums, kernels=False)
         move = lambda t: None if t is None else t.to(device)
-        if (self.csr[0] if self.vals is None else self.vals).device == torch.device(device):
-            return self
         out = object.__new__(Stencil)
         out.__dict__.update(self.__dict__)
-        out.index, out.vals, out.z = move(self.index), move(self.vals), move(self.z)
+        for name in ("index", "vals", "z", "index_blocks", "vals_blocks"):
+            setattr(out, name, move(getattr(self, name)))
         out.csr = None if self.csr is None else tuple(t.to(device) for t in self.csr)
         return out
 
     @property
     def nbytes(self) -> int:
+        if self.kernels:
+            return self.index_blocks.nbytes + self.vals_blocks.nbytes
         if self.csr is not None:
             z = 0 if self.z is None else self.z.nbytes
             return z + sum(t.values().nbytes + t.col_indices().nbytes + t.crow_indices().nbytes for t in self.csr)
@@ -134,6 +171,8 @@ class Stencil:
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x (M, n) -> y (M, R, n)``."""
         M = x.shape[0]
+        if self.kernels:
+            return _kernels.forward(x, self.index_blocks, self.vals_blocks, self.T, self.Q)
         if self.csr is not None:
             return (self.csr[0] @ x.t().contiguous()).t().reshape(M, 1, self.n)
         xt = x.t().contiguous()                                       # (n, M): gathered rows
@@ -148,6 +187,8 @@ class Stencil:
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
         """``y (M, R, n) -> x (M, n)``: the exact transpose of ``forward``."""
         M = y.shape[0]
+        if self.kernels:
+            return _kernels.adjoint(y.reshape(M, self.R, self.n), self.index_blocks, self.vals_blocks, self.T, self.Q)
         if self.z is not None:       # A^T = Z A Z^-1 for a row-normalised symmetric kernel
             return (self.csr[0] @ (y.reshape(M, self.n) / self.z.view(-1)).t().contiguous()).mul_(self.z).t()
         if self.csr is not None:
@@ -168,7 +209,7 @@ class Stencil:
 
     def dense(self) -> torch.Tensor:
         """The operator as a dense ``(R n, n)`` matrix (row ``r n + p``): for tests, small ``n``."""
-        device = (self.csr[0] if self.vals is None else self.vals).device
+        device = next(t for t in (self.vals_blocks, self.vals, self.csr and self.csr[0]) if t is not None).device
         eye = torch.eye(self.n, dtype=self.dtype, device=device)
         return self.forward(eye).permute(1, 2, 0).reshape(self.R * self.n, self.n)
 

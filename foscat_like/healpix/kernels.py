@@ -1,0 +1,153 @@
+"""Compiled CPU kernels of the gathered HEALPix stencil (``stencil.Stencil``), with numba.
+
+The operator is ``y[m, r, p] = sum_k w[g(p), r, k] x[m, index[p, k]]`` (``g(p)`` the pixel's
+weight row, shared by the ``T`` quarter turns) and its adjoint. torch runs it as a gather, one
+tiny matrix product per pixel (``(R, K) @ (K, T M)``: 8 x 9 x 4 for one map) and layout copies;
+its batched product handles such matrices one at a time (~0.3 us each). Here it is one pass:
+pixels are taken ``BLOCK`` at a time and every inner loop runs over the block's pixels, whose
+weights, indices, inputs and outputs are contiguous, so the compiler vectorises it. Measured
+(1 thread, float32, nside 128, one map): forward 4 ms and adjoint 4 ms against 18-30 ms and
+23-34 ms for the torch path.
+
+Layouts (``blocked``): weights ``(A nb, R, K, BLOCK)`` and indices ``(A T nb, K, BLOCK)``,
+``nb = ceil(Q / BLOCK)`` blocks per base-pixel row; a row's last block is padded (weight 0,
+index 0). Weights laid out pixel-last but unblocked put the ``R K`` rows a multiple of 4 kB
+apart at every nside, so they all land in the same cache sets: measured 2-3x slower.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+try:
+    import numba
+except ImportError:           # the torch path (``stencil.Stencil``) runs instead
+    numba = None
+
+BLOCK = 256          # pixels per block: the loops' trip count (vectorised loops want >= 64)
+MIN_THREAD_VALUES = 1 << 17     # output values per extra thread
+
+
+def available() -> bool:
+    """Whether the compiled kernels can run (numba is installed)."""
+    return numba is not None
+
+
+def blocked(index: np.ndarray, vals: np.ndarray, A: int, T: int, Q: int) -> tuple[np.ndarray, np.ndarray]:
+    """``index (A T Q, K)`` and ``vals (A Q, R, K)`` -> ``(A T nb, K, BLOCK)`` and ``(A nb, R, K, BLOCK)``."""
+    K, R = index.shape[1], vals.shape[1]
+    nb = -(-Q // BLOCK)
+    pad = nb * BLOCK - Q
+    idx = np.pad(index.reshape(A * T, Q, K), ((0, 0), (0, pad), (0, 0)))
+    w = np.pad(vals.reshape(A, Q, R, K), ((0, 0), (0, pad), (0, 0), (0, 0)))
+    return (np.ascontiguousarray(idx.reshape(A * T * nb, BLOCK, K).transpose(0, 2, 1)),
+            np.ascontiguousarray(w.reshape(A * nb, BLOCK, R, K).transpose(0, 2, 3, 1)))
+
+
+def unblocked(indexB: torch.Tensor, valsB: torch.Tensor, A: int, T: int, Q: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The inverse of ``blocked``: ``(A T Q, K)`` and ``(A Q, R, K)`` (for the torch path)."""
+    K, R = indexB.shape[1], valsB.shape[1]
+    idx = indexB.transpose(1, 2).reshape(A * T, -1, K)[:, :Q].reshape(A * T * Q, K)
+    w = valsB.permute(0, 3, 1, 2).reshape(A, -1, R, K)[:, :Q].reshape(A * Q, R, K)
+    return idx.contiguous(), w.contiguous()
+
+
+if numba is not None:
+    @numba.njit(nogil=True, fastmath=True, boundscheck=False, cache=True)
+    def _forward(x, indexB, valsB, T, Q, j0, j1, out):          # pragma: no cover (compiled)
+        M, R, K = x.shape[0], valsB.shape[1], valsB.shape[2]
+        bs = valsB.shape[3]
+        nb = (Q + bs - 1) // bs
+        xg = np.empty((K, bs), dtype=x.dtype)
+        for j in range(j0, j1):
+            a, ib = j // nb, j % nb
+            n = min(bs, Q - ib * bs)
+            for t in range(T):
+                pb = (a * T + t) * nb + ib
+                p0 = (a * T + t) * Q + ib * bs
+                for m in range(M):
+                    xm = x[m]
+                    for k in range(K):
+                        ik, xk = indexB[pb, k], xg[k]
+                        for b in range(n):
+                            xk[b] = xm[ik[b]]
+                    for r in range(R):
+                        o, w, xk = out[m, r, p0:p0 + n], valsB[j, r, 0], xg[0]
+                        for b in range(n):
+                            o[b] = w[b] * xk[b]
+                        for k in range(1, K):
+                            w, xk = valsB[j, r, k], xg[k]
+                            for b in range(n):
+                                o[b] += w[b] * xk[b]
+
+    @numba.njit(nogil=True, fastmath=True, boundscheck=False, cache=True)
+    def _adjoint(y, indexB, valsB, T, Q, j0, j1, out):          # pragma: no cover (compiled)
+        M, R, K = y.shape[0], valsB.shape[1], valsB.shape[2]
+        bs = valsB.shape[3]
+        nb = (Q + bs - 1) // bs
+        z = np.empty((K, bs), dtype=y.dtype)
+        for j in range(j0, j1):
+            a, ib = j // nb, j % nb
+            n = min(bs, Q - ib * bs)
+            for t in range(T):
+                pb = (a * T + t) * nb + ib
+                p0 = (a * T + t) * Q + ib * bs
+                for m in range(M):
+                    yr = y[m, 0, p0:p0 + n]
+                    for k in range(K):
+                        zk, w = z[k], valsB[j, 0, k]
+                        for b in range(n):
+                            zk[b] = w[b] * yr[b]
+                    for r in range(1, R):
+                        yr = y[m, r, p0:p0 + n]
+                        for k in range(K):
+                            zk, w = z[k], valsB[j, r, k]
+                            for b in range(n):
+                                zk[b] += w[b] * yr[b]
+                    om = out[m]
+                    for k in range(K):
+                        ik, zk = indexB[pb, k], z[k]
+                        for b in range(n):
+                            om[ik[b]] += zk[b]
+
+
+def _threads(values: int, blocks: int) -> int:
+    """Threads for a call: torch's count (the library's choice, or 1 inside a worker), fewer for
+    small work."""
+    return max(1, min(torch.get_num_threads(), values // MIN_THREAD_VALUES + 1, blocks))
+
+
+def _split(run, n_threads: int, blocks: int) -> None:
+    """``run(i, j0, j1)`` for ``n_threads`` contiguous ranges ``i`` of the blocks, side by side
+    (the kernels release the GIL)."""
+    edges = [blocks * i // n_threads for i in range(n_threads + 1)]
+    if n_threads == 1:
+        run(0, 0, blocks)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(n_threads) as pool:
+        list(pool.map(lambda i: run(i, edges[i], edges[i + 1]), range(n_threads)))
+
+
+def forward(x: torch.Tensor, indexB: torch.Tensor, valsB: torch.Tensor, T: int, Q: int) -> torch.Tensor:
+    """``x (M, n)`` -> ``y (M, R, n)`` (CPU tensors; ``n = A T Q``)."""
+    M, n = x.shape
+    R, blocks = valsB.shape[1], valsB.shape[0]
+    xn = x.detach().contiguous().numpy()
+    out = torch.empty((M, R, n), dtype=x.dtype)
+    on, ib, vb = out.numpy(), indexB.numpy(), valsB.numpy()
+    _split(lambda i, j0, j1: _forward(xn, ib, vb, T, Q, j0, j1, on), _threads(M * R * n, blocks), blocks)
+    return out
+
+
+def adjoint(y: torch.Tensor, indexB: torch.Tensor, valsB: torch.Tensor, T: int, Q: int) -> torch.Tensor:
+    """``y (M, R, n)`` -> ``x (M, n)``, the exact transpose of ``forward``. Threads scatter into
+    their own buffers, added at the end."""
+    M, R, n = y.shape
+    blocks = valsB.shape[0]
+    yn = y.detach().contiguous().numpy()
+    ib, vb = indexB.numpy(), valsB.numpy()
+    nt = _threads(M * R * n, blocks)
+    outs = [torch.zeros((M, n), dtype=y.dtype) for _ in range(nt)]
+    _split(lambda i, j0, j1: _adjoint(yn, ib, vb, T, Q, j0, j1, outs[i].numpy()), nt, blocks)
+    return outs[0] if nt == 1 else torch.stack(outs).sum(0)
