@@ -25,7 +25,8 @@ except ImportError:           # the torch path (``stencil.Stencil``) runs instea
     numba = None
 
 BLOCK = 256          # pixels per block: the loops' trip count (vectorised loops want >= 64)
-MIN_THREAD_VALUES = 1 << 17     # output values per extra thread
+MIN_THREAD_VALUES = 1 << 22     # values (of y) per extra thread: smaller calls run on one, where
+                                # a pool's start and torch's idle threads cost more than they save
 
 
 def available() -> bool:
@@ -117,12 +118,12 @@ def _threads(values: int, blocks: int) -> int:
     return max(1, min(torch.get_num_threads(), values // MIN_THREAD_VALUES + 1, blocks))
 
 
-def _split(run, n_threads: int, blocks: int) -> None:
-    """``run(i, j0, j1)`` for ``n_threads`` contiguous ranges ``i`` of the blocks, side by side
-    (the kernels release the GIL)."""
-    edges = [blocks * i // n_threads for i in range(n_threads + 1)]
+def _split(run, n_threads: int, count: int) -> None:
+    """``run(i, j0, j1)`` for ``n_threads`` contiguous ranges ``i`` of ``range(count)``, side by
+    side (the kernels release the GIL)."""
+    edges = [count * i // n_threads for i in range(n_threads + 1)]
     if n_threads == 1:
-        run(0, 0, blocks)
+        run(0, 0, count)
         return
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(n_threads) as pool:
@@ -141,13 +142,13 @@ def forward(x: torch.Tensor, indexB: torch.Tensor, valsB: torch.Tensor, T: int, 
 
 
 def adjoint(y: torch.Tensor, indexB: torch.Tensor, valsB: torch.Tensor, T: int, Q: int) -> torch.Tensor:
-    """``y (M, R, n)`` -> ``x (M, n)``, the exact transpose of ``forward``. Threads scatter into
-    their own buffers, added at the end."""
+    """``y (M, R, n)`` -> ``x (M, n)``, the exact transpose of ``forward``. Threads take separate
+    fields (their scatters never meet; one field runs on one thread)."""
     M, R, n = y.shape
     blocks = valsB.shape[0]
     yn = y.detach().contiguous().numpy()
-    ib, vb = indexB.numpy(), valsB.numpy()
-    nt = _threads(M * R * n, blocks)
-    outs = [torch.zeros((M, n), dtype=y.dtype) for _ in range(nt)]
-    _split(lambda i, j0, j1: _adjoint(yn, ib, vb, T, Q, j0, j1, outs[i].numpy()), nt, blocks)
-    return outs[0] if nt == 1 else torch.stack(outs).sum(0)
+    out = torch.zeros((M, n), dtype=y.dtype)
+    on, ib, vb = out.numpy(), indexB.numpy(), valsB.numpy()
+    _split(lambda i, m0, m1: _adjoint(yn[m0:m1], ib, vb, T, Q, 0, blocks, on[m0:m1]),
+           min(M, _threads(M * R * n, blocks)), M)
+    return out
