@@ -77,8 +77,11 @@ def test_small_products_padded_to_the_blocked_path_are_exact():
         assert torch.allclose(out, a @ b, atol=1e-12)
 
 
-def test_gradcheck_through_the_grid_wavelet_and_smoothing():
+@pytest.mark.parametrize("kernels", LAYOUTS)
+def test_gradcheck_through_the_grid_wavelet_and_smoothing(kernels, monkeypatch):
+    monkeypatch.setattr(hk, "available", lambda: kernels)      # the grid's stencils take this path
     g = HealpixGrid(4, 3)
+    assert g.operators(12 * 4 ** 2, torch.zeros((), dtype=torch.float64))["psi"].kernels == kernels
     x = torch.randn(2, 12 * 4 ** 2, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda v: torch.view_as_real(g.wavelet(v)), (x,))
     assert torch.autograd.gradcheck(g.smooth, (x,))
@@ -216,3 +219,15 @@ def test_blocked_layout_round_trips():
     idx, w = op.rows()
     np.testing.assert_array_equal(idx, index)
     np.testing.assert_array_equal(w, vals)
+
+
+def test_kernels_need_numba_and_numba_is_imported_only_when_used(monkeypatch):
+    import subprocess
+    import sys
+    code = "import sys, foscat_like; foscat_like.funct(grid='2d'); print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    monkeypatch.setattr(hk, "available", lambda: False)
+    index, _, _ = full_sky_neighbourhood(2, 3)
+    with pytest.raises(ValueError, match="kernels=True needs numba"):
+        st.Stencil(index, np.zeros((index.shape[0] // 4, 8, 9)), 4, kernels=True)

@@ -1,4 +1,5 @@
-"""Compiled CPU kernels of the gathered HEALPix stencil (``stencil.Stencil``), with numba.
+"""Compiled CPU kernels of the gathered HEALPix stencil (``stencil.Stencil``), with numba
+(the loops: ``_jit.py``, imported on first use).
 
 The operator is ``y[m, r, p] = sum_k w[g(p), r, k] x[m, index[p, k]]`` (``g(p)`` the pixel's
 weight row, shared by the ``T`` quarter turns) and its adjoint. torch runs it as a gather, one
@@ -16,13 +17,10 @@ apart at every nside, so they all land in the same cache sets: measured 2-3x slo
 """
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import torch
-
-try:
-    import numba
-except ImportError:           # the torch path (``stencil.Stencil``) runs instead
-    numba = None
 
 BLOCK = 256          # pixels per block: the loops' trip count (vectorised loops want >= 64)
 MIN_THREAD_VALUES = 1 << 22     # values (of y) per extra thread: smaller calls run on one, where
@@ -30,19 +28,27 @@ MIN_THREAD_VALUES = 1 << 22     # values (of y) per extra thread: smaller calls 
 
 
 def available() -> bool:
-    """Whether the compiled kernels can run (numba is installed)."""
-    return numba is not None
+    """Whether the compiled kernels can run (numba is installed; not imported here)."""
+    return importlib.util.find_spec("numba") is not None
 
 
 def blocked(index: np.ndarray, vals: np.ndarray, A: int, T: int, Q: int) -> tuple[np.ndarray, np.ndarray]:
-    """``index (A T Q, K)`` and ``vals (A Q, R, K)`` -> ``(A T nb, K, BLOCK)`` and ``(A nb, R, K, BLOCK)``."""
-    K, R = index.shape[1], vals.shape[1]
-    nb = -(-Q // BLOCK)
-    pad = nb * BLOCK - Q
-    idx = np.pad(index.reshape(A * T, Q, K), ((0, 0), (0, pad), (0, 0)))
-    w = np.pad(vals.reshape(A, Q, R, K), ((0, 0), (0, pad), (0, 0), (0, 0)))
-    return (np.ascontiguousarray(idx.reshape(A * T * nb, BLOCK, K).transpose(0, 2, 1)),
-            np.ascontiguousarray(w.reshape(A * nb, BLOCK, R, K).transpose(0, 2, 3, 1)))
+    """``index (A T Q, K)`` and ``vals (A Q, R, K)`` -> ``(A T nb, K, BLOCK)`` and ``(A nb, R, K, BLOCK)``,
+    each written once (no padded or transposed intermediate: the weights are the largest array)."""
+    return (_blocks(index.reshape(A * T, Q, -1)).reshape(-1, index.shape[1], BLOCK),
+            _blocks(vals.reshape(A, Q, *vals.shape[1:])).reshape(-1, *vals.shape[1:], BLOCK))
+
+
+def _blocks(a: np.ndarray) -> np.ndarray:
+    """``a (rows, Q, *F)`` -> ``(rows, nb, *F, BLOCK)``, the last block of each row zero-padded."""
+    rows, Q, F = a.shape[0], a.shape[1], a.shape[2:]
+    nb, full = -(-Q // BLOCK), Q // BLOCK
+    out = np.zeros((rows, nb) + F + (BLOCK,), dtype=a.dtype)
+    move = lambda v: np.moveaxis(v, 2, -1)             # (rows, blocks, BLOCK, *F) -> (..., *F, BLOCK)
+    out[:, :full] = move(a[:, :full * BLOCK].reshape((rows, full, BLOCK) + F))
+    if full < nb:
+        out[:, full, ..., :Q - full * BLOCK] = np.moveaxis(a[:, full * BLOCK:], 1, -1)
+    return out
 
 
 def unblocked(indexB: torch.Tensor, valsB: torch.Tensor, A: int, T: int, Q: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -51,65 +57,6 @@ def unblocked(indexB: torch.Tensor, valsB: torch.Tensor, A: int, T: int, Q: int)
     idx = indexB.transpose(1, 2).reshape(A * T, -1, K)[:, :Q].reshape(A * T * Q, K)
     w = valsB.permute(0, 3, 1, 2).reshape(A, -1, R, K)[:, :Q].reshape(A * Q, R, K)
     return idx.contiguous(), w.contiguous()
-
-
-if numba is not None:
-    @numba.njit(nogil=True, fastmath=True, boundscheck=False, cache=True)
-    def _forward(x, indexB, valsB, T, Q, j0, j1, out):          # pragma: no cover (compiled)
-        M, R, K = x.shape[0], valsB.shape[1], valsB.shape[2]
-        bs = valsB.shape[3]
-        nb = (Q + bs - 1) // bs
-        xg = np.empty((K, bs), dtype=x.dtype)
-        for j in range(j0, j1):
-            a, ib = j // nb, j % nb
-            n = min(bs, Q - ib * bs)
-            for t in range(T):
-                pb = (a * T + t) * nb + ib
-                p0 = (a * T + t) * Q + ib * bs
-                for m in range(M):
-                    xm = x[m]
-                    for k in range(K):
-                        ik, xk = indexB[pb, k], xg[k]
-                        for b in range(n):
-                            xk[b] = xm[ik[b]]
-                    for r in range(R):
-                        o, w, xk = out[m, r, p0:p0 + n], valsB[j, r, 0], xg[0]
-                        for b in range(n):
-                            o[b] = w[b] * xk[b]
-                        for k in range(1, K):
-                            w, xk = valsB[j, r, k], xg[k]
-                            for b in range(n):
-                                o[b] += w[b] * xk[b]
-
-    @numba.njit(nogil=True, fastmath=True, boundscheck=False, cache=True)
-    def _adjoint(y, indexB, valsB, T, Q, j0, j1, out):          # pragma: no cover (compiled)
-        M, R, K = y.shape[0], valsB.shape[1], valsB.shape[2]
-        bs = valsB.shape[3]
-        nb = (Q + bs - 1) // bs
-        z = np.empty((K, bs), dtype=y.dtype)
-        for j in range(j0, j1):
-            a, ib = j // nb, j % nb
-            n = min(bs, Q - ib * bs)
-            for t in range(T):
-                pb = (a * T + t) * nb + ib
-                p0 = (a * T + t) * Q + ib * bs
-                for m in range(M):
-                    yr = y[m, 0, p0:p0 + n]
-                    for k in range(K):
-                        zk, w = z[k], valsB[j, 0, k]
-                        for b in range(n):
-                            zk[b] = w[b] * yr[b]
-                    for r in range(1, R):
-                        yr = y[m, r, p0:p0 + n]
-                        for k in range(K):
-                            zk, w = z[k], valsB[j, r, k]
-                            for b in range(n):
-                                zk[b] += w[b] * yr[b]
-                    om = out[m]
-                    for k in range(K):
-                        ik, zk = indexB[pb, k], z[k]
-                        for b in range(n):
-                            om[ik[b]] += zk[b]
 
 
 def _threads(values: int, blocks: int) -> int:
@@ -137,6 +84,7 @@ def forward(x: torch.Tensor, indexB: torch.Tensor, valsB: torch.Tensor, T: int, 
     xn = x.detach().contiguous().numpy()
     out = torch.empty((M, R, n), dtype=x.dtype)
     on, ib, vb = out.numpy(), indexB.numpy(), valsB.numpy()
+    from ._jit import _forward
     _split(lambda i, j0, j1: _forward(xn, ib, vb, T, Q, j0, j1, on), _threads(M * R * n, blocks), blocks)
     return out
 
@@ -149,6 +97,7 @@ def adjoint(y: torch.Tensor, indexB: torch.Tensor, valsB: torch.Tensor, T: int, 
     yn = y.detach().contiguous().numpy()
     out = torch.zeros((M, n), dtype=y.dtype)
     on, ib, vb = out.numpy(), indexB.numpy(), valsB.numpy()
+    from ._jit import _adjoint
     _split(lambda i, m0, m1: _adjoint(yn[m0:m1], ib, vb, T, Q, 0, blocks, on[m0:m1]),
            min(M, _threads(M * R * n, blocks)), M)
     return out

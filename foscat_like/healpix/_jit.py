@@ -1,0 +1,66 @@
+"""The compiled loops of ``healpix.kernels`` (numba; imported on their first use, so that only a
+process that runs HEALPix stencils pays numba's import, ~0.4-0.7 s, and its cache load)."""
+import numba
+import numpy as np
+
+
+@numba.njit(nogil=True, fastmath=True, boundscheck=False, cache=True)
+def _forward(x, indexB, valsB, T, Q, j0, j1, out):          # pragma: no cover (compiled)
+    """``out[m, r, p] = sum_k w[g(p), r, k] x[m, index[p, k]]`` for the pixels of weight blocks
+    ``j0 .. j1-1`` and their turns: ``x (M, n)``, ``out (M, R, n)``, blocked ``indexB``, ``valsB``."""
+    M, R, K = x.shape[0], valsB.shape[1], valsB.shape[2]
+    bs = valsB.shape[3]
+    nb = (Q + bs - 1) // bs
+    xg = np.empty((K, bs), dtype=x.dtype)
+    for j in range(j0, j1):
+        a, ib = j // nb, j % nb
+        n = min(bs, Q - ib * bs)
+        for t in range(T):
+            pb = (a * T + t) * nb + ib
+            p0 = (a * T + t) * Q + ib * bs
+            for m in range(M):
+                xm = x[m]
+                for k in range(K):
+                    ik, xk = indexB[pb, k], xg[k]
+                    for b in range(n):
+                        xk[b] = xm[ik[b]]
+                for r in range(R):
+                    o, w, xk = out[m, r, p0:p0 + n], valsB[j, r, 0], xg[0]
+                    for b in range(n):
+                        o[b] = w[b] * xk[b]
+                    for k in range(1, K):
+                        w, xk = valsB[j, r, k], xg[k]
+                        for b in range(n):
+                            o[b] += w[b] * xk[b]
+
+@numba.njit(nogil=True, fastmath=True, boundscheck=False, cache=True)
+def _adjoint(y, indexB, valsB, T, Q, j0, j1, out):          # pragma: no cover (compiled)
+    """``out[m, index[p, k]] += sum_r w[g(p), r, k] y[m, r, p]`` over the same pixels: ``y (M, R, n)``,
+    ``out (M, n)`` (zeroed by the caller; one thread per ``out`` row at a time)."""
+    M, R, K = y.shape[0], valsB.shape[1], valsB.shape[2]
+    bs = valsB.shape[3]
+    nb = (Q + bs - 1) // bs
+    z = np.empty((K, bs), dtype=y.dtype)
+    for j in range(j0, j1):
+        a, ib = j // nb, j % nb
+        n = min(bs, Q - ib * bs)
+        for t in range(T):
+            pb = (a * T + t) * nb + ib
+            p0 = (a * T + t) * Q + ib * bs
+            for m in range(M):
+                yr = y[m, 0, p0:p0 + n]
+                for k in range(K):
+                    zk, w = z[k], valsB[j, 0, k]
+                    for b in range(n):
+                        zk[b] = w[b] * yr[b]
+                for r in range(1, R):
+                    yr = y[m, r, p0:p0 + n]
+                    for k in range(K):
+                        zk, w = z[k], valsB[j, r, k]
+                        for b in range(n):
+                            zk[b] += w[b] * yr[b]
+                om = out[m]
+                for k in range(K):
+                    ik, zk = indexB[pb, k], z[k]
+                    for b in range(n):
+                        om[ik[b]] += zk[b]
