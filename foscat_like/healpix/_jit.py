@@ -20,6 +20,15 @@ def _forward(x, indexB, valsB, T, Q, j0, j1, out):          # pragma: no cover (
             p0 = (a * T + t) * Q + ib * bs
             for m in range(M):
                 xm = x[m]
+                if R == 1:          # one output: the gathered values are used once, not staged
+                    o, w, ik = out[m, 0, p0:p0 + n], valsB[j, 0, 0], indexB[pb, 0]
+                    for b in range(n):
+                        o[b] = w[b] * xm[ik[b]]
+                    for k in range(1, K):
+                        w, ik = valsB[j, 0, k], indexB[pb, k]
+                        for b in range(n):
+                            o[b] += w[b] * xm[ik[b]]
+                    continue
                 for k in range(K):
                     ik, xk = indexB[pb, k], xg[k]
                     for b in range(n):
@@ -32,6 +41,7 @@ def _forward(x, indexB, valsB, T, Q, j0, j1, out):          # pragma: no cover (
                         w, xk = valsB[j, r, k], xg[k]
                         for b in range(n):
                             o[b] += w[b] * xk[b]
+
 
 @numba.njit(nogil=True, fastmath=True, boundscheck=False, cache=True)
 def _adjoint(y, indexB, valsB, T, Q, j0, j1, out):          # pragma: no cover (compiled)
