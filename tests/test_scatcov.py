@@ -226,11 +226,16 @@ def test_check_finite_one_test_for_all_fields_and_no_false_alarm_on_overflowing_
     assert big.check_finite() is big
 
 
-def test_gram_product_has_a_one_product_backward_equal_to_autograd():
+@pytest.mark.parametrize("numpy_memory", [False, True])
+def test_gram_product_has_a_one_product_backward_equal_to_autograd(numpy_memory, monkeypatch):
     """``wmean_prod(a, a, w)`` (the S4 of an auto statistic) runs as ``_HermGram``: same values
     as the product of ``a`` with a copy of itself, and gradients checked in float64, real and
-    complex, without pixel weights, with one weight map (the backward keeps ``a * w``) and two."""
+    complex, without pixel weights, with one weight map (the backward keeps ``a * w``) and two;
+    also with the gradient in numpy memory (``heap.empty``, for arrays above 32 MB)."""
+    from foscat_like import heap
     from foscat_like.stats.compute import _HermGram, wmean_prod
+    if numpy_memory:
+        monkeypatch.setattr(heap, "MMAP_BYTES", 0)
     g = torch.Generator().manual_seed(0)
     for dt in (torch.float64, torch.complex128):
         a = torch.randn(2, 3, 4, 7, dtype=dt, generator=g, requires_grad=True)
@@ -266,3 +271,19 @@ def test_real_rows_products_equal_the_complex_means():
             want = torch.einsum("kp,nzxp,nzyp->nkzxy", ww.to(torch.complex128), cplx(F1, W1), cb.conj())
             got = complex_products(wmean_prod(r1, r1 if rb is r1 else rb, w))
             torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("numpy_memory", [False, True])
+def test_product_rows_is_the_concatenation_and_its_gradient(numpy_memory, monkeypatch):
+    """``product_rows`` (a custom node writing into ``heap.empty``) equals ``torch.cat`` of the
+    transposed parts, and its gradient passes gradcheck, in torch and in numpy memory."""
+    from foscat_like import heap
+    from foscat_like.stats.compute import product_rows
+    if numpy_memory:
+        monkeypatch.setattr(heap, "MMAP_BYTES", 0)
+    g = torch.Generator().manual_seed(4)
+    F = torch.randn(2, 2, 3, 5, dtype=torch.float64, generator=g, requires_grad=True)
+    W = torch.randn(2, 4, 2, 3, 5, dtype=torch.float64, generator=g, requires_grad=True)
+    want = torch.cat([F.transpose(1, 2).unsqueeze(3), W.permute(0, 3, 2, 1, 4)], 3).flatten(2, 3)
+    torch.testing.assert_close(product_rows(F, W), want, rtol=0, atol=0)
+    assert torch.autograd.gradcheck(product_rows, (F, W))

@@ -328,8 +328,7 @@ class HealpixGrid(Grid):
     def wavelet_parts(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, *C, npix)`` -> ``(B, *C, 2, L, npix)``: the stencil's own output, no copy."""
         npix = x.shape[-1]
-        y = self.operators(npix, x)["psi"].apply(x.reshape(-1, npix))       # (M, 2 L, npix)
-        return y.view(x.shape[:-1] + (2, self.L, npix))
+        return self.operators(npix, x)["psi"].apply(x.reshape(-1, npix), x.shape[:-1] + (2, self.L, npix))
 
     def wavelet(self, x: torch.Tensor) -> torch.Tensor:
         npix = x.shape[-1]

@@ -22,12 +22,11 @@ import importlib.util
 import numpy as np
 import torch
 
+from .. import heap
+
 BLOCK = 256          # pixels per block: the loops' trip count (vectorised loops want >= 64)
-# The outputs are numpy arrays (shared with torch, no copy): numpy asks the kernel for huge pages
-# on its large allocations (``madvise``), torch does not unless ``THP_MEM_ALLOC_ENABLE=1``. Arrays
-# above glibc's mmap threshold (32 MB: an nside 256 level 0 of four fields) are fresh pages at
-# every call; first touch of a (4, 8, 786432) float32 array: 24,600 page faults and 30-50 ms from
-# torch, 560 faults and 6-10 ms from numpy (measured).
+# Large outputs and input copies come from ``heap.empty`` (numpy memory, huge pages: 560 page
+# faults instead of 24,600 for a 100 MB output).
 MIN_THREAD_VALUES = 1 << 22     # values (of y) per extra thread: smaller calls run on one, where
                                 # a pool's start and torch's idle threads cost more than they save
 
@@ -86,23 +85,24 @@ def forward(x: torch.Tensor, indexB: torch.Tensor, valsB: torch.Tensor, T: int, 
     """``x (M, n)`` -> ``y (M, R, n)`` (CPU tensors; ``n = A T Q``)."""
     M, n = x.shape
     R, blocks = valsB.shape[1], valsB.shape[0]
-    xn = x.detach().contiguous().numpy()
-    on = np.empty((M, R, n), dtype=xn.dtype)            # numpy memory: huge pages (above)
-    ib, vb = indexB.numpy(), valsB.numpy()
+    xn = heap.contiguous(x.detach()).numpy()
+    out = heap.empty((M, R, n), x.dtype)
+    on, ib, vb = out.numpy(), indexB.numpy(), valsB.numpy()
     from ._jit import _forward
     _split(lambda i, j0, j1: _forward(xn, ib, vb, T, Q, j0, j1, on), _threads(M * R * n, blocks), blocks)
-    return torch.from_numpy(on)
+    return out
 
 
 def adjoint(y: torch.Tensor, indexB: torch.Tensor, valsB: torch.Tensor, T: int, Q: int) -> torch.Tensor:
-    """``y (M, R, n)`` -> ``x (M, n)``, the exact transpose of ``forward``. Threads take separate
-    fields (their scatters never meet; one field runs on one thread)."""
-    M, R, n = y.shape
-    blocks = valsB.shape[0]
-    yn = y.detach().contiguous().numpy()
-    on = np.zeros((M, n), dtype=yn.dtype)
-    ib, vb = indexB.numpy(), valsB.numpy()
+    """``y (M, R, n)`` (any strides, or any shape of ``M R n`` values in that order: the gradient
+    of a view of ``forward``'s output) -> ``x (M, n)``, the exact transpose of ``forward``. Threads
+    take separate fields (their scatters never meet; one field runs on one thread)."""
+    R, blocks, n = valsB.shape[1], valsB.shape[0], y.shape[-1]
+    M = y.numel() // (R * n)
+    yn = heap.contiguous(y.detach()).numpy().reshape(M, R, n)
+    out = heap.empty((M, n), y.dtype, zero=True)
+    on, ib, vb = out.numpy(), indexB.numpy(), valsB.numpy()
     from ._jit import _adjoint
     _split(lambda i, m0, m1: _adjoint(yn[m0:m1], ib, vb, T, Q, 0, blocks, on[m0:m1]),
            min(M, _threads(M * R * n, blocks)), M)
-    return torch.from_numpy(on)
+    return out

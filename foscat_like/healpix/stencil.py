@@ -185,10 +185,11 @@ class Stencil:
         return out.view(M, self.R, self.n)
 
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
-        """``y (M, R, n) -> x (M, n)``: the exact transpose of ``forward``."""
-        M = y.shape[0]
-        if self.kernels:
-            return _kernels.adjoint(y.reshape(M, self.R, self.n), self.index_blocks, self.vals_blocks, self.T, self.Q)
+        """``y (M, R, n) -> x (M, n)``: the exact transpose of ``forward`` (``y`` may be any shape
+        holding ``M R n`` values in that order, e.g. the gradient of a view of the output)."""
+        M = y.numel() // (self.R * self.n)
+        if self.kernels:       # strided gradients are copied once, into numpy memory (``heap``)
+            return _kernels.adjoint(y, self.index_blocks, self.vals_blocks, self.T, self.Q)
         if self.z is not None:       # A^T = Z A Z^-1 for a row-normalised symmetric kernel
             return (self.csr[0] @ (y.reshape(M, self.n) / self.z.view(-1)).t().contiguous()).mul_(self.z).t()
         if self.csr is not None:
@@ -203,9 +204,11 @@ class Stencil:
             xt.index_add_(0, self._sel(a, i0, i1).long(), w.reshape(-1, M))
         return xt.t()
 
-    def apply(self, x: torch.Tensor) -> torch.Tensor:
-        """Differentiable ``forward`` (its backward is ``adjoint``)."""
-        return _StencilApply.apply(x, self)
+    def apply(self, x: torch.Tensor, shape: tuple[int, ...] | None = None) -> torch.Tensor:
+        """Differentiable ``forward`` (its backward is ``adjoint``), viewed as ``shape``: the
+        gradient then reaches ``adjoint`` as it comes (autograd's view backward would copy a strided
+        one into fresh torch memory first)."""
+        return _StencilApply.apply(x, self, shape)
 
     def dense(self) -> torch.Tensor:
         """The operator as a dense ``(R n, n)`` matrix (row ``r n + p``): for tests, small ``n``."""
@@ -241,10 +244,11 @@ def _csr_pair(index: np.ndarray, vals: np.ndarray, turns: int, dtype, device, tr
 
 class _StencilApply(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: torch.Tensor, op: Stencil) -> torch.Tensor:
+    def forward(ctx, x: torch.Tensor, op: Stencil, shape) -> torch.Tensor:
         ctx.op = op
-        return op.forward(x)
+        y = op.forward(x)
+        return y if shape is None else y.view(shape)
 
     @staticmethod
     def backward(ctx, g: torch.Tensor):
-        return ctx.op.adjoint(g), None
+        return ctx.op.adjoint(g), None, None

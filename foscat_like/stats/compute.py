@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import heap
 from ..grid import Grid
 from ..ops import modulus_parts, safe_sqrt
 
@@ -62,14 +63,15 @@ class _HermGram(torch.autograd.Function):
     def backward(ctx, g):
         a, w = ctx.saved_tensors
         h = g + g.mH                                                   # (N, K, Z, X, X)
+        da = heap.empty(tuple(a.shape), a.dtype, a.device)            # a's size: numpy memory if large
         if w is None:
-            return torch.matmul(h[:, 0] / a.shape[-1], a), None
+            return torch.matmul(h[:, 0] / a.shape[-1], a, out=da), None
         if ctx.weighted:                                               # a is a * w
-            return torch.matmul(h[:, 0], a), None
+            return torch.matmul(h[:, 0], a, out=da), None
         # sum_k (h_k a) w_k: the weights applied to the products in place (no weighted copy
         # of ``a`` K times and no sum over a K axis)
         w = w.to(a.dtype)
-        da = torch.matmul(h[:, 0], a).mul_(w[0])
+        torch.matmul(h[:, 0], a, out=da).mul_(w[0])
         for k in range(1, h.shape[1]):
             da.addcmul_(torch.matmul(h[:, k], a), w[k])
         return da, None
@@ -84,9 +86,27 @@ def product_rows(F: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     """The rows of the level's products, real: ``F (B, 2, L3, P)`` (``C_j3``'s real and imaginary
     parts) and ``W (B, n L2, 2, L3, P)`` (``|C_j2| * psi_j3``'s) -> ``(B, L3, 2 (1 + n L2), P)``:
     per orientation ``l3``, the real parts of ``[C, W_1 .. W_nL2]``, then their imaginary parts."""
-    c = F.transpose(1, 2).unsqueeze(3)                      # (B, L3, 2, 1, P)
-    w = W.permute(0, 3, 2, 1, 4)                            # (B, L3, 2, n L2, P)
-    return torch.cat([c, w], 3).flatten(2, 3)
+    return _Rows.apply(F, W)
+
+
+class _Rows(torch.autograd.Function):
+    """``product_rows`` as ``torch.cat``, written into ``heap.empty`` (the level's largest array);
+    the backward gives each input its slice of the gradient (views, as ``cat``'s does)."""
+
+    @staticmethod
+    def forward(ctx, F, W):
+        B, _, L3, P = F.shape
+        n = W.shape[1]
+        out = heap.empty((B, L3, 2, 1 + n, P), F.dtype, F.device)
+        out[:, :, :, 0] = F.transpose(1, 2)
+        out[:, :, :, 1:] = W.permute(0, 3, 2, 1, 4)
+        ctx.n = n
+        return out.flatten(2, 3)
+
+    @staticmethod
+    def backward(ctx, g):
+        g = g.unflatten(2, (2, 1 + ctx.n))                  # (B, L3, 2, 1 + n, P)
+        return g[:, :, :, 0].transpose(1, 2), g[:, :, :, 1:].permute(0, 3, 2, 1, 4)
 
 
 def _zlast(m: torch.Tensor) -> torch.Tensor:
