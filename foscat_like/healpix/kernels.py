@@ -32,8 +32,16 @@ MIN_THREAD_VALUES = 1 << 22     # values (of y) per extra thread: smaller calls 
 
 
 def available() -> bool:
-    """Whether the compiled kernels can run (numba is installed; not imported here)."""
-    return importlib.util.find_spec("numba") is not None
+    """Whether the compiled kernels can run: numba is installed and the loops load (``_jit``, with
+    numba's compiled cache beside it or in the user's cache directory). Called when stencils are
+    built; where it fails (no numba, no writable cache location) the torch path runs instead."""
+    if importlib.util.find_spec("numba") is None:
+        return False
+    try:
+        from . import _jit  # noqa: F401
+    except Exception:                    # pragma: no cover - an environment numba cannot serve
+        return False
+    return True
 
 
 def blocked(index: np.ndarray, vals: np.ndarray, A: int, T: int, Q: int) -> tuple[np.ndarray, np.ndarray]:
