@@ -3,7 +3,9 @@
 A stencil operator maps fields ``x (M, n)`` to ``R`` fields per input,
 ``y[m, r, p] = sum_k w[p, r, k] x[m, index[p, k]]`` (``R = 2 L`` for the wavelets' real and
 imaginary parts, 1 for the smoothing). Every pixel has ``K`` slots (a missing one points at
-the pixel itself with weight 0). It runs as ``x[index]`` gathered into ``(rows, K, cols)``
+the pixel itself with weight 0). On the CPU, with numba, both stencils run as compiled loops
+over blocks of pixels (``kernels.py``; 1.4-2.2x faster eval+grad, one blocked index shared by
+both, 117 B per pixel in float32). Elsewhere (CUDA, no numba) it runs as ``x[index]`` gathered into ``(rows, K, cols)``
 and one batched product with the weights ``(rows, R, K)``; its adjoint is the transposed
 product, scattered back with ``index_add``. Nothing but the weights and one index array is
 stored: no row pointers, no column index repeated for each of the ``R`` outputs and no
