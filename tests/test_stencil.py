@@ -231,3 +231,36 @@ def test_kernels_need_numba_and_numba_is_imported_only_when_used(monkeypatch):
     index, _, _ = full_sky_neighbourhood(2, 3)
     with pytest.raises(ValueError, match="kernels=True needs numba"):
         st.Stencil(index, np.zeros((index.shape[0] // 4, 8, 9)), 4, kernels=True)
+
+
+@pytest.mark.skipif(not hk.available(), reason="numba")
+def test_weights_written_block_by_block_equal_the_blocked_rows():
+    """``put_rows`` in chunks whose edges fall anywhere (across blocks and base-pixel rows) gives
+    ``blocked_vals`` of the whole array: A = 3 rows of Q = 300 pixels (one partial block each)."""
+    rng = np.random.default_rng(5)
+    A, Q = 3, 300
+    vals = rng.standard_normal((A * Q, 8, 9))
+    dst = hk.blocked_zeros(A, Q, (8, 9), vals.dtype)
+    for s0, s1 in ((0, 7), (7, 299), (299, 301), (301, 900)):
+        hk.put_rows(dst, vals[s0:s1], s0, Q)
+    np.testing.assert_array_equal(dst, hk.blocked_vals(vals, A, Q))
+
+
+@pytest.mark.skipif(not hk.available(), reason="numba")
+@pytest.mark.parametrize("patch", [False, True])
+def test_grid_operators_built_blocked_equal_those_built_for_torch(patch, monkeypatch):
+    """The grid writes the kernels' weights chunk by chunk into the blocked layout: the same
+    operators (dense) as the torch path's, built independently; full sky and a patch."""
+    monkeypatch.setattr("foscat_like.healpix.geometry.CHUNK", 100)     # many chunks
+    monkeypatch.setattr("foscat_like.healpix.grid.CHUNK", 100)
+    nside, dense = 8, {}
+    cells = np.arange(100, 700) if patch else None
+    for kernels in (True, False):
+        monkeypatch.setattr(hk, "available", lambda k=kernels: k)
+        g = HealpixGrid(4, 3, cell_ids=cells, nside=nside) if patch else HealpixGrid(4, 3)
+        n = 12 * nside ** 2 if cells is None else cells.size
+        ops = g.operators(n, torch.zeros((), dtype=torch.float64))
+        assert ops["psi"].kernels == kernels
+        dense[kernels] = [ops[k].dense() for k in ("psi", "smooth")]
+    for a, b in zip(dense[True], dense[False]):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-14)

@@ -19,6 +19,7 @@ import torch
 from ..checks import check_positive_int
 from ..grid import Grid
 from ..ops import complex_parts, take
+from . import kernels
 from .geometry import CHUNK, full_sky_neighbourhood, neighbourhood, nside_of
 from .stencil import Stencil
 from ..wavelets import SIGMA0, XI0, slant
@@ -260,13 +261,22 @@ class HealpixGrid(Grid):
             turns = 1
         xy = np.where(valid[..., None], xy, 0.0)           # missing slots may sit at infinity
         nb, K = valid.shape
+        R = 2 * self.L if wavelets else 0                   # real, then imaginary parts
         npdt = torch.empty((), dtype=dtype).numpy().dtype     # computed in the operators' dtype
-        vals = np.empty((nb, 2 * self.L if wavelets else 0, K), dtype=npdt)   # real, then imaginary parts
-        smooth = np.empty((nb, 1, K), dtype=npdt)
+        # on the kernels' path the weights go straight into their blocked layout, chunk by chunk
+        Q = nb // (3 if turns > 1 else 1)
+        blocked = torch.device(device).type == "cpu" and kernels.available()
+        new = (lambda F: kernels.blocked_zeros(nb // Q, Q, F, npdt)) if blocked else (lambda F: np.empty((nb,) + F, npdt))
+        vals, smooth = new((R, K)), new((1, K))
         row_sums = np.empty(nb, dtype=npdt)
         for s0 in range(0, nb, CHUNK):                      # chunks: temporaries stay small
             p = slice(s0, min(nb, s0 + CHUNK))
-            row_sums[p] = self._weights(xy[p].astype(npdt), valid[p], vals[p], smooth[p, 0])
+            v, sm = ((np.empty((p.stop - s0, R, K), npdt), np.empty((p.stop - s0, 1, K), npdt))
+                     if blocked else (vals[p], smooth[p]))
+            row_sums[p] = self._weights(xy[p].astype(npdt), valid[p], v, sm[:, 0])
+            if blocked:
+                kernels.put_rows(vals, v, s0, Q)
+                kernels.put_rows(smooth, sm, s0, Q)
         del xy
         npix = index.shape[0]
         if npix < 2 ** 31:                  # int32: shared by both stencils (``Stencil``)

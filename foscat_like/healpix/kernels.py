@@ -10,7 +10,7 @@ weights, indices, inputs and outputs are contiguous, so the compiler vectorises 
 (1 thread, float32, nside 128, one map): forward 4 ms and adjoint 4 ms against 18-30 ms and
 23-34 ms for the torch path.
 
-Layouts (``blocked``): weights ``(A nb, R, K, BLOCK)`` and indices ``(A T nb, K, BLOCK)``,
+Layouts (``blocked_vals``, ``blocked_index``): weights ``(A nb, R, K, BLOCK)`` and indices ``(A T nb, K, BLOCK)``,
 ``nb = ceil(Q / BLOCK)`` blocks per base-pixel row; a row's last block is padded (weight 0,
 index 0). Weights laid out pixel-last but unblocked put the ``R K`` rows a multiple of 4 kB
 apart at every nside, so they all land in the same cache sets: measured 2-3x slower.
@@ -44,11 +44,30 @@ def available() -> bool:
     return True
 
 
-def blocked(index: np.ndarray, vals: np.ndarray, A: int, T: int, Q: int) -> tuple[np.ndarray, np.ndarray]:
-    """``index (A T Q, K)`` and ``vals (A Q, R, K)`` -> ``(A T nb, K, BLOCK)`` and ``(A nb, R, K, BLOCK)``,
-    each written once (no padded or transposed intermediate: the weights are the largest array)."""
-    return (_blocks(index.reshape(A * T, Q, -1)).reshape(-1, index.shape[1], BLOCK),
-            _blocks(vals.reshape(A, Q, *vals.shape[1:])).reshape(-1, *vals.shape[1:], BLOCK))
+def blocked_index(index: np.ndarray, A: int, T: int, Q: int) -> np.ndarray:
+    """``index (A T Q, K)`` -> ``(A T nb, K, BLOCK)``."""
+    return _blocks(index.reshape(A * T, Q, -1)).reshape(-1, index.shape[1], BLOCK)
+
+
+def blocked_vals(vals: np.ndarray, A: int, Q: int) -> np.ndarray:
+    """``vals (A Q, R, K)`` -> ``(A nb, R, K, BLOCK)``, written once (no padded or transposed
+    intermediate). The grid writes its weights this way chunk by chunk instead (``put_rows``)."""
+    return _blocks(vals.reshape(A, Q, *vals.shape[1:])).reshape(-1, *vals.shape[1:], BLOCK)
+
+
+def blocked_zeros(A: int, Q: int, F: tuple[int, ...], dtype) -> np.ndarray:
+    """The blocked layout ``(A nb, *F, BLOCK)`` of ``A Q`` rows of shape ``F``, zeros: filled chunk by
+    chunk with ``put_rows`` (the weights are then never held in both layouts at once)."""
+    return np.zeros((A * -(-Q // BLOCK),) + tuple(F) + (BLOCK,), dtype=dtype)
+
+
+def put_rows(dst: np.ndarray, rows: np.ndarray, start: int, Q: int) -> None:
+    """Write ``rows (c, *F)``, rows ``start .. start + c - 1`` of the ``A Q``, into ``dst``
+    (``blocked_zeros``)."""
+    g = np.arange(start, start + rows.shape[0])
+    a, i = np.divmod(g, Q)
+    nb = -(-Q // BLOCK)
+    np.moveaxis(dst, -1, 1)[a * nb + i // BLOCK, i % BLOCK] = rows
 
 
 def _blocks(a: np.ndarray) -> np.ndarray:

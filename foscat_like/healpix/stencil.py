@@ -87,9 +87,16 @@ class Stencil:
         """``row_sums (G,)`` (one output only): the weights are ``g / row_sums`` for a kernel
         ``g`` symmetric between a pixel and its neighbour; the torch path's adjoint then needs no
         transpose. ``index_blocks``: ``index`` already blocked for the kernels (by another
-        stencil of the same index, ``self.index_blocks``): shared, not copied."""
+        stencil of the same index, ``self.index_blocks``): shared, not copied. ``vals`` may come
+        already blocked, ``(A nb, R, K, BLOCK)`` (``kernels.blocked_zeros``; the kernels only)."""
         n, K = index.shape
-        G, R, K2 = vals.shape
+        if vals.ndim == 4:           # already blocked (``kernels.blocked_zeros`` / ``put_rows``)
+            if kernels is False:
+                raise ValueError("blocked weights are for the kernels (kernels=None or True)")
+            kernels = True
+            G, R, K2 = n // turns, vals.shape[1], vals.shape[2]
+        else:
+            G, R, K2 = vals.shape
         if K2 != K or n != G * turns or (turns > 1 and G % 3):
             raise ValueError(f"stencil shapes do not match: index {index.shape}, vals {vals.shape}, turns {turns}")
         if row_sums is not None and (R != 1 or np.shape(row_sums) != (G,)):
@@ -111,8 +118,9 @@ class Stencil:
         idt = np.int32 if n < 2 ** 31 else np.int64
         index = np.ascontiguousarray(index, dtype=idt)
         if self.kernels:
-            ib, vb = _kernels.blocked(index, np.asarray(vals), self.A, turns, self.Q)
-            self.index_blocks = index_blocks if index_blocks is not None else torch.from_numpy(ib)
+            self.index_blocks = (index_blocks if index_blocks is not None else
+                                 torch.from_numpy(_kernels.blocked_index(index, self.A, turns, self.Q)))
+            vb = vals if vals.ndim == 4 else _kernels.blocked_vals(np.asarray(vals), self.A, self.Q)
             self.vals_blocks = torch.as_tensor(vb).to(dtype=dtype)
             return
         if R == 1 and row_sums is not None:      # one CSR matrix; its transpose through ``z``
