@@ -31,6 +31,9 @@ memory advised for transparent huge pages: 54x fewer faults there and 1.13x (0.8
 but the planar 128² float64 eval+grad ran 0.86x (0.76-0.88) and it is one setting per process,
 so it is left to the user (``benchmarks/heap.py --env THP_MEM_ALLOC_ENABLE``, README).
 
+``empty``: the library's own large CPU arrays (above ``MMAP_BYTES``) come from numpy, which
+advises them for huge pages (the HEALPix stencils' outputs and the level products: nside 512
+eval+grad 1.21-1.23x, README).
 The setting is the process's (``malloc`` has one), made by ``funct`` and the classic
 transforms when they are built; ``FOSCAT_LIKE_MALLOC=0`` leaves ``malloc`` (and torch's huge
 pages) as they are. Where the C library is not glibc nothing is done.
@@ -86,11 +89,15 @@ def empty(shape: tuple[int, ...], dtype: torch.dtype, device="cpu", zero: bool =
     page faults and 6-10 ms from numpy, 24,600 and 30-50 ms from torch (measured). For the large
     arrays the library allocates itself (the HEALPix stencils' outputs, the level products'
     rows and gradients); torch's own temporaries are out of its reach."""
-    nbytes = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
-    if torch.device(device).type != "cpu" or nbytes <= MMAP_BYTES:
-        return (torch.zeros if zero else torch.empty)(shape, dtype=dtype, device=device)
-    npdt = torch.empty((), dtype=dtype).numpy().dtype
-    return torch.from_numpy((np.zeros if zero else np.empty)(shape, dtype=npdt))
+    one = torch.empty((), dtype=dtype)
+    if torch.device(device).type == "cpu" and math.prod(shape) * one.element_size() > MMAP_BYTES:
+        try:
+            npdt = one.numpy().dtype
+        except TypeError:          # a dtype numpy has not (bfloat16): torch's memory
+            npdt = None
+        if npdt is not None:
+            return torch.from_numpy((np.zeros if zero else np.empty)(shape, dtype=npdt))
+    return (torch.zeros if zero else torch.empty)(shape, dtype=dtype, device=device)
 
 
 def contiguous(t: torch.Tensor) -> torch.Tensor:

@@ -28,3 +28,9 @@ def test_contiguous_copies_only_strided_tensors(monkeypatch):
     assert heap.contiguous(t) is t
     c = heap.contiguous(t.t())
     assert c.is_contiguous() and torch.equal(c, t.t())
+
+
+def test_dtypes_numpy_lacks_stay_in_torch_memory(monkeypatch):
+    monkeypatch.setattr(heap, "MMAP_BYTES", 0)
+    t = heap.empty((3, 4), torch.bfloat16, zero=True)
+    assert t.dtype == torch.bfloat16 and (t == 0).all()
