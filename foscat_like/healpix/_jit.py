@@ -4,20 +4,23 @@ import numba
 import numpy as np
 
 
+@numba.njit(inline="always", cache=True)
+def _where(j, t, T, Q, bs):                                 # pragma: no cover (compiled)
+    """Weight block ``j`` at turn ``t``: its pixel count, its index block and its first pixel."""
+    nb = (Q + bs - 1) // bs
+    a, ib = j // nb, j % nb
+    return min(bs, Q - ib * bs), (a * T + t) * nb + ib, (a * T + t) * Q + ib * bs
+
+
 @numba.njit(nogil=True, fastmath=True, boundscheck=False, cache=True)
 def _forward(x, indexB, valsB, T, Q, j0, j1, out):          # pragma: no cover (compiled)
     """``out[m, r, p] = sum_k w[g(p), r, k] x[m, index[p, k]]`` for the pixels of weight blocks
     ``j0 .. j1-1`` and their turns: ``x (M, n)``, ``out (M, R, n)``, blocked ``indexB``, ``valsB``."""
-    M, R, K = x.shape[0], valsB.shape[1], valsB.shape[2]
-    bs = valsB.shape[3]
-    nb = (Q + bs - 1) // bs
+    M, R, K, bs = x.shape[0], valsB.shape[1], valsB.shape[2], valsB.shape[3]
     xg = np.empty((K, bs), dtype=x.dtype)
     for j in range(j0, j1):
-        a, ib = j // nb, j % nb
-        n = min(bs, Q - ib * bs)
         for t in range(T):
-            pb = (a * T + t) * nb + ib
-            p0 = (a * T + t) * Q + ib * bs
+            n, pb, p0 = _where(j, t, T, Q, bs)
             for m in range(M):
                 xm = x[m]
                 if R == 1:          # one output: the gathered values are used once, not staged
@@ -47,16 +50,11 @@ def _forward(x, indexB, valsB, T, Q, j0, j1, out):          # pragma: no cover (
 def _adjoint(y, indexB, valsB, T, Q, j0, j1, out):          # pragma: no cover (compiled)
     """``out[m, index[p, k]] += sum_r w[g(p), r, k] y[m, r, p]`` over the same pixels: ``y (M, R, n)``,
     ``out (M, n)`` (zeroed by the caller; one thread per ``out`` row at a time)."""
-    M, R, K = y.shape[0], valsB.shape[1], valsB.shape[2]
-    bs = valsB.shape[3]
-    nb = (Q + bs - 1) // bs
+    M, R, K, bs = y.shape[0], valsB.shape[1], valsB.shape[2], valsB.shape[3]
     z = np.empty((K, bs), dtype=y.dtype)
     for j in range(j0, j1):
-        a, ib = j // nb, j % nb
-        n = min(bs, Q - ib * bs)
         for t in range(T):
-            pb = (a * T + t) * nb + ib
-            p0 = (a * T + t) * Q + ib * bs
+            n, pb, p0 = _where(j, t, T, Q, bs)
             for m in range(M):
                 yr = y[m, 0, p0:p0 + n]
                 for k in range(K):
