@@ -247,17 +247,20 @@ def test_weights_written_block_by_block_equal_the_blocked_rows():
 
 
 @pytest.mark.skipif(not hk.available(), reason="numba")
+@pytest.mark.parametrize("nside,KERNELSZ", [(1, 3), (2, 3), (8, 3), (8, 5)])
 @pytest.mark.parametrize("patch", [False, True])
-def test_grid_operators_built_blocked_equal_those_built_for_torch(patch, monkeypatch):
+def test_grid_operators_built_blocked_equal_those_built_for_torch(patch, nside, KERNELSZ, monkeypatch):
     """The grid writes the kernels' weights chunk by chunk into the blocked layout: the same
-    operators (dense) as the torch path's, built independently; full sky and a patch."""
+    operators (dense) as the torch path's, built independently; full sky (nside 1: no turns) and
+    a patch, 3x3 and 5x5 stencils."""
     monkeypatch.setattr("foscat_like.healpix.geometry.CHUNK", 100)     # many chunks
     monkeypatch.setattr("foscat_like.healpix.grid.CHUNK", 100)
-    nside, dense = 8, {}
-    cells = np.arange(100, 700) if patch else None
+    dense = {}
+    n_all = 12 * nside ** 2
+    cells = np.arange(n_all // 6, n_all - 3) if patch else None
     for kernels in (True, False):
         monkeypatch.setattr(hk, "available", lambda k=kernels: k)
-        g = HealpixGrid(4, 3, cell_ids=cells, nside=nside) if patch else HealpixGrid(4, 3)
+        g = (HealpixGrid(4, KERNELSZ, cell_ids=cells, nside=nside) if patch else HealpixGrid(4, KERNELSZ))
         n = 12 * nside ** 2 if cells is None else cells.size
         ops = g.operators(n, torch.zeros((), dtype=torch.float64))
         assert ops["psi"].kernels == kernels
