@@ -113,6 +113,11 @@ class Grid(ABC):
     def downsample(self, x: torch.Tensor) -> torch.Tensor:
         """Smooth and downsample by 2 (per axis): ``(..., *S) -> (..., *S/2)``."""
 
+    def wavelet_parts_and_downsample(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(wavelet_parts(x), downsample(x))``, what every level but the last needs of one field.
+        Grids whose two operations can share their work override it (HEALPix: one stencil pass)."""
+        return self.wavelet_parts(x), self.downsample(x)
+
     @abstractmethod
     def upsample(self, x: torch.Tensor) -> torch.Tensor:
         """Interpolate to twice the resolution: ``(..., *S) -> (..., *2S)``."""

@@ -267,3 +267,38 @@ def test_grid_operators_built_blocked_equal_those_built_for_torch(patch, nside, 
         dense[kernels] = [ops[k].dense() for k in ("psi", "smooth")]
     for a, b in zip(dense[True], dense[False]):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("kernels", LAYOUTS)
+@pytest.mark.parametrize("patch", [False, True])
+def test_wavelet_parts_and_downsample_in_one_pass(kernels, patch, monkeypatch):
+    """``wavelet_parts_and_downsample`` (on the kernels' path one stencil of 2L + 1 outputs, cut
+    in two) equals ``(wavelet_parts, downsample)``, values and gradients (gradcheck, float64),
+    including a gradient reaching only one of the two outputs."""
+    monkeypatch.setattr(hk, "available", lambda: kernels)
+    nside = 4
+    cells = np.arange(40, 160) if patch else None
+    g = HealpixGrid(4, 3, cell_ids=cells, nside=nside) if patch else HealpixGrid(4, 3)
+    n = 12 * nside ** 2 if cells is None else cells.size
+    assert ("both" in g.operators(n, torch.zeros((), dtype=torch.float64))) == kernels
+    x = torch.randn(2, 3, n, dtype=torch.float64, requires_grad=True)
+    parts, down = g.wavelet_parts_and_downsample(x)
+    torch.testing.assert_close(parts, g.wavelet_parts(x), rtol=0, atol=1e-14)
+    torch.testing.assert_close(down, g.downsample(x), rtol=0, atol=1e-14)
+    assert torch.autograd.gradcheck(lambda v: g.wavelet_parts_and_downsample(v), (x,))
+    assert torch.autograd.gradcheck(lambda v: g.wavelet_parts_and_downsample(v)[1], (x,))
+    assert torch.autograd.gradcheck(lambda v: g.wavelet_parts_and_downsample(v)[0], (x,))
+
+
+@pytest.mark.skipif(not hk.available(), reason="numba")
+def test_outputs_of_a_stencil_are_checked():
+    index, _, _ = full_sky_neighbourhood(2, 3)
+    vals = np.random.default_rng(6).standard_normal((index.shape[0] // 4, 9, index.shape[1]))
+    op = st.Stencil(index, vals, 4, torch.float64, kernels=True)
+    part = op.outputs(2, 3)
+    x = torch.randn(2, op.n, dtype=torch.float64)
+    torch.testing.assert_close(part.forward(x), op.forward(x)[:, 2:5], rtol=0, atol=1e-14)
+    with pytest.raises(ValueError, match="outputs"):
+        op.outputs(7, 3)
+    with pytest.raises(ValueError, match="kernels only"):
+        st.Stencil(index, vals, 4, torch.float64, kernels=False).outputs(0, 1)

@@ -266,26 +266,34 @@ class HealpixGrid(Grid):
         # on the kernels' path the weights go straight into their blocked layout, chunk by chunk
         Q = nb // (3 if turns > 1 else 1)
         blocked = torch.device(device).type == "cpu" and kernels.available()
-        new = (lambda F: kernels.blocked_zeros(nb // Q, Q, F, npdt)) if blocked else (lambda F: np.empty((nb,) + F, npdt))
-        vals, smooth = new((R, K)), new((1, K))
+        # (there, one stencil of 2 L + 1 outputs: the wavelets, then the smoothing)
+        if blocked:
+            both = kernels.blocked_zeros(nb // Q, Q, (R + 1, K), npdt)
+        else:
+            vals, smooth = np.empty((nb, R, K), npdt), np.empty((nb, 1, K), npdt)
         row_sums = np.empty(nb, dtype=npdt)
         for s0 in range(0, nb, CHUNK):                      # chunks: temporaries stay small
             p = slice(s0, min(nb, s0 + CHUNK))
-            v, sm = ((np.empty((p.stop - s0, R, K), npdt), np.empty((p.stop - s0, 1, K), npdt))
-                     if blocked else (vals[p], smooth[p]))
+            w = np.empty((p.stop - s0, R + 1, K), npdt) if blocked else None
+            v, sm = (w[:, :R], w[:, R:]) if blocked else (vals[p], smooth[p])
             row_sums[p] = self._weights(xy[p].astype(npdt), valid[p], v, sm[:, 0])
             if blocked:
-                kernels.put_rows(vals, v, s0, Q)
-                kernels.put_rows(smooth, sm, s0, Q)
+                kernels.put_rows(both, w, s0, Q)
         del xy
         npix = index.shape[0]
         if npix < 2 ** 31:                  # int32: shared by both stencils (``Stencil``)
             index = index.astype(np.int32, copy=False)
         # the smoothing is a Gaussian of the distance (symmetric) normalised per row: its
         # adjoint needs no transposed matrix (``Stencil``'s ``row_sums``)
-        ops = {"smooth": Stencil(index, smooth, turns, dtype, device, row_sums=row_sums)}
-        if wavelets:     # the index is shared by both (the kernels' blocked copy too)
-            ops["psi"] = Stencil(index, vals, turns, dtype, device, index_blocks=ops["smooth"].index_blocks)
+        if blocked:      # one stencil, used whole (``wavelet_parts_and_downsample``) or by parts
+            ops = {"both": Stencil(index, both, turns, dtype, device)}
+            ops["smooth"] = ops["both"].outputs(R, 1, row_sums)
+            if wavelets:
+                ops["psi"] = ops["both"].outputs(0, R)
+        else:            # the index is shared by both
+            ops = {"smooth": Stencil(index, smooth, turns, dtype, device, row_sums=row_sums)}
+            if wavelets:
+                ops["psi"] = Stencil(index, vals, turns, dtype, device)
         if cells is not None:
             j = self.patch.level_of(npix)
             if j + 1 < len(self.patch.cells):
@@ -339,6 +347,16 @@ class HealpixGrid(Grid):
         """``(B, *C, npix)`` -> ``(B, *C, 2, L, npix)``: the stencil's own output, no copy."""
         npix = x.shape[-1]
         return self.operators(npix, x)["psi"].apply(x.reshape(-1, npix), x.shape[:-1] + (2, self.L, npix))
+
+    def wavelet_parts_and_downsample(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(wavelet_parts(x), downsample(x))``: on the kernels' path one stencil pass gives the
+        wavelets and the smoothing (the neighbours gathered once)."""
+        npix = x.shape[-1]
+        both = self.operators(npix, x).get("both")
+        if both is None or both.R != 2 * self.L + 1 or x.is_complex():
+            return super().wavelet_parts_and_downsample(x)
+        parts, smoothed = both.apply_split(x.reshape(-1, npix), x.shape[:-1] + (2, self.L, npix), 2 * self.L)
+        return parts, self._child_mean(smoothed.reshape(x.shape))
 
     def wavelet(self, x: torch.Tensor) -> torch.Tensor:
         npix = x.shape[-1]

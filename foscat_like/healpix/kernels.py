@@ -108,28 +108,31 @@ def _split(run, n_threads: int, count: int) -> None:
         list(pool.map(lambda i: run(i, edges[i], edges[i + 1]), range(n_threads)))
 
 
-def forward(x: torch.Tensor, indexB: torch.Tensor, valsB: torch.Tensor, T: int, Q: int) -> torch.Tensor:
-    """``x (M, n)`` -> ``y (M, R, n)`` (CPU tensors; ``n = A T Q``)."""
+def forward(x: torch.Tensor, indexB: torch.Tensor, valsB: torch.Tensor, T: int, Q: int,
+            r0: int = 0, R: int | None = None) -> torch.Tensor:
+    """``x (M, n)`` -> ``y (M, R, n)`` (CPU tensors; ``n = A T Q``) with the weight rows
+    ``r0 .. r0 + R - 1`` of ``valsB`` (default: all)."""
     M, n = x.shape
-    R, blocks = valsB.shape[1], valsB.shape[0]
+    R, blocks = valsB.shape[1] - r0 if R is None else R, valsB.shape[0]
     xn = heap.contiguous(x.detach()).numpy()
     out = heap.empty((M, R, n), x.dtype)
     on, ib, vb = out.numpy(), indexB.numpy(), valsB.numpy()
     from ._jit import _forward
-    _split(lambda i, j0, j1: _forward(xn, ib, vb, T, Q, j0, j1, on), _threads(M * R * n, blocks), blocks)
+    _split(lambda i, j0, j1: _forward(xn, ib, vb, r0, R, T, Q, j0, j1, on), _threads(M * R * n, blocks), blocks)
     return out
 
 
-def adjoint(y: torch.Tensor, indexB: torch.Tensor, valsB: torch.Tensor, T: int, Q: int) -> torch.Tensor:
+def adjoint(y: torch.Tensor, indexB: torch.Tensor, valsB: torch.Tensor, T: int, Q: int,
+            r0: int = 0, R: int | None = None) -> torch.Tensor:
     """``y (M, R, n)`` (any strides, or any shape of ``M R n`` values in that order: the gradient
     of a view of ``forward``'s output) -> ``x (M, n)``, the exact transpose of ``forward``. Threads
     take separate fields (their scatters never meet; one field runs on one thread)."""
-    R, blocks, n = valsB.shape[1], valsB.shape[0], y.shape[-1]
+    R, blocks, n = valsB.shape[1] - r0 if R is None else R, valsB.shape[0], y.shape[-1]
     M = y.numel() // (R * n)
     yn = heap.contiguous(y.detach()).numpy().reshape(M, R, n)
     out = heap.empty((M, n), y.dtype, zero=True)
     on, ib, vb = out.numpy(), indexB.numpy(), valsB.numpy()
     from ._jit import _adjoint
-    _split(lambda i, m0, m1: _adjoint(yn[m0:m1], ib, vb, T, Q, 0, blocks, on[m0:m1]),
+    _split(lambda i, m0, m1: _adjoint(yn[m0:m1], ib, vb, r0, R, T, Q, 0, blocks, on[m0:m1]),
            min(M, _threads(M * R * n, blocks)), M)
     return out

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .. import heap
 from . import kernels as _kernels
 
 CHUNK_VALUES = 1 << 18     # gathered values per chunk: temporaries stay in cache
@@ -107,6 +108,7 @@ class Stencil:
         self.Q = G // self.A
         self.dtype = dtype
         self.row_sums = row_sums
+        self.r0 = 0              # the first of this stencil's weight rows (``outputs``)
         self.index = self.vals = self.csr = self.z = self.index_blocks = self.vals_blocks = None
         if kernels is None:
             kernels = torch.device(device).type == "cpu" and _kernels.available()
@@ -134,10 +136,22 @@ class Stencil:
         self.index = torch.from_numpy(index).to(device)                                  # (n, K)
         self.vals = torch.as_tensor(vals).to(dtype=dtype, device=device).contiguous()   # (G, R, K)
 
+    def outputs(self, r0: int, R: int, row_sums: np.ndarray | None = None) -> "Stencil":
+        """The stencil of this one's outputs ``r0 .. r0 + R - 1`` (the kernels' layout only): the
+        same arrays, not copied. The grid stores the wavelets and the smoothing as one stencil of
+        ``2 L + 1`` outputs and uses it whole (``wavelet_parts_and_downsample``) or by parts."""
+        if not self.kernels or not 0 <= r0 < r0 + R <= self.R:
+            raise ValueError(f"outputs({r0}, {R}) of a stencil of {self.R} outputs (kernels only)")
+        out = object.__new__(Stencil)
+        out.__dict__.update(self.__dict__)
+        out.r0, out.R, out.row_sums = self.r0 + r0, R, row_sums
+        return out
+
     def rows(self) -> tuple[np.ndarray, np.ndarray]:
         """``(index (n, K), vals (A Q, R, K))`` as numpy arrays, from whichever layout is stored."""
         if self.kernels:
-            idx, w = _kernels.unblocked(self.index_blocks, self.vals_blocks, self.A, self.T, self.Q)
+            vb = self.vals_blocks[:, self.r0:self.r0 + self.R]
+            idx, w = _kernels.unblocked(self.index_blocks, vb, self.A, self.T, self.Q)
         elif self.csr is not None:
             idx = self.csr[0].col_indices().reshape(self.n, self.K)
             w = self.csr[0].values().reshape(self.A, self.T, self.Q, 1, self.K)[:, 0].reshape(-1, 1, self.K)
@@ -160,8 +174,8 @@ class Stencil:
 
     @property
     def nbytes(self) -> int:
-        if self.kernels:
-            return self.index_blocks.nbytes + self.vals_blocks.nbytes
+        if self.kernels:      # this stencil's share of the weights (``outputs``)
+            return self.index_blocks.nbytes + self.vals_blocks.nbytes * self.R // self.vals_blocks.shape[1]
         if self.csr is not None:
             z = 0 if self.z is None else self.z.nbytes
             return z + sum(t.values().nbytes + t.col_indices().nbytes + t.crow_indices().nbytes for t in self.csr)
@@ -182,7 +196,7 @@ class Stencil:
         """``x (M, n) -> y (M, R, n)``."""
         M = x.shape[0]
         if self.kernels:
-            return _kernels.forward(x, self.index_blocks, self.vals_blocks, self.T, self.Q)
+            return _kernels.forward(x, self.index_blocks, self.vals_blocks, self.T, self.Q, self.r0, self.R)
         if self.csr is not None:
             return (self.csr[0] @ x.t().contiguous()).t().reshape(M, 1, self.n)
         xt = x.t().contiguous()                                       # (n, M): gathered rows
@@ -199,7 +213,7 @@ class Stencil:
         holding ``M R n`` values in that order, e.g. the gradient of a view of the output)."""
         M = y.numel() // (self.R * self.n)
         if self.kernels:       # strided gradients are copied once, into numpy memory (``heap``)
-            return _kernels.adjoint(y, self.index_blocks, self.vals_blocks, self.T, self.Q)
+            return _kernels.adjoint(y, self.index_blocks, self.vals_blocks, self.T, self.Q, self.r0, self.R)
         if self.z is not None:       # A^T = Z A Z^-1 for a row-normalised symmetric kernel
             return (self.csr[0] @ (y.reshape(M, self.n) / self.z.view(-1)).t().contiguous()).mul_(self.z).t()
         if self.csr is not None:
@@ -219,6 +233,12 @@ class Stencil:
         gradient then reaches ``adjoint`` as it comes (autograd's view backward would copy a strided
         one into fresh torch memory first)."""
         return _StencilApply.apply(x, self, shape)
+
+    def apply_split(self, x: torch.Tensor, shape: tuple[int, ...], split: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Differentiable ``forward`` cut after output ``split``: the first ``split`` outputs viewed
+        as ``shape`` and the others ``(M, R - split, n)``, from one pass (one gather of the
+        neighbours for both); its backward is one ``adjoint``."""
+        return _StencilSplit.apply(x, self, shape, split)
 
     def dense(self) -> torch.Tensor:
         """The operator as a dense ``(R n, n)`` matrix (row ``r n + p``): for tests, small ``n``."""
@@ -262,3 +282,25 @@ class _StencilApply(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g: torch.Tensor):
         return ctx.op.adjoint(g), None, None
+
+
+class _StencilSplit(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, op: Stencil, shape, split: int):
+        ctx.op, ctx.shape, ctx.split = op, shape, split
+        ctx.set_materialize_grads(False)
+        y = op.forward(x)                                               # (M, R, n)
+        return y[:, :split].view(shape), y[:, split:]
+
+    @staticmethod
+    def backward(ctx, ga: torch.Tensor | None, gb: torch.Tensor | None):
+        op, split = ctx.op, ctx.split
+        if ga is None and gb is None:
+            return None, None, None, None
+        like = ga if ga is not None else gb
+        M = like.numel() // (like.shape[-1] * (split if ga is not None else op.R - split))
+        g = heap.empty((M, op.R, op.n), like.dtype, like.device)       # both gradients, one adjoint
+        a, b = g[:, :split], g[:, split:]
+        a.zero_() if ga is None else a.view(ctx.shape).copy_(ga)
+        b.zero_() if gb is None else b.copy_(gb)
+        return op.adjoint(g), None, None, None

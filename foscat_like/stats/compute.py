@@ -175,8 +175,10 @@ def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var:
             mom["S0"] = [grid.mean(f1, wf), grid.mean(f2, wf), grid.mean(f12, wf)]
             if calc_var:
                 var["S0"] = [grid.mean(f1 * f1, wf), grid.mean(f12 * f12, wf)]
-        F1 = grid.wavelet_parts(x1)                             # (B, 2, L, *S): re, im
-        F2 = grid.wavelet_parts(x2) if cross else F1
+        last = j3 == J - 1            # else each field's downsampling comes with its transform
+        parts = grid.wavelet_parts if last else grid.wavelet_parts_and_downsample
+        F1, x1_next = _with_next(parts(x1), last)               # (B, 2, L, *S): re, im
+        F2, x2_next = _with_next(parts(x2), last) if cross else (F1, None)
         A1 = modulus_parts(F1)                                  # (B, L, *S)
         A2 = modulus_parts(F2) if cross else A1
         f1, f2, a1, a2 = (t.flatten(-nd) for t in (F1, F2, A1, A2))
@@ -198,8 +200,9 @@ def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var:
         # |C_j2| * psi_j3 of every j2 <= j3, all j2 in one wavelet transform of the moduli side
         # by side, as real rows beside C_j3's: S3 (S3P) and S4 from one real matrix product
         n = j3 + 1
-        W1 = grid.wavelet_parts(mods1).flatten(-nd)              # (B, n L2, 2, L3, P)
-        W2 = grid.wavelet_parts(mods2).flatten(-nd) if cross else W1
+        W1, mods1_next = _with_next(parts(mods1), last)          # (B, n L2, 2, L3, *S)
+        W2, mods2_next = _with_next(parts(mods2), last) if cross else (W1, None)
+        W1, W2 = W1.flatten(-nd), W2.flatten(-nd)
         r1 = product_rows(f1, W1)
         G = complex_products(wmean_prod(r1, product_rows(f2, W2) if cross else r1, wf))
         mom["S3"].append(pick_s3(_zlast(G[..., :1, 1:]), n))
@@ -213,11 +216,8 @@ def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var:
             if cross:
                 var["S3P"].append(pick_s3(_zlast(wmean_prod((a2 * a2).unsqueeze(2), q1, wf)), n))
             var["S4"].append(pick_s4(_zlast(wmean_prod(q1, q2, wf)), n))
-        if j3 < J - 1:
-            x1 = grid.downsample(x1)
-            x2 = grid.downsample(x2) if cross else None
-            mods1 = grid.downsample(mods1)
-            mods2 = grid.downsample(mods2) if cross else None
+        if not last:
+            x1, x2, mods1, mods2 = x1_next, x2_next, mods1_next, mods2_next
     mom.update({"v_" + k: v for k, v in var.items()})
     done = levels.stop >= J
     if done:
@@ -225,6 +225,11 @@ def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var:
     L = grid.L
     return mom, {"x1": x1, "x2": x2, "mods1": list(mods1.split(L, 1)),
                  "mods2": list(mods2.split(L, 1)) if cross else []}
+
+
+def _with_next(out, last: bool) -> tuple:
+    """``(parts, downsampled)`` from ``wavelet_parts_and_downsample``, or ``(parts, None)``."""
+    return (out, None) if last else out
 
 
 def _rows(W: list, dim: int) -> torch.Tensor:
