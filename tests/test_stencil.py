@@ -302,3 +302,20 @@ def test_outputs_of_a_stencil_are_checked():
         op.outputs(7, 3)
     with pytest.raises(ValueError, match="kernels only"):
         st.Stencil(index, vals, 4, torch.float64, kernels=False).outputs(0, 1)
+
+
+@pytest.mark.skipif(not hk.available(), reason="numba")
+def test_blocked_inputs_of_the_wrong_shape_or_path_are_refused():
+    """Blocked weights or a shared blocked index that do not fit the index, and blocked weights
+    asked for the torch path, are ``ValueError``s (not a silent wrong operator)."""
+    index, _, _ = full_sky_neighbourhood(16, 3)             # Q = 256: one block per base row
+    G, K = index.shape[0] // 4, index.shape[1]
+    good = hk.blocked_zeros(3, G // 3, (8, K), np.float64)
+    op = st.Stencil(index, good, 4, torch.float64)
+    assert op.kernels and op.R == 8
+    with pytest.raises(ValueError, match="blocked vals must have shape"):
+        st.Stencil(index, good[:2], 4, torch.float64)
+    with pytest.raises(ValueError, match="blocked weights are for the kernels"):
+        st.Stencil(index, good, 4, torch.float64, kernels=False)
+    with pytest.raises(ValueError, match="index_blocks must have shape"):
+        st.Stencil(index, good, 4, torch.float64, index_blocks=op.index_blocks[:3])

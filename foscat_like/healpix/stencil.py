@@ -4,7 +4,7 @@ A stencil operator maps fields ``x (M, n)`` to ``R`` fields per input,
 ``y[m, r, p] = sum_k w[p, r, k] x[m, index[p, k]]`` (``R = 2 L`` for the wavelets' real and
 imaginary parts, 1 for the smoothing). Every pixel has ``K`` slots (a missing one points at
 the pixel itself with weight 0). On the CPU, with numba, both stencils run as compiled loops
-over blocks of pixels (``kernels.py``; 1.4-2.2x faster eval+grad, one blocked index shared by
+over blocks of pixels (``kernels.py``; 1.3-2.2x faster eval+grad, one blocked index shared by
 both, 117 B per pixel in float32). Elsewhere (CUDA, no numba) it runs as ``x[index]`` gathered into ``(rows, K, cols)``
 and one batched product with the weights ``(rows, R, K)``; its adjoint is the transposed
 product, scattered back with ``index_add``. Nothing but the weights and one index array is
@@ -120,6 +120,13 @@ class Stencil:
         idt = np.int32 if n < 2 ** 31 else np.int64
         index = np.ascontiguousarray(index, dtype=idt)
         if self.kernels:
+            nbq = -(-self.Q // _kernels.BLOCK)          # blocks per base-pixel row
+            if vals.ndim == 4 and (vals.shape[0] != self.A * nbq or vals.shape[3] != _kernels.BLOCK):
+                raise ValueError(f"blocked vals must have shape ({self.A * nbq}, R, {K}, {_kernels.BLOCK}) "
+                                 f"for this index; got {vals.shape}")
+            if index_blocks is not None and tuple(index_blocks.shape) != (self.A * turns * nbq, K, _kernels.BLOCK):
+                raise ValueError(f"index_blocks must have shape ({self.A * turns * nbq}, {K}, {_kernels.BLOCK}) "
+                                 f"for this index; got {tuple(index_blocks.shape)}")
             self.index_blocks = (index_blocks if index_blocks is not None else
                                  torch.from_numpy(_kernels.blocked_index(index, self.A, turns, self.Q)))
             vb = vals if vals.ndim == 4 else _kernels.blocked_vals(np.asarray(vals), self.A, self.Q)
