@@ -6,7 +6,7 @@ import torch
 from foscat_like import fft
 from foscat_like.grid import make_grid
 from foscat_like.planar import spectral as pspec
-from foscat_like.stats import spectral
+from foscat_like.stats import gram_kernels, spectral
 from foscat_like.stats.compute import finalise, initial_state, moments, scattering_covariance
 
 KEYS = ("S0", "S1", "S2", "P1", "P2", "S3", "S3P", "S4")
@@ -63,8 +63,20 @@ def test_spectral_equals_pixel_path(nd, shape, J, cross, transforms):
         assert (a - b).abs().max() <= 1e-10 * a.abs().max()
 
 
+JIT = gram_kernels.usable(torch.zeros(1, dtype=torch.float64))
+
+
+@pytest.fixture(params=["torch", pytest.param("jit", marks=pytest.mark.skipif(not JIT, reason="numba"))])
+def gram_path(request, monkeypatch):
+    """The Gram products on torch's matrix product, then on the compiled loops."""
+    if request.param == "torch":
+        monkeypatch.setattr(gram_kernels, "usable", lambda Z: False)
+    return request.param
+
+
 def test_chunked_gram_equals_one_chunk(monkeypatch):
-    """The sums over k split into many chunks give the same values and gradients."""
+    """The sums over k split into many chunks give the same values and gradients (torch path)."""
+    monkeypatch.setattr(gram_kernels, "usable", lambda Z: False)
     grid = make_grid("2d")
     x = torch.randn(1, 64, 64, dtype=torch.float64)
     (_, _), (r1, g1) = _both(grid, x, None, 3)
@@ -79,7 +91,7 @@ def test_chunked_gram_equals_one_chunk(monkeypatch):
     assert torch.allclose(g1[0], g3[0], rtol=1e-12, atol=1e-15)
 
 
-def test_gram_gradcheck():
+def test_gram_gradcheck(gram_path):
     """The hand-written backward of the Gram products (separate and shared operands)."""
     grid = make_grid("2d")
     shape = (8, 8)
@@ -90,6 +102,44 @@ def test_gram_gradcheck():
     f = lambda a, b: spectral._Gram.apply(a, b, w_re, w_im, pspec.rot)
     assert torch.autograd.gradcheck(f, (Z1, Z2))
     assert torch.autograd.gradcheck(lambda a: spectral._Gram.apply(a, a, w_re, w_im, pspec.rot), (Z1,))
+
+
+
+@pytest.mark.skipif(not JIT, reason="numba")
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("same", [True, False])
+def test_gram_kernels_equal_the_torch_products(dtype, same, monkeypatch):
+    """The compiled Gram and its adjoint against the torch route: rows not a multiple of the
+    loops' 4, ``k`` not a multiple of the chunk, two fields, one thread and a split over two."""
+    grid = make_grid("2d")
+    w_re, w_im = grid.spectral_gram((40, 24), torch.zeros(1, dtype=dtype))
+    K = w_re.shape[1]
+    g = torch.Generator().manual_seed(1)
+    Z1 = torch.randn(2, 7, K, generator=g, dtype=dtype, requires_grad=True)
+    Z2 = Z1 if same else torch.randn(2, 6, K, generator=g, dtype=dtype, requires_grad=True)
+    gG = torch.randn(2, 2, w_re.shape[0], 7, Z2.shape[1], generator=g, dtype=dtype)
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    ins = (Z1,) if same else (Z1, Z2)
+
+    def run():
+        G = spectral._Gram.apply(Z1, Z2, w_re, w_im, pspec.rot)
+        return (G.detach(),) + torch.autograd.grad(G, ins, gG)
+    with monkeypatch.context() as m:
+        m.setattr(gram_kernels, "usable", lambda Z: False)
+        ref = run()
+    assert K % (gram_kernels.CHUNK_BYTES // Z1.element_size()) != 0
+    saved = torch.get_num_threads()
+    try:
+        for threads, work in ((1, gram_kernels.MIN_THREAD_WORK), (2, 1)):
+            monkeypatch.setattr(gram_kernels, "MIN_THREAD_WORK", work)
+            torch.set_num_threads(threads)
+            for a, b in zip(run(), ref):
+                assert (a - b).abs().max() <= tol * b.abs().max()
+    finally:
+        torch.set_num_threads(saved)
+    if same:                                   # the imaginary part's zero diagonal, exactly
+        G = spectral._Gram.apply(Z1, Z1, w_re, w_im, pspec.rot)
+        assert torch.all(G[:, 1].diagonal(dim1=-2, dim2=-1) == 0)
 
 
 def test_basis_is_parseval_and_down_matches_downsample():

@@ -17,12 +17,10 @@ apart at every nside, so they all land in the same cache sets: measured 2-3x slo
 """
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import torch
 
-from .. import heap
+from .. import heap, jit
 
 BLOCK = 256          # pixels per block: the loops' trip count (vectorised loops want >= 64)
 # Large outputs and input copies come from ``heap.empty`` (numpy memory, huge pages: 560 page
@@ -32,16 +30,9 @@ MIN_THREAD_VALUES = 1 << 22     # values (of y) per extra thread: smaller calls 
 
 
 def available() -> bool:
-    """Whether the compiled kernels can run: numba is installed and the loops load (``_jit``, with
-    numba's compiled cache beside it or in the user's cache directory). Called when stencils are
-    built; where it fails (no numba, no writable cache location) the torch path runs instead."""
-    if importlib.util.find_spec("numba") is None:
-        return False
-    try:
-        from . import _jit  # noqa: F401
-    except Exception:                    # pragma: no cover - an environment numba cannot serve
-        return False
-    return True
+    """Whether the compiled kernels can run (``jit.available``): called when stencils are built;
+    where it fails (no numba, no writable cache location) the torch path runs instead."""
+    return jit.available("foscat_like.healpix._jit")
 
 
 def blocked_index(index: np.ndarray, A: int, T: int, Q: int) -> np.ndarray:
@@ -91,21 +82,8 @@ def unblocked(indexB: torch.Tensor, valsB: torch.Tensor, A: int, T: int, Q: int)
 
 
 def _threads(values: int, blocks: int) -> int:
-    """Threads for a call: torch's count (the library's choice, or 1 inside a worker), fewer for
-    small work."""
-    return max(1, min(torch.get_num_threads(), values // MIN_THREAD_VALUES + 1, blocks))
-
-
-def _split(run, n_threads: int, count: int) -> None:
-    """``run(i, j0, j1)`` for ``n_threads`` contiguous ranges ``i`` of ``range(count)``, side by
-    side (the kernels release the GIL)."""
-    edges = [count * i // n_threads for i in range(n_threads + 1)]
-    if n_threads == 1:
-        run(0, 0, count)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(n_threads) as pool:
-        list(pool.map(lambda i: run(i, edges[i], edges[i + 1]), range(n_threads)))
+    """Threads for a call (``jit.n_threads``): one per ``MIN_THREAD_VALUES`` output values."""
+    return jit.n_threads(values, blocks, MIN_THREAD_VALUES)
 
 
 def forward(x: torch.Tensor, indexB: torch.Tensor, valsB: torch.Tensor, T: int, Q: int,
@@ -118,7 +96,7 @@ def forward(x: torch.Tensor, indexB: torch.Tensor, valsB: torch.Tensor, T: int, 
     out = heap.empty((M, R, n), x.dtype)
     on, ib, vb = out.numpy(), indexB.numpy(), valsB.numpy()
     from ._jit import _forward
-    _split(lambda i, j0, j1: _forward(xn, ib, vb, r0, R, T, Q, j0, j1, on), _threads(M * R * n, blocks), blocks)
+    jit.split(lambda i, j0, j1: _forward(xn, ib, vb, r0, R, T, Q, j0, j1, on), _threads(M * R * n, blocks), blocks)
     return out
 
 
@@ -133,6 +111,6 @@ def adjoint(y: torch.Tensor, indexB: torch.Tensor, valsB: torch.Tensor, T: int, 
     out = heap.empty((M, n), y.dtype, zero=True)
     on, ib, vb = out.numpy(), indexB.numpy(), valsB.numpy()
     from ._jit import _adjoint
-    _split(lambda i, m0, m1: _adjoint(yn[m0:m1], ib, vb, r0, R, T, Q, 0, blocks, on[m0:m1]),
+    jit.split(lambda i, m0, m1: _adjoint(yn[m0:m1], ib, vb, r0, R, T, Q, 0, blocks, on[m0:m1]),
            min(M, _threads(M * R * n, blocks)), M)
     return out

@@ -29,6 +29,7 @@ import torch
 
 from ..grid import Grid
 from ..ops import modulus_parts, safe_sqrt, take
+from . import gram_kernels
 from .compute import MOMENTS
 
 
@@ -92,7 +93,9 @@ class _Gram(torch.autograd.Function):
     Backward: with ``T1[r1, (c, l, r2)] = s_c gG[c, l, r1, r2]`` (``s = (1, -1)``) and
     ``T2[r2, (c, l, r1)] = gG[c, l, r1, r2]``, ``dZ1 = T1 left(Z2)`` and ``dZ2 = T2 left(Z1)``:
     one product each, of the forward's cost (for ``Z1 is Z2`` one product with ``T1 + T2``, on
-    the forward's own weighted operands when they are under ``KEEP_VALUES``)."""
+    the forward's own weighted operands when they are under ``KEEP_VALUES``).
+    On the CPU with numba both run as compiled loops instead (``gram_kernels``: no weighted
+    operand in memory; an auto Gram forms half its entries)."""
 
     @staticmethod
     def forward(ctx, Z1, Z2, w_re, w_im, rot):
@@ -100,6 +103,10 @@ class _Gram(torch.autograd.Function):
         rZ1 = rot(Z1)
         G = None
         ctx.rot, ctx.same = rot, Z2 is Z1
+        ctx.jit = gram_kernels.usable(Z1)
+        if ctx.jit:                       # compiled loops: no weighted copies in memory
+            ctx.save_for_backward(Z1, rZ1, Z2, w_re, w_im)
+            return gram_kernels.gram(Z1, rZ1, Z2, w_re, w_im, ctx.same)
         keep = ctx.same and ctx.needs_input_grad[0] and 2 * w_re.shape[0] * Z1.numel() <= KEEP_VALUES
         ctx.lefts = []
         for sl in _chunks(K, B * 2 * w_re.shape[0] * R1):
@@ -113,6 +120,8 @@ class _Gram(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, gG):
+        if ctx.jit:
+            return _Gram._jit_backward(ctx, gG)
         Z1, Z2, w_re, w_im = ctx.saved_tensors
         B, _, L, R1, R2 = gG.shape
         sign = gG.new_tensor([1.0, -1.0]).reshape(1, 2, 1, 1, 1)
@@ -128,6 +137,21 @@ class _Gram(torch.autograd.Function):
             return _apply(T1 + T2, Z1, ctx.rot(Z1), w_re, w_im), None, None, None, None
         return (_apply(T1, Z2, ctx.rot(Z2), w_re, w_im), _apply(T2, Z1, ctx.rot(Z1), w_re, w_im),
                 None, None, None)
+
+
+    @staticmethod
+    def _jit_backward(ctx, gG):
+        """The same adjoint on the compiled loops: ``dZ1 = T1 . (W, rot) Z2``, ``dZ2 = T2 . (W, rot) Z1``
+        with ``T1 (B, R1, 2, L, R2)`` and ``T2 (B, R2, 2, L, R1)`` as above."""
+        Z1, rZ1, Z2, w_re, w_im = ctx.saved_tensors
+        sign = gG.new_tensor([1.0, -1.0]).reshape(1, 2, 1, 1, 1)
+        T1 = (gG * sign).permute(0, 3, 1, 2, 4)
+        T2 = gG.permute(0, 4, 1, 2, 3)
+        if ctx.same:
+            return gram_kernels.apply(T1 + T2, Z1, rZ1, w_re, w_im), None, None, None, None
+        d1 = gram_kernels.apply(T1, Z2, ctx.rot(Z2), w_re, w_im) if ctx.needs_input_grad[0] else None
+        d2 = gram_kernels.apply(T2, Z1, rZ1, w_re, w_im) if ctx.needs_input_grad[1] else None
+        return d1, d2, None, None, None
 
 
 def _left_times(left: torch.Tensor, Z: torch.Tensor) -> torch.Tensor:

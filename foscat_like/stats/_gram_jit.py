@@ -1,0 +1,105 @@
+"""The compiled loops of ``stats.gram_kernels`` (numba; imported on first use).
+
+Both run over chunks of ``k`` of ``chunk`` values (2 kB: the chunk's operands stay in L1), and
+their inner loops run over contiguous values of ``k``, so the compiler vectorises them. Four rows
+go together in each inner loop (one load of the shared operand for four multiply-adds)."""
+import numba
+import numpy as np
+
+
+@numba.njit(nogil=True, fastmath=True, boundscheck=False, cache=True)
+def _forward(Z1, rZ1, Z2, w_re, w_im, same, chunk, i0, i1, G):  # pragma: no cover (compiled)
+    """``G[b, c, l, r1, r2] = sum_k W_c[l, k] X_c[b, r1, k] Z2[b, r2, k]`` (``X_0 = Z1``,
+    ``X_1 = rZ1``, ``W_0 = w_re``, ``W_1 = w_im``) for the items ``c L + l`` in ``i0 .. i1-1``.
+    ``same``: ``Z2`` is ``Z1``; only ``r2 >= r1`` (``c = 0``) and ``r2 > r1`` (``c = 1``) are
+    formed (``_symmetrize`` completes ``G``). ``G`` is zeroed by the caller."""
+    B, R1, K = Z1.shape
+    R2, L = Z2.shape[1], w_re.shape[0]
+    t = np.empty(chunk, Z1.dtype)
+    zero = np.zeros(1, Z1.dtype)[0]           # the arrays' type (a float literal is float64)
+    for b in range(B):
+        for k0 in range(0, K, chunk):
+            n = min(chunk, K - k0)
+            ts = t[:n]
+            for item in range(i0, i1):
+                c, l = item // L, item % L
+                w = (w_re if c == 0 else w_im)[l, k0:k0 + n]
+                X = Z1 if c == 0 else rZ1
+                for r1 in range(R1):
+                    z = X[b, r1, k0:k0 + n]
+                    for i in range(n):
+                        ts[i] = w[i] * z[i]
+                    r2 = (r1 + c) if same else 0
+                    while r2 + 4 <= R2:
+                        y0, y1 = Z2[b, r2, k0:k0 + n], Z2[b, r2 + 1, k0:k0 + n]
+                        y2, y3 = Z2[b, r2 + 2, k0:k0 + n], Z2[b, r2 + 3, k0:k0 + n]
+                        a0 = a1 = a2 = a3 = zero
+                        for i in range(n):
+                            ti = ts[i]
+                            a0 += ti * y0[i]
+                            a1 += ti * y1[i]
+                            a2 += ti * y2[i]
+                            a3 += ti * y3[i]
+                        G[b, c, l, r1, r2] += a0
+                        G[b, c, l, r1, r2 + 1] += a1
+                        G[b, c, l, r1, r2 + 2] += a2
+                        G[b, c, l, r1, r2 + 3] += a3
+                        r2 += 4
+                    while r2 < R2:
+                        y0 = Z2[b, r2, k0:k0 + n]
+                        a0 = zero
+                        for i in range(n):
+                            a0 += ts[i] * y0[i]
+                        G[b, c, l, r1, r2] += a0
+                        r2 += 1
+
+
+@numba.njit(nogil=True, cache=True)
+def _symmetrize(G):  # pragma: no cover (compiled)
+    """Complete ``_forward``'s ``same`` Gram: the real part symmetric, the imaginary part
+    antisymmetric (zero diagonal)."""
+    B, _, L, R, _ = G.shape
+    for b in range(B):
+        for l in range(L):
+            for r1 in range(R):
+                G[b, 1, l, r1, r1] = 0
+                for r2 in range(r1 + 1, R):
+                    G[b, 0, l, r2, r1] = G[b, 0, l, r1, r2]
+                    G[b, 1, l, r2, r1] = -G[b, 1, l, r1, r2]
+
+
+@numba.njit(nogil=True, fastmath=True, boundscheck=False, cache=True)
+def _apply(T, Y, rY, w_re, w_im, chunk, r0, r1, out):  # pragma: no cover (compiled)
+    """``out[b, r, k] = sum_{c, l, q} T[b, r, c, l, q] W_c[l, k] Y_c[b, q, k]`` (``Y_0 = Y``,
+    ``Y_1 = rY``) for the rows ``r0 .. r1-1``."""
+    B, _, K = out.shape
+    Q, L = Y.shape[1], w_re.shape[0]
+    v = np.empty(chunk, Y.dtype)
+    for b in range(B):
+        for k0 in range(0, K, chunk):
+            n = min(chunk, K - k0)
+            vs = v[:n]
+            for r in range(r0, r1):
+                o = out[b, r, k0:k0 + n]
+                o[:] = 0
+                for c in range(2):
+                    Yc = Y if c == 0 else rY
+                    for l in range(L):
+                        vs[:] = 0
+                        q = 0
+                        while q + 4 <= Q:
+                            s0, s1 = T[b, r, c, l, q], T[b, r, c, l, q + 1]
+                            s2, s3 = T[b, r, c, l, q + 2], T[b, r, c, l, q + 3]
+                            y0, y1 = Yc[b, q, k0:k0 + n], Yc[b, q + 1, k0:k0 + n]
+                            y2, y3 = Yc[b, q + 2, k0:k0 + n], Yc[b, q + 3, k0:k0 + n]
+                            for i in range(n):
+                                vs[i] += s0 * y0[i] + s1 * y1[i] + s2 * y2[i] + s3 * y3[i]
+                            q += 4
+                        while q < Q:
+                            s0, y0 = T[b, r, c, l, q], Yc[b, q, k0:k0 + n]
+                            for i in range(n):
+                                vs[i] += s0 * y0[i]
+                            q += 1
+                        w = (w_re if c == 0 else w_im)[l, k0:k0 + n]
+                        for i in range(n):
+                            o[i] += w[i] * vs[i]
