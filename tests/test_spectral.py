@@ -102,6 +102,9 @@ def test_gram_gradcheck(gram_path):
     f = lambda a, b: spectral._Gram.apply(a, b, w_re, w_im, pspec.rot)
     assert torch.autograd.gradcheck(f, (Z1, Z2))
     assert torch.autograd.gradcheck(lambda a: spectral._Gram.apply(a, a, w_re, w_im, pspec.rot), (Z1,))
+    # second derivatives (a differentiated gradient) on either route: the torch formulas
+    assert torch.autograd.gradgradcheck(f, (Z1, Z2))
+    assert torch.autograd.gradgradcheck(lambda a: spectral._Gram.apply(a, a, w_re, w_im, pspec.rot), (Z1,))
 
 
 

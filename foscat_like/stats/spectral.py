@@ -105,7 +105,8 @@ class _Gram(torch.autograd.Function):
         ctx.rot, ctx.same = rot, Z2 is Z1
         ctx.jit = gram_kernels.usable(Z1)
         if ctx.jit:                       # compiled loops: no weighted copies in memory
-            ctx.save_for_backward(Z1, rZ1, Z2, w_re, w_im)
+            ctx.save_for_backward(Z1, Z2, w_re, w_im)
+            ctx.rZ1, ctx.lefts = rZ1, []
             return gram_kernels.gram(Z1, rZ1, Z2, w_re, w_im, ctx.same)
         keep = ctx.same and ctx.needs_input_grad[0] and 2 * w_re.shape[0] * Z1.numel() <= KEEP_VALUES
         ctx.lefts = []
@@ -120,22 +121,27 @@ class _Gram(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, gG):
-        if ctx.jit:
+        # a gradient that is itself differentiated (``create_graph``) takes the torch formulas
+        # below on the saved operands: neither the compiled loops nor the kept weighted operands
+        # (computed without a graph) could carry it
+        graph = torch.is_grad_enabled()
+        if ctx.jit and not graph:
             return _Gram._jit_backward(ctx, gG)
         Z1, Z2, w_re, w_im = ctx.saved_tensors
         B, _, L, R1, R2 = gG.shape
         sign = gG.new_tensor([1.0, -1.0]).reshape(1, 2, 1, 1, 1)
         T1 = (gG * sign).permute(0, 3, 1, 2, 4).reshape(B, R1, 2 * L * R2)
         T2 = gG.permute(0, 4, 1, 2, 3).reshape(B, R2, 2 * L * R1)
-        if ctx.same and ctx.lefts:                  # the forward's weighted operands, kept
+        if ctx.same and ctx.lefts and not graph:    # the forward's weighted operands, kept
             T, out = T1 + T2, Z1.new_empty(Z1.shape)
             for sl, left in ctx.lefts:
                 torch.bmm(T, left, out=out[..., sl])
             ctx.lefts = []
             return out, None, None, None, None
+        apply = _apply_graph if graph else _apply
         if ctx.same:
-            return _apply(T1 + T2, Z1, ctx.rot(Z1), w_re, w_im), None, None, None, None
-        return (_apply(T1, Z2, ctx.rot(Z2), w_re, w_im), _apply(T2, Z1, ctx.rot(Z1), w_re, w_im),
+            return apply(T1 + T2, Z1, ctx.rot(Z1), w_re, w_im), None, None, None, None
+        return (apply(T1, Z2, ctx.rot(Z2), w_re, w_im), apply(T2, Z1, ctx.rot(Z1), w_re, w_im),
                 None, None, None)
 
 
@@ -143,7 +149,8 @@ class _Gram(torch.autograd.Function):
     def _jit_backward(ctx, gG):
         """The same adjoint on the compiled loops: ``dZ1 = T1 . (W, rot) Z2``, ``dZ2 = T2 . (W, rot) Z1``
         with ``T1 (B, R1, 2, L, R2)`` and ``T2 (B, R2, 2, L, R1)`` as above."""
-        Z1, rZ1, Z2, w_re, w_im = ctx.saved_tensors
+        Z1, Z2, w_re, w_im = ctx.saved_tensors
+        rZ1 = ctx.rZ1
         sign = gG.new_tensor([1.0, -1.0]).reshape(1, 2, 1, 1, 1)
         T1 = (gG * sign).permute(0, 3, 1, 2, 4)
         T2 = gG.permute(0, 4, 1, 2, 3)
@@ -172,6 +179,14 @@ def _apply(T: torch.Tensor, Z: torch.Tensor, rZ: torch.Tensor, w_re, w_im) -> to
     for sl in _chunks(K, B * T.shape[2]):
         torch.bmm(T, _left(Z[..., sl], rZ[..., sl], w_re[:, sl], w_im[:, sl]), out=out[..., sl])
     return out
+
+
+def _apply_graph(T: torch.Tensor, Z: torch.Tensor, rZ: torch.Tensor, w_re, w_im) -> torch.Tensor:
+    """``_apply`` in differentiable operations (no ``out=``, one piece): for a gradient that is
+    itself differentiated."""
+    B, R, K = Z.shape
+    left = torch.stack([Z[:, None] * w_re[:, None], rZ[:, None] * w_im[:, None]], 1)
+    return torch.bmm(T, left.reshape(B, -1, K))
 
 
 def _chunks(K: int, rows: int) -> list:
