@@ -63,7 +63,7 @@ def test_spectral_equals_pixel_path(nd, shape, J, cross, transforms):
         assert (a - b).abs().max() <= 1e-10 * a.abs().max()
 
 
-JIT = gram_kernels.usable(torch.zeros(1, dtype=torch.float64))
+JIT = gram_kernels.usable(torch.zeros(gram_kernels.MIN_K, dtype=torch.float64))
 
 
 @pytest.fixture(params=["torch", pytest.param("jit", marks=pytest.mark.skipif(not JIT, reason="numba"))])
@@ -71,6 +71,8 @@ def gram_path(request, monkeypatch):
     """The Gram products on torch's matrix product, then on the compiled loops."""
     if request.param == "torch":
         monkeypatch.setattr(gram_kernels, "usable", lambda Z: False)
+    else:                                               # every size (small ones in the tests)
+        monkeypatch.setattr(gram_kernels, "MIN_K", 0)
     return request.param
 
 
@@ -89,6 +91,15 @@ def test_chunked_gram_equals_one_chunk(monkeypatch):
         assert torch.allclose(r1[k], r2[k], rtol=1e-12, atol=1e-15)
     assert torch.allclose(g1[0], g2[0], rtol=1e-12, atol=1e-15)
     assert torch.allclose(g1[0], g3[0], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.skipif(not JIT, reason="numba")
+def test_small_levels_keep_the_torch_route():
+    """Below ``MIN_K`` coefficients a row the Gram stays on torch (and numba is not needed)."""
+    K = gram_kernels.MIN_K
+    assert gram_kernels.usable(torch.zeros(1, 3, K, dtype=torch.float64))
+    assert not gram_kernels.usable(torch.zeros(1, 3, K - 2, dtype=torch.float64))
+    assert not gram_kernels.usable(torch.zeros(1, 3, K, dtype=torch.float16))
 
 
 def test_gram_gradcheck(gram_path):
@@ -114,6 +125,7 @@ def test_gram_gradcheck(gram_path):
 def test_gram_kernels_equal_the_torch_products(dtype, same, monkeypatch):
     """The compiled Gram and its adjoint against the torch route: rows not a multiple of the
     loops' 4, ``k`` not a multiple of the chunk, two fields, one thread and a split over two."""
+    monkeypatch.setattr(gram_kernels, "MIN_K", 0)
     grid = make_grid("2d")
     w_re, w_im = grid.spectral_gram((40, 24), torch.zeros(1, dtype=dtype))
     K = w_re.shape[1]

@@ -19,10 +19,16 @@ CHUNK_BYTES = 2048        # per row and chunk of k: measured 2-4 kB best (256-10
 MIN_THREAD_WORK = 1 << 23     # multiply-adds per extra thread
 
 
+MIN_K = 1024      # coefficients per row from which the loops serve a level: below, the two routes
+                  # measured alike (the 128² levels 3-4, 288 and 80 coefficients: 0.94-1.0x) and a
+                  # small field does not pay numba's import (~0.4 s a process, ~2 s to compile once)
+
+
 def usable(Z: torch.Tensor) -> bool:
-    """Whether the compiled loops serve ``Z``: a float32/float64 CPU tensor, numba available."""
+    """Whether the compiled loops serve the rows ``Z (..., K)``: a float32/float64 CPU tensor with
+    ``K >= MIN_K``, numba available."""
     return (Z.device.type == "cpu" and Z.dtype in (torch.float32, torch.float64)
-            and jit.available("foscat_like.stats._gram_jit"))
+            and Z.shape[-1] >= MIN_K and jit.available("foscat_like.stats._gram_jit"))
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
