@@ -3,7 +3,7 @@ and gradients (stats.spectral, planar.spectral)."""
 import pytest
 import torch
 
-from foscat_like import fft
+from foscat_like import fft, jit
 from foscat_like.grid import make_grid
 from foscat_like.planar import spectral as pspec
 from foscat_like.stats import gram_kernels, spectral
@@ -63,16 +63,27 @@ def test_spectral_equals_pixel_path(nd, shape, J, cross, transforms):
         assert (a - b).abs().max() <= 1e-10 * a.abs().max()
 
 
-JIT = gram_kernels.usable(torch.zeros(gram_kernels.MIN_K, dtype=torch.float64))
+JIT = jit.available("foscat_like.stats._gram_jit")
+gram_kernels_gram = gram_kernels.gram
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one thread (where the compiled Gram runs), restored after."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
 
 
 @pytest.fixture(params=["torch", pytest.param("jit", marks=pytest.mark.skipif(not JIT, reason="numba"))])
-def gram_path(request, monkeypatch):
+def gram_path(request, monkeypatch, one_thread):
     """The Gram products on torch's matrix product, then on the compiled loops."""
     if request.param == "torch":
         monkeypatch.setattr(gram_kernels, "usable", lambda Z: False)
     else:                                               # every size (small ones in the tests)
         monkeypatch.setattr(gram_kernels, "MIN_K", 0)
+        assert gram_kernels.usable(torch.zeros(4, dtype=torch.float64))
     return request.param
 
 
@@ -94,12 +105,19 @@ def test_chunked_gram_equals_one_chunk(monkeypatch):
 
 
 @pytest.mark.skipif(not JIT, reason="numba")
-def test_small_levels_keep_the_torch_route():
-    """Below ``MIN_K`` coefficients a row the Gram stays on torch (and numba is not needed)."""
+def test_compiled_gram_only_for_large_levels_on_one_thread():
+    """Below ``MIN_K`` coefficients a row, or with torch on two threads, the Gram stays on torch."""
     K = gram_kernels.MIN_K
-    assert gram_kernels.usable(torch.zeros(1, 3, K, dtype=torch.float64))
-    assert not gram_kernels.usable(torch.zeros(1, 3, K - 2, dtype=torch.float64))
-    assert not gram_kernels.usable(torch.zeros(1, 3, K, dtype=torch.float16))
+    saved = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert gram_kernels.usable(torch.zeros(1, 3, K, dtype=torch.float64))
+        assert not gram_kernels.usable(torch.zeros(1, 3, K - 2, dtype=torch.float64))
+        assert not gram_kernels.usable(torch.zeros(1, 3, K, dtype=torch.float16))
+        torch.set_num_threads(2)
+        assert not gram_kernels.usable(torch.zeros(1, 3, K, dtype=torch.float64))
+    finally:
+        torch.set_num_threads(saved)
 
 
 def test_gram_gradcheck(gram_path):
@@ -122,9 +140,9 @@ def test_gram_gradcheck(gram_path):
 @pytest.mark.skipif(not JIT, reason="numba")
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("same", [True, False])
-def test_gram_kernels_equal_the_torch_products(dtype, same, monkeypatch):
+def test_gram_kernels_equal_the_torch_products(dtype, same, monkeypatch, one_thread):
     """The compiled Gram and its adjoint against the torch route: rows not a multiple of the
-    loops' 4, ``k`` not a multiple of the chunk, two fields, one thread and a split over two."""
+    loops' 4, ``k`` not a multiple of the chunk, two fields."""
     monkeypatch.setattr(gram_kernels, "MIN_K", 0)
     grid = make_grid("2d")
     w_re, w_im = grid.spectral_gram((40, 24), torch.zeros(1, dtype=dtype))
@@ -143,15 +161,13 @@ def test_gram_kernels_equal_the_torch_products(dtype, same, monkeypatch):
         m.setattr(gram_kernels, "usable", lambda Z: False)
         ref = run()
     assert K % (gram_kernels.CHUNK_BYTES // Z1.element_size()) != 0
-    saved = torch.get_num_threads()
-    try:
-        for threads, work in ((1, gram_kernels.MIN_THREAD_WORK), (2, 1)):
-            monkeypatch.setattr(gram_kernels, "MIN_THREAD_WORK", work)
-            torch.set_num_threads(threads)
-            for a, b in zip(run(), ref):
-                assert (a - b).abs().max() <= tol * b.abs().max()
-    finally:
-        torch.set_num_threads(saved)
+    with monkeypatch.context() as m:                     # the compiled route, counted
+        calls = []
+        m.setattr(gram_kernels, "gram", lambda *a: calls.append(1) or gram_kernels_gram(*a))
+        got = run()
+        assert calls
+    for a, b in zip(got, ref):
+        assert (a - b).abs().max() <= tol * b.abs().max()
     if same:                                   # the imaginary part's zero diagonal, exactly
         G = spectral._Gram.apply(Z1, Z1, w_re, w_im, pspec.rot)
         assert torch.all(G[:, 1].diagonal(dim1=-2, dim2=-1) == 0)

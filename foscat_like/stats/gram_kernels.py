@@ -16,7 +16,6 @@ import torch
 from .. import heap, jit
 
 CHUNK_BYTES = 2048        # per row and chunk of k: measured 2-4 kB best (256-1024 float64 values)
-MIN_THREAD_WORK = 1 << 23     # multiply-adds per extra thread
 
 
 MIN_K = 1024      # coefficients per row from which the loops serve a level: below, the two routes
@@ -26,9 +25,13 @@ MIN_K = 1024      # coefficients per row from which the loops serve a level: bel
 
 def usable(Z: torch.Tensor) -> bool:
     """Whether the compiled loops serve the rows ``Z (..., K)``: a float32/float64 CPU tensor with
-    ``K >= MIN_K``, numba available."""
+    ``K >= MIN_K``, torch on one thread, numba available. With torch on two threads its matrix
+    product uses both and measured faster (256² eval+grad: the loops 0.87-0.92x on one thread,
+    0.52-0.73x split over two, where torch's idle workers compete with them; the same rule as
+    ducc0's FFTs, ``fft._single_thread``). The library runs small fields on one thread."""
     return (Z.device.type == "cpu" and Z.dtype in (torch.float32, torch.float64)
-            and Z.shape[-1] >= MIN_K and jit.available("foscat_like.stats._gram_jit"))
+            and Z.shape[-1] >= MIN_K and torch.get_num_threads() == 1
+            and jit.available("foscat_like.stats._gram_jit"))
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -44,9 +47,7 @@ def gram(Z1: torch.Tensor, rZ1: torch.Tensor, Z2: torch.Tensor, w_re: torch.Tens
     R2, L = Z2.shape[1], w_re.shape[0]
     a = [_np(t) for t in (Z1, rZ1, Z2, w_re, w_im)]
     G = np.zeros((B, 2, L, R1, R2), dtype=a[0].dtype)
-    chunk = max(2, CHUNK_BYTES // a[0].itemsize)
-    n = jit.n_threads(B * L * R1 * R2 * K // (2 if same else 1), 2 * L, MIN_THREAD_WORK)
-    jit.split(lambda i, i0, i1: _forward(*a, same, chunk, i0, i1, G), n, 2 * L)
+    _forward(*a, same, max(2, CHUNK_BYTES // a[0].itemsize), 0, 2 * L, G)
     if same:
         _symmetrize(G)
     return torch.from_numpy(G)
@@ -62,7 +63,5 @@ def apply(T: torch.Tensor, Y: torch.Tensor, rY: torch.Tensor, w_re: torch.Tensor
     a = [_np(t) for t in (T, Y, rY, w_re, w_im)]
     out = heap.empty((B, R, K), Y.dtype)
     on = out.numpy()
-    chunk = max(2, CHUNK_BYTES // a[1].itemsize)
-    n = jit.n_threads(B * R * T.shape[2] * T.shape[3] * T.shape[4] * K, R, MIN_THREAD_WORK)
-    jit.split(lambda i, r0, r1: _apply(*a, chunk, r0, r1, on), n, R)
+    _apply(*a, max(2, CHUNK_BYTES // a[1].itemsize), 0, R, on)
     return out
