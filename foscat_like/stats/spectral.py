@@ -144,7 +144,6 @@ class _Gram(torch.autograd.Function):
         return (apply(T1, Z2, ctx.rot(Z2), w_re, w_im), apply(T2, Z1, ctx.rot(Z1), w_re, w_im),
                 None, None, None)
 
-
     @staticmethod
     def _jit_backward(ctx, gG):
         """The same adjoint on the compiled loops: ``dZ1 = T1 . (W, rot) Z2``, ``dZ2 = T2 . (W, rot) Z1``
