@@ -282,3 +282,69 @@ def test_take_and_put_add_equal_index_select_and_index_add(dim):
     base = torch.randn(x.shape, dtype=torch.float64, generator=g)
     assert torch.allclose(put_add(base, idx, ref.detach(), dim), base.index_add(dim, idx, ref.detach()),
                           rtol=0, atol=1e-14)
+
+
+@pytest.mark.skipif(not JIT, reason="numba")
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("weights", [0, 1, 2])
+def test_level_gram_equals_rows_and_product(dtype, weights):
+    """The pixel route's level products read in place (``gram_kernels.level_gram``) against
+    ``wmean_prod(product_rows(F, W))``: values and both gradients, no / one / two weight maps,
+    ``W`` a strided view (as the stencils' outputs are), two fields, pixels not a multiple of the
+    loops' chunk or of the backward's stage."""
+    from foscat_like.stats.compute import product_rows, wmean_prod
+    g = torch.Generator().manual_seed(2)
+    B, L3, n, P = 2, 4, 3, 1000
+    F = torch.randn(B, 2, L3, P, generator=g, dtype=dtype, requires_grad=True)
+    big = torch.randn(B, n, 2 * L3 + 1, P, generator=g, dtype=dtype)
+    W = big[:, :, :2 * L3].unflatten(2, (2, L3)).requires_grad_()
+    w = None if weights == 0 else torch.rand(weights, P, generator=g, dtype=dtype)
+    r = product_rows(F, W)
+    ref = wmean_prod(r, r, w)
+    out = gram_kernels.level_gram(F, W, w)
+    gG = torch.randn(ref.shape, generator=g, dtype=dtype)
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    assert out.shape == ref.shape and out.dtype == dtype
+    assert (out - ref).abs().max() <= tol * ref.abs().max()
+    old = gram_kernels.STAGE_VALUES
+    try:
+        gram_kernels.STAGE_VALUES = 5000                 # several stages
+        for a, b in zip(torch.autograd.grad(out, (F, W), gG), torch.autograd.grad(ref, (F, W), gG)):
+            assert (a - b).abs().max() <= tol * b.abs().max()
+    finally:
+        gram_kernels.STAGE_VALUES = old
+    if dtype == torch.float64:
+        Fs, Ws = F[..., :40].detach().requires_grad_(), W[..., :40].detach().requires_grad_()
+        ws = None if w is None else w[:, :40]
+        assert torch.autograd.gradcheck(lambda a, b: gram_kernels.level_gram(a, b, ws), (Fs, Ws))
+
+
+@pytest.mark.skipif(not JIT, reason="numba")
+def test_healpix_statistics_with_the_in_place_level_products(monkeypatch):
+    """The whole HEALPix eval (values and gradient, a mask) with the compiled level products (at
+    every level here: ``MIN_PIXELS`` 0) equals the torch rows-and-product route."""
+    import foscat_like as fl
+    op = fl.funct(NORIENT=4, grid="healpix")
+    x = torch.randn(12 * 16 ** 2, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    mask = torch.rand(12 * 16 ** 2, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+
+    def run():
+        xt = x.clone().requires_grad_()
+        s = op.eval(xt, mask=mask)
+        loss = sum((getattr(s, f).abs() ** 2).sum() for f in ("S1", "S2", "S3", "S4"))
+        loss.backward()
+        return [getattr(s, f).detach() for f in ("S3", "S4")], xt.grad
+    assert not gram_kernels.usable_pixels(x[None, None, None, :1000])        # small levels: torch
+    assert gram_kernels.usable_pixels(torch.zeros(1, 2, 4, gram_kernels.MIN_PIXELS))
+    monkeypatch.setattr(gram_kernels, "MIN_PIXELS", 0)
+    calls = []
+    monkeypatch.setattr(gram_kernels, "level_gram", lambda *a: calls.append(1) or level_gram(*a))
+    (s3, s4), gx = run()
+    assert calls
+    monkeypatch.setattr(gram_kernels, "usable_pixels", lambda F: False)
+    (t3, t4), gy = run()
+    for a, b in ((s3, t3), (s4, t4), (gx, gy)):
+        assert (a - b).abs().max() <= 1e-11 * b.abs().max()
+
+
+level_gram = gram_kernels.level_gram

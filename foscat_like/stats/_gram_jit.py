@@ -103,3 +103,71 @@ def _apply(T, Y, rY, w_re, w_im, chunk, r0, r1, out):  # pragma: no cover (compi
                         w = (w_re if c == 0 else w_im)[l, k0:k0 + n]
                         for i in range(n):
                             o[i] += w[i] * vs[i]
+
+
+# ---- the pixel route's level products (``compute.moments``): rows read in place --------------
+# ``F (B, 2, L3, P)`` and ``W (B, n, 2, L3, P)`` come as flat storages and the offsets of their
+# rows (``Fo (B, 2, L3)``, ``Wo (B, n, 2, L3)``): the rows are contiguous but not evenly spaced
+# (views of the stencils' outputs), and slices of a non-contiguous numba array are not
+# vectorised (measured 4-7x slower).
+@numba.njit(inline="always")
+def _row(Fb, Fo, Wb, Wo, b, l3, x, n1, p0, p1):  # pragma: no cover (compiled)
+    """Row ``x`` of ``product_rows(F, W)[b, l3]`` (``[Re C, Re W_1 .. W_n, Im C, Im W_1 ..]``),
+    pixels ``p0 .. p1-1``."""
+    c, m = x // n1, x % n1
+    o = Fo[b, c, l3] if m == 0 else Wo[b, m - 1, c, l3]
+    return (Fb if m == 0 else Wb)[o + p0:o + p1]
+
+
+@numba.njit(nogil=True, fastmath=True, boundscheck=False, cache=True)
+def _rows_gram(Fb, Fo, Wb, Wo, P, w, uniform, chunk, i0, i1, G):  # pragma: no cover (compiled)
+    """``G[b, k, l3, x, y] = sum_p w[k, p] row_x[p] row_y[p]`` (``uniform``: ``w = 1``, one
+    ``k``) for the items ``b L3 + l3`` in ``i0 .. i1-1``; ``G`` (float64, zeroed by the caller)
+    gets ``y >= x``, then the rest by symmetry."""
+    L3 = Fo.shape[2]
+    n1 = 1 + Wo.shape[1]
+    X, K = 2 * n1, G.shape[1]
+    t = np.empty(chunk, Fb.dtype)
+    zero = np.zeros(1, Fb.dtype)[0]
+    for item in range(i0, i1):
+        b, l3 = item // L3, item % L3
+        for p0 in range(0, P, chunk):
+            p1 = min(P, p0 + chunk)
+            n = p1 - p0
+            ts = t[:n]
+            for k in range(K):
+                for x in range(X):
+                    z = _row(Fb, Fo, Wb, Wo, b, l3, x, n1, p0, p1)
+                    if uniform:
+                        ts[:] = z
+                    else:
+                        wk = w[k, p0:p1]
+                        for i in range(n):
+                            ts[i] = wk[i] * z[i]
+                    y = x
+                    while y + 4 <= X:
+                        y0, y1 = _row(Fb, Fo, Wb, Wo, b, l3, y, n1, p0, p1), _row(Fb, Fo, Wb, Wo, b, l3, y + 1, n1, p0, p1)
+                        y2, y3 = _row(Fb, Fo, Wb, Wo, b, l3, y + 2, n1, p0, p1), _row(Fb, Fo, Wb, Wo, b, l3, y + 3, n1, p0, p1)
+                        a0 = a1 = a2 = a3 = zero
+                        for i in range(n):
+                            ti = ts[i]
+                            a0 += ti * y0[i]
+                            a1 += ti * y1[i]
+                            a2 += ti * y2[i]
+                            a3 += ti * y3[i]
+                        G[b, k, l3, x, y] += a0
+                        G[b, k, l3, x, y + 1] += a1
+                        G[b, k, l3, x, y + 2] += a2
+                        G[b, k, l3, x, y + 3] += a3
+                        y += 4
+                    while y < X:
+                        y0 = _row(Fb, Fo, Wb, Wo, b, l3, y, n1, p0, p1)
+                        a0 = zero
+                        for i in range(n):
+                            a0 += ts[i] * y0[i]
+                        G[b, k, l3, x, y] += a0
+                        y += 1
+        for k in range(K):
+            for x in range(X):
+                for y in range(x + 1, X):
+                    G[b, k, l3, y, x] = G[b, k, l3, x, y]

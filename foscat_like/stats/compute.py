@@ -24,6 +24,7 @@ import torch
 from .. import heap
 from ..grid import Grid
 from ..ops import modulus_parts, safe_sqrt
+from . import gram_kernels
 
 
 def wmean_prod(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
@@ -203,8 +204,11 @@ def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var:
         W1, mods1_next = _with_next(parts(mods1), last)          # (B, n L2, 2, L3, *S)
         W2, mods2_next = _with_next(parts(mods2), last) if cross else (W1, None)
         W1, W2 = W1.flatten(-nd), W2.flatten(-nd)
-        r1 = product_rows(f1, W1)
-        G = complex_products(wmean_prod(r1, product_rows(f2, W2) if cross else r1, wf))
+        if not cross and gram_kernels.usable_pixels(f1):       # the rows read in place
+            G = complex_products(gram_kernels.level_gram(f1, W1, wf))
+        else:
+            r1 = product_rows(f1, W1)
+            G = complex_products(wmean_prod(r1, product_rows(f2, W2) if cross else r1, wf))
         mom["S3"].append(pick_s3(_zlast(G[..., :1, 1:]), n))
         if cross:
             mom["S3P"].append(pick_s3(_zlast(G[..., 1:, :1].transpose(-1, -2).conj()), n))

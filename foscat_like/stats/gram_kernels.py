@@ -66,3 +66,83 @@ def apply(T: torch.Tensor, Y: torch.Tensor, rY: torch.Tensor, w_re: torch.Tensor
     on = out.numpy()
     _apply(*a, max(2, CHUNK_BYTES // a[1].itemsize), 0, R, on)
     return out
+
+
+# ---- the pixel route's level products (``compute.moments``) ---------------------------------
+STAGE_VALUES = 1 << 20     # the backward's rows, staged per chunk of pixels (values, all rows)
+LEVEL_THREAD_WORK = 1 << 24
+
+
+MIN_PIXELS = 1 << 19      # pixels a level from which ``level_gram`` serves it: measured whole
+                          # eval+grad 0.88-0.96x at HEALPix nside 32-128 and planar 64²-256² (masked)
+
+
+def usable_pixels(F: torch.Tensor) -> bool:
+    """Whether ``level_gram`` serves the level ``F (..., P)``: a float32/float64 CPU field with
+    ``P >= MIN_PIXELS``, numba available."""
+    return (F.device.type == "cpu" and F.dtype in (torch.float32, torch.float64)
+            and F.shape[-1] >= MIN_PIXELS and jit.available("foscat_like.stats._gram_jit"))
+
+
+def level_gram(F: torch.Tensor, W: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+    """``wmean_prod(r, r, w)`` of the rows ``r = product_rows(F, W)``, without keeping ``r``:
+    ``F (B, 2, L3, P)``, ``W (B, n, 2, L3, P)`` (any strides, pixels contiguous), ``w (K, P)`` or
+    ``None`` (the mean) -> ``(B, K, L3, X, X)``, ``X = 2 (1 + n)``. The forward reads the rows in
+    place (compiled, half the Gram, sums in float64); the backward stages them chunk by chunk
+    for torch's matrix product (``X^2`` multiply-adds a pixel, which BLAS runs fastest)."""
+    return _LevelGram.apply(F, W, w)
+
+
+def _rows(t: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """``t (..., P)`` with contiguous rows as its flat storage ``(N,)`` and its rows' offsets
+    ``(...)`` int64."""
+    t = t.detach()
+    if t.stride(-1) != 1:
+        t = heap.contiguous(t)
+    st = t.untyped_storage()
+    base = torch.empty(0, dtype=t.dtype).set_(st, 0, (st.nbytes() // t.element_size(),), (1,))
+    idx = np.indices(t.shape[:-1], dtype=np.int64)
+    off = t.storage_offset() + sum(i * s for i, s in zip(idx, t.stride()[:-1]))
+    return base.numpy(), np.asarray(off, dtype=np.int64)
+
+
+class _LevelGram(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, F, W, w):
+        from ._gram_jit import _rows_gram
+        B, _, L3, P = F.shape
+        X = 2 * (1 + W.shape[1])
+        a = [*_rows(F), *_rows(W), P]
+        wn = np.zeros((1, 1), a[0].dtype) if w is None else _np(w.to(F.dtype))
+        G = np.zeros((B, 1 if w is None else w.shape[0], L3, X, X))
+        chunk = max(2, CHUNK_BYTES // a[0].itemsize)
+        n = jit.n_threads(B * L3 * G.shape[1] * X * X * P // 2, B * L3, LEVEL_THREAD_WORK)
+        jit.split(lambda i, i0, i1: _rows_gram(*a, wn, w is None, chunk, i0, i1, G), n, B * L3)
+        if w is None:
+            G /= P
+        ctx.save_for_backward(F, W, w)
+        return torch.from_numpy(G).to(F.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        from .compute import product_rows
+        F, W, w = ctx.saved_tensors
+        B, _, L3, P = F.shape
+        n = W.shape[1]
+        H = g + g.transpose(-1, -2)                                   # (B, K, L3, X, X)
+        if w is None:
+            H = H / P
+        dF, dW = heap.empty(tuple(F.shape), F.dtype), heap.empty(tuple(W.shape), W.dtype)
+        step = max(1, STAGE_VALUES // (B * L3 * 2 * (1 + n)))
+        for p0 in range(0, P, step):
+            sl = slice(p0, min(P, p0 + step))
+            r = product_rows(F[..., sl], W[..., sl])                  # (B, L3, X, p)
+            d = torch.matmul(H[:, 0], r)
+            if w is not None:
+                d.mul_(w[0, sl])
+                for k in range(1, H.shape[1]):
+                    d.addcmul_(torch.matmul(H[:, k], r), w[k, sl])
+            d = d.unflatten(2, (2, 1 + n))                            # (B, L3, 2, 1 + n, p)
+            dF[..., sl] = d[:, :, :, 0].transpose(1, 2)
+            dW[..., sl] = d[:, :, :, 1:].permute(0, 3, 2, 1, 4)
+        return dF, dW, None
