@@ -2,6 +2,7 @@
 against the torch route (``spectral._left`` and a batched matrix product), one thread.
 
     python benchmarks/gram.py [--pairs 30] [--sizes 128 256] [--synthesis 3]
+                              [--healpix 256 512] [--healpix-rounds 2]
 
 Two tables: every level's Gram alone (forward, and forward + backward), the two routes
 alternating in this one process, median of ``--pairs`` calls each; then one whole eval+grad
@@ -9,7 +10,10 @@ alternating in this one process, median of ``--pairs`` calls each; then one whol
 routes alternating call by call, with the median and quartiles of the paired ratios (the machine
 is shared: a ratio of calls back to back, not absolute times); then the README's synthesis
 (brick 128², nstep 3, 300 epochs; torch's threads as the optimiser chooses them), the routes
-alternating ``--synthesis`` times. Writes benchmarks/results/gram_kernels.json.
+alternating ``--synthesis`` times; then the pixel route's level products (``level_gram``) on
+HEALPix maps (torch's threads as they are, 2 here): eval+grad paired in one process, unmasked and
+with a mask, and each route in fresh processes (time and peak memory), alternating
+``--healpix-rounds`` times. Writes benchmarks/results/gram_kernels.json.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import print_table, write_json  # noqa: E402
 
 import foscat_like as fl  # noqa: E402
+from foscat_like import jit  # noqa: E402
 from foscat_like.grid import make_grid  # noqa: E402
 from foscat_like.heap import keep_freed_memory  # noqa: E402
 from foscat_like.planar import spectral as pspec  # noqa: E402
@@ -110,16 +115,79 @@ def synthesis(rounds: int) -> dict:
             "ratio": float(np.median(r)), "ratio_q1": float(r.min()), "ratio_q3": float(r.max())}
 
 
+def healpix_child(nside: int, route: str) -> None:
+    """One route in this fresh process: best of 2 eval+grad after one, and the peak RSS."""
+    import json
+    import resource
+    if route == "torch":
+        gram_kernels.usable_pixels = lambda F: False
+    fg = _healpix_call(nside, None)
+    fg()
+    best = min(_time(fg) for _ in range(2))
+    print(json.dumps({"time_s": best, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def _healpix_call(nside: int, mask: str | None):
+    op = fl.funct(NORIENT=4, grid="healpix")
+    npix = 12 * nside ** 2
+    x = np.random.default_rng(0).standard_normal(npix).astype(np.float32)
+    w = None
+    if mask == "band":                                    # a Galactic-cut-like mask
+        import healpy as hp
+        theta, _ = hp.pix2ang(nside, np.arange(npix), nest=True)
+        w = (np.abs(np.cos(theta)) > 0.2).astype(np.float32)
+
+    def fg():
+        xt = torch.tensor(x, requires_grad=True)
+        s = op.eval(xt, mask=w, norm="self")
+        sum((getattr(s, f).abs() ** 2).sum() for f in ("S1", "S2", "S3", "S4")).backward()
+    return fg
+
+
+def healpix(nside: int, mask: str | None, pairs: int) -> dict:
+    fg = _healpix_call(nside, mask)
+    t = {True: [], False: []}
+    for i in range(pairs):
+        for on in ((True, False) if i % 2 else (False, True)):
+            gram_kernels.usable_pixels = _usable_pixels if on else (lambda F: False)
+            t[on].append(_time(fg))
+    gram_kernels.usable_pixels = _usable_pixels
+    r = np.array(t[False]) / np.array(t[True])
+    return {"case": f"HEALPix nside {nside} eval+grad" + (", masked" if mask else ""), "dtype": "float32",
+            "jit_ms": 1e3 * statistics.median(t[True]), "torch_ms": 1e3 * statistics.median(t[False]),
+            "ratio": float(np.median(r)), "ratio_q1": float(np.percentile(r, 25)),
+            "ratio_q3": float(np.percentile(r, 75))}
+
+
+def healpix_fresh(nside: int, rounds: int) -> list[dict]:
+    from _common import run_child
+    rows = []
+    for i in range(rounds):
+        for route in (("jit", "torch") if i % 2 == 0 else ("torch", "jit")):
+            r = run_child(sys.executable, __file__, ["--healpix-child", str(nside), route])
+            rows.append({"case": f"HEALPix nside {nside}, fresh process", "route": route, "round": i, **r})
+    return rows
+
+
+_usable_pixels = gram_kernels.usable_pixels
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pairs", type=int, default=30)
     ap.add_argument("--sizes", type=int, nargs="*", default=[128, 256])
     ap.add_argument("--synthesis", type=int, default=3, help="alternating rounds (0: none)")
+    ap.add_argument("--healpix", type=int, nargs="*", default=[256, 512])
+    ap.add_argument("--healpix-rounds", type=int, default=2)
+    ap.add_argument("--healpix-child", nargs=2)
     a = ap.parse_args()
+    if a.healpix_child:
+        healpix_child(int(a.healpix_child[0]), a.healpix_child[1])
+        return
     saved = torch.get_num_threads()
     torch.set_num_threads(1)
     keep_freed_memory()          # as funct does: both routes without per-call page faults
-    if not _usable(torch.zeros(1)):
+    if not jit.available("foscat_like.stats._gram_jit"):
         sys.exit("numba is not available: nothing to compare")
     lv = [r for n in a.sizes for dt in (torch.float64, torch.float32) for r in levels(n, dt, a.pairs)]
     if lv:
@@ -128,9 +196,18 @@ def main() -> None:
     if a.synthesis:
         torch.set_num_threads(saved)
         eg.append(synthesis(a.synthesis))      # ratio_q1 / ratio_q3: the rounds' min and max
+    torch.set_num_threads(saved)
+    for nside in a.healpix:
+        eg.append(healpix(nside, None, max(4, a.pairs // 5)))
+        eg.append(healpix(nside, "band", max(4, a.pairs // 5)))
     print()
     print_table(eg, ["case", "dtype", "jit_ms", "torch_ms", "ratio", "ratio_q1", "ratio_q3"])
-    print("wrote", write_json("gram_kernels", {"threads": 1, "pairs": a.pairs, "levels": lv, "eval_grad": eg}))
+    fresh = [r for nside in a.healpix[-1:] for r in healpix_fresh(nside, a.healpix_rounds)]
+    if fresh:
+        print()
+        print_table(fresh, ["case", "route", "round", "time_s", "peak_rss_mb"])
+    print("wrote", write_json("gram_kernels", {"threads": 1, "pairs": a.pairs, "levels": lv,
+                                               "eval_grad": eg, "healpix_fresh": fresh}))
 
 
 if __name__ == "__main__":
