@@ -118,13 +118,16 @@ def synthesis(rounds: int) -> dict:
 def healpix_child(nside: int, route: str) -> None:
     """One route in this fresh process: best of 2 eval+grad after one, and the peak RSS."""
     import json
-    import resource
     if route == "torch":
         gram_kernels.usable_pixels = lambda F: False
     fg = _healpix_call(nside, None)
     fg()
     best = min(_time(fg) for _ in range(2))
-    print(json.dumps({"time_s": best, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    # the peak of this process's own memory (VmHWM): getrusage's maxrss survives exec, so it
+    # would report the parent's size at fork when that was larger
+    with open("/proc/self/status") as f:
+        hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+    print(json.dumps({"time_s": best, "peak_rss_mb": hwm / 1024}))
 
 
 def _healpix_call(nside: int, mask: str | None):
@@ -184,6 +187,7 @@ def main() -> None:
     if a.healpix_child:
         healpix_child(int(a.healpix_child[0]), a.healpix_child[1])
         return
+    fresh = [r for nside in a.healpix[-1:] for r in healpix_fresh(nside, a.healpix_rounds)]
     saved = torch.get_num_threads()
     torch.set_num_threads(1)
     keep_freed_memory()          # as funct does: both routes without per-call page faults
@@ -202,7 +206,6 @@ def main() -> None:
         eg.append(healpix(nside, "band", max(4, a.pairs // 5)))
     print()
     print_table(eg, ["case", "dtype", "jit_ms", "torch_ms", "ratio", "ratio_q1", "ratio_q3"])
-    fresh = [r for nside in a.healpix[-1:] for r in healpix_fresh(nside, a.healpix_rounds)]
     if fresh:
         print()
         print_table(fresh, ["case", "route", "round", "time_s", "peak_rss_mb"])
