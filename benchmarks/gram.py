@@ -119,7 +119,7 @@ def healpix_child(nside: int, route: str) -> None:
     """One route in this fresh process: best of 2 eval+grad after one, and the peak RSS."""
     import json
     if route == "torch":
-        gram_kernels.usable_pixels = lambda F: False
+        gram_kernels.usable_pixels = lambda F, W: False
     fg = _healpix_call(nside, None)
     fg()
     best = min(_time(fg) for _ in range(2))
@@ -152,7 +152,7 @@ def healpix(nside: int, mask: str | None, pairs: int) -> dict:
     t = {True: [], False: []}
     for i in range(pairs):
         for on in ((True, False) if i % 2 else (False, True)):
-            gram_kernels.usable_pixels = _usable_pixels if on else (lambda F: False)
+            gram_kernels.usable_pixels = _usable_pixels if on else (lambda F, W: False)
             t[on].append(_time(fg))
     gram_kernels.usable_pixels = _usable_pixels
     r = np.array(t[False]) / np.array(t[True])

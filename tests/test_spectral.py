@@ -334,14 +334,17 @@ def test_healpix_statistics_with_the_in_place_level_products(monkeypatch):
         loss = sum((getattr(s, f).abs() ** 2).sum() for f in ("S1", "S2", "S3", "S4"))
         loss.backward()
         return [getattr(s, f).detach() for f in ("S3", "S4")], xt.grad
-    assert not gram_kernels.usable_pixels(x[None, None, None, :1000])        # small levels: torch
-    assert gram_kernels.usable_pixels(torch.zeros(1, 2, 4, gram_kernels.MIN_PIXELS))
+    P = gram_kernels.MIN_PIXELS                 # small levels, and many rows: torch
+    assert gram_kernels.usable_pixels(torch.zeros(1, 2, 4, P), torch.zeros(1, 4, 2, 4, P))
+    assert not gram_kernels.usable_pixels(torch.zeros(1, 2, 4, P - 1), torch.zeros(1, 4, 2, 4, P - 1))
+    assert not gram_kernels.usable_pixels(torch.zeros(1, 2, 4, P), torch.zeros(1, 8, 2, 4, P))
+    monkeypatch.setattr(gram_kernels, "MAX_ROWS", 1000)
     monkeypatch.setattr(gram_kernels, "MIN_PIXELS", 0)
     calls = []
     monkeypatch.setattr(gram_kernels, "level_gram", lambda *a: calls.append(1) or level_gram(*a))
     (s3, s4), gx = run()
     assert calls
-    monkeypatch.setattr(gram_kernels, "usable_pixels", lambda F: False)
+    monkeypatch.setattr(gram_kernels, "usable_pixels", lambda F, W: False)
     (t3, t4), gy = run()
     for a, b in ((s3, t3), (s4, t4), (gx, gy)):
         assert (a - b).abs().max() <= 1e-11 * b.abs().max()

@@ -204,7 +204,7 @@ def moments(grid: Grid, state: dict, levels: range, J: int, wfs: list, calc_var:
         W1, mods1_next = _with_next(parts(mods1), last)          # (B, n L2, 2, L3, *S)
         W2, mods2_next = _with_next(parts(mods2), last) if cross else (W1, None)
         W1, W2 = W1.flatten(-nd), W2.flatten(-nd)
-        if not cross and gram_kernels.usable_pixels(f1):       # the rows read in place
+        if not cross and gram_kernels.usable_pixels(f1, W1):       # the rows read in place
             G = complex_products(gram_kernels.level_gram(f1, W1, wf))
         else:
             r1 = product_rows(f1, W1)

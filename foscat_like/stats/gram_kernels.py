@@ -77,11 +77,16 @@ MIN_PIXELS = 1 << 19      # pixels a level from which ``level_gram`` serves it: 
                           # eval+grad 0.88-0.96x at HEALPix nside 32-128 and planar 64²-256² (masked)
 
 
-def usable_pixels(F: torch.Tensor) -> bool:
-    """Whether ``level_gram`` serves the level ``F (..., P)``: a float32/float64 CPU field with
-    ``P >= MIN_PIXELS``, numba available."""
+MAX_ROWS = 12             # rows a level from which its forward is compute-bound (X = 2 (1 + j3 L + ...)):
+                          # the loops then lose to BLAS (measured at nside 512 level 1, X = 18)
+
+
+def usable_pixels(F: torch.Tensor, W: torch.Tensor) -> bool:
+    """Whether ``level_gram`` serves the level ``F (..., P)``, ``W (B, n, ...)``: float32/float64
+    CPU fields with ``P >= MIN_PIXELS`` and ``2 (1 + n) <= MAX_ROWS`` rows, numba available."""
     return (F.device.type == "cpu" and F.dtype in (torch.float32, torch.float64)
-            and F.shape[-1] >= MIN_PIXELS and jit.available("foscat_like.stats._gram_jit"))
+            and F.shape[-1] >= MIN_PIXELS and 2 * (1 + W.shape[1]) <= MAX_ROWS
+            and jit.available("foscat_like.stats._gram_jit"))
 
 
 def level_gram(F: torch.Tensor, W: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
