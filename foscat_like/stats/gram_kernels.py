@@ -17,8 +17,6 @@ import torch
 from .. import heap, jit
 
 CHUNK_BYTES = 2048        # per row and chunk of k: measured 2-4 kB best (256-1024 float64 values)
-
-
 MIN_K = 1024      # coefficients per row from which the loops serve a level: below, the two routes
                   # measured alike (the 128² levels 3-4, 288 and 80 coefficients: 0.94-1.0x) and a
                   # small field does not pay numba's import (~0.4 s a process, ~2 s to compile once)
@@ -70,15 +68,12 @@ def apply(T: torch.Tensor, Y: torch.Tensor, rY: torch.Tensor, w_re: torch.Tensor
 
 # ---- the pixel route's level products (``compute.moments``) ---------------------------------
 STAGE_VALUES = 1 << 20     # the backward's rows, staged per chunk of pixels (values, all rows)
-LEVEL_THREAD_WORK = 1 << 24
-
-
-MIN_PIXELS = 1 << 19      # pixels a level from which ``level_gram`` serves it: measured whole
-                          # eval+grad 0.88-0.96x at HEALPix nside 32-128 and planar 64²-256² (masked)
-
-
-MAX_ROWS = 12             # rows a level from which its forward is compute-bound (X = 2 (1 + j3 L + ...)):
-                          # the loops then lose to BLAS (measured at nside 512 level 1, X = 18)
+LEVEL_THREAD_WORK = 1 << 24    # the forward's multiply-adds per extra thread
+MIN_PIXELS = 1 << 19      # pixels a level from which ``level_gram`` serves it: below, the whole
+                          # eval+grad measured 0.88-0.96x (HEALPix nside 32-128, planar 64²-256² masked)
+MAX_ROWS = 12             # rows a level up to which it serves it: the forward's X^2 / 2 multiply-adds
+                          # a pixel are memory-bound for the first level (X = 10), compute-bound beyond,
+                          # where BLAS is faster (nside 512 with level 1, X = 18, too: 0.75-1.16x)
 
 
 def usable_pixels(F: torch.Tensor, W: torch.Tensor) -> bool:
@@ -112,6 +107,9 @@ def _rows(t: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _LevelGram(torch.autograd.Function):
+    """``level_gram``. Backward: ``d row_x = sum_k w_k sum_y (g + g^T)[k, x, y] row_y``, the rows
+    of each chunk of pixels formed for one product and written back to ``F``'s and ``W``'s layouts."""
+
     @staticmethod
     def forward(ctx, F, W, w):
         from ._gram_jit import _rows_gram
