@@ -317,6 +317,8 @@ def test_level_gram_equals_rows_and_product(dtype, weights):
         Fs, Ws = F[..., :40].detach().requires_grad_(), W[..., :40].detach().requires_grad_()
         ws = None if w is None else w[:, :40]
         assert torch.autograd.gradcheck(lambda a, b: gram_kernels.level_gram(a, b, ws), (Fs, Ws))
+        # second derivatives (a differentiated gradient): differentiable torch formulas
+        assert torch.autograd.gradgradcheck(lambda a, b: gram_kernels.level_gram(a, b, ws), (Fs, Ws))
 
 
 @pytest.mark.skipif(not JIT, reason="numba")

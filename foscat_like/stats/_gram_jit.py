@@ -21,6 +21,15 @@ def _dot4(t, y0, y1, y2, y3, n, zero):  # pragma: no cover (compiled)
     return a0, a1, a2, a3
 
 
+@numba.njit(inline="always", fastmath=True)
+def _dot1(t, y, n, zero):  # pragma: no cover (compiled)
+    """``t . y`` over ``n`` values (the rows left over after the groups of four)."""
+    a = zero
+    for i in range(n):
+        a += t[i] * y[i]
+    return a
+
+
 @numba.njit(nogil=True, fastmath=True, boundscheck=False, cache=True)
 def _forward(Z1, rZ1, Z2, w_re, w_im, same, chunk, i0, i1, G):  # pragma: no cover (compiled)
     """``G[b, c, l, r1, r2] = sum_k W_c[l, k] X_c[b, r1, k] Z2[b, r2, k]`` (``X_0 = Z1``,
@@ -54,11 +63,7 @@ def _forward(Z1, rZ1, Z2, w_re, w_im, same, chunk, i0, i1, G):  # pragma: no cov
                         G[b, c, l, r1, r2 + 3] += a3
                         r2 += 4
                     while r2 < R2:
-                        y0 = Z2[b, r2, k0:k0 + n]
-                        a0 = zero
-                        for i in range(n):
-                            a0 += ts[i] * y0[i]
-                        G[b, c, l, r1, r2] += a0
+                        G[b, c, l, r1, r2] += _dot1(ts, Z2[b, r2, k0:k0 + n], n, zero)
                         r2 += 1
 
 
@@ -163,11 +168,7 @@ def _rows_gram(Fb, Fo, Wb, Wo, P, w, uniform, chunk, i0, i1, G):  # pragma: no c
                         G[b, k, l3, x, y + 3] += a3
                         y += 4
                     while y < X:
-                        y0 = _row(Fb, Fo, Wb, Wo, b, l3, y, n1, p0, p1)
-                        a0 = zero
-                        for i in range(n):
-                            a0 += ts[i] * y0[i]
-                        G[b, k, l3, x, y] += a0
+                        G[b, k, l3, x, y] += _dot1(ts, _row(Fb, Fo, Wb, Wo, b, l3, y, n1, p0, p1), n, zero)
                         y += 1
         for k in range(K):
             for x in range(X):

@@ -131,6 +131,12 @@ class _LevelGram(torch.autograd.Function):
         from .compute import product_rows
         F, W, w = ctx.saved_tensors
         B, _, L3, P = F.shape
+        if torch.is_grad_enabled():    # a gradient that is itself differentiated (create_graph):
+            r = product_rows(F, W)     # the rows and their product in differentiable operations
+            G = (torch.matmul(r, r.mT) / P).unsqueeze(1) if w is None else \
+                torch.matmul(r.unsqueeze(1) * w.to(r.dtype)[None, :, None, None, :], r.unsqueeze(1).mT)
+            dF, dW = torch.autograd.grad(G, (F, W), g, create_graph=True, allow_unused=True)
+            return dF, dW, None
         n = W.shape[1]
         H = g + g.transpose(-1, -2)                                   # (B, K, L3, X, X)
         if w is None:
