@@ -1,7 +1,35 @@
 """Small differentiable operations shared by every grid and statistic."""
 from __future__ import annotations
 
+import numpy as np
 import torch
+
+from . import heap, jit
+
+
+MIN_JIT = 1 << 15     # values from which the modulus runs compiled (below, numba's import is not
+                      # worth it for a process that only transforms small signals)
+
+
+def _jit_modulus(z: torch.Tensor) -> bool:
+    """Whether ``z``'s modulus runs as compiled loops (``_ops_jit``): a CPU complex64/complex128
+    tensor of ``MIN_JIT`` values or more, torch on one thread (as in the classic transforms'
+    side-by-side chunks), numba available. One pass over memory instead of torch's three
+    (forward) and four (backward, one of them a broadcast over the (re, im) axis): alone, 3-6x
+    faster (1 thread, ``(2, 8, 160, 160)`` complex64 forward 0.20 against 1.32 ms, backward 0.38
+    against 2.26 ms). With torch on two threads its passes use both cores, and the loops measured
+    slower (1D forward 0.86x), split over two threads far slower (0.52x: torch's idle workers
+    compete with them), the same rule as the Gram loops' and ducc0's."""
+    return (z.device.type == "cpu" and z.dtype in (torch.complex64, torch.complex128)
+            and z.numel() >= MIN_JIT and torch.get_num_threads() == 1
+            and jit.available("foscat_like._ops_jit"))
+
+
+def _flat(t: torch.Tensor) -> np.ndarray:
+    """``t`` (real, or complex as interleaved reals) as a flat contiguous numpy array (a view
+    where ``t`` is contiguous)."""
+    t = heap.contiguous(t.detach())
+    return (torch.view_as_real(t) if t.is_complex() else t).reshape(-1).numpy()
 
 
 class _Modulus(torch.autograd.Function):
@@ -9,15 +37,28 @@ class _Modulus(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, z: torch.Tensor) -> torch.Tensor:
-        r = torch.view_as_real(z)
-        m = r[..., 0] * r[..., 0]
-        m.addcmul_(r[..., 1], r[..., 1]).sqrt_()   # faster than hypot / abs on CPU
+        if _jit_modulus(z):
+            from ._ops_jit import modulus as loop
+            z = heap.contiguous(z)
+            m = torch.empty(z.shape, dtype=z.real.dtype)
+            r, mf = _flat(z), m.view(-1).numpy()
+            loop(r, mf)
+        else:
+            r = torch.view_as_real(z)
+            m = r[..., 0] * r[..., 0]
+            m.addcmul_(r[..., 1], r[..., 1]).sqrt_()   # faster than hypot / abs on CPU
         ctx.save_for_backward(z, m)
         return m
 
     @staticmethod
     def backward(ctx, g: torch.Tensor) -> torch.Tensor:
         z, m = ctx.saved_tensors
+        if _jit_modulus(z) and not torch.is_grad_enabled():   # a differentiated gradient: torch
+            from ._ops_jit import modulus_adjoint as loop
+            out = torch.empty(z.shape, dtype=z.dtype)
+            r, mf, gf, of = _flat(z), _flat(m), _flat(g), _flat(out)
+            loop(r, mf, gf, of)
+            return out
         scale = torch.where(m > 0, g / m, 0.0)
         return torch.view_as_complex(torch.view_as_real(z) * scale.unsqueeze(-1))   # real arithmetic
 
@@ -34,7 +75,9 @@ def safe_sqrt(x: torch.Tensor, eps: float = 1e-30) -> torch.Tensor:
 
 class _ModulusParts(torch.autograd.Function):
     """``sqrt(F[:, 0]^2 + F[:, 1]^2)`` of ``F (B, 2, ...)`` (real parts, then imaginary ones; any
-    strides): the backward writes both halves into one buffer (slicing ``F`` would zero-fill two)."""
+    strides): the backward writes both halves into one buffer (slicing ``F`` would zero-fill two).
+    Not compiled: the scattering covariance's eval+grad measured alike with the modulus as
+    compiled loops (128² and 256², float32 and float64: 0.99-1.06x)."""
 
     @staticmethod
     def forward(ctx, F: torch.Tensor) -> torch.Tensor:

@@ -3,14 +3,18 @@ and the fused "multiply by a filter then subsample" operation."""
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import torch
+
+from .. import jit
 
 
 # Blocks of a folded filter whose largest value is below this fraction of the
 # filter's maximum are skipped: their contribution is below float32 rounding.
 NEGLIGIBLE = 1e-9
+MIN_JIT = 1 << 15     # spectrum values from which the folds run as compiled loops (``_fold_jit``)
 
 
 def reflect_index(n: int, pad_left: int, pad_right: int) -> np.ndarray:
@@ -45,12 +49,30 @@ class FoldedFilter:
         self.sub = tuple(n // k for n in grid)
         peak = np.abs(f).max()
         self.blocks: list[tuple[tuple[slice, ...], np.ndarray]] = []
+        kept = []
         for idx in itertools.product(range(k), repeat=ndim):
             sl = tuple(slice(i * s, (i + 1) * s) for i, s in zip(idx, self.sub))
             blk = f[(Ellipsis,) + sl]
             if np.abs(blk).max() > NEGLIGIBLE * peak:
                 self.blocks.append((sl, blk / k ** ndim))
+                kept.append(((0,) + idx)[-2:])
+        self._f, self._kept = f, np.array(kept, dtype=np.int64).reshape(-1, 2)
         self._torch: dict = {}
+        self._jit: dict = {}
+
+    def _jit_operands(self, dtype: torch.dtype) -> tuple[np.ndarray, np.ndarray]:
+        """The compiled loops' filter ``(L, M, 2N)`` (scaled by ``1 / k**ndim``, duplicated on
+        (re, im); ``M = 1`` in 1D) and block indices ``(nb, 2)``."""
+        if dtype not in self._jit:
+            f = self._f.reshape((-1,) + ((1,) if self.ndim == 1 else ()) + self._f.shape[-self.ndim:])
+            dup = np.repeat(f / self.k ** self.ndim, 2, axis=-1)
+            self._jit[dtype] = (np.ascontiguousarray(dup, dtype=_NP[dtype]), self._kept)
+        return self._jit[dtype]
+
+    @property
+    def banks(self) -> int:
+        """Filters in the bank (``L``; 1 for a single filter ``(*grid)``)."""
+        return self._f.shape[0] if self._f.ndim > self.ndim else 1
 
     def _blocks(self, like: torch.Tensor):
         key = (like.dtype, like.device)
@@ -65,13 +87,88 @@ class FoldedFilter:
         return fold_many(U, [self])[0]
 
 
+_NP = {torch.float32: np.float32, torch.float64: np.float64}
+
+
 def fold_many(U: torch.Tensor, filters: list[FoldedFilter]) -> list[torch.Tensor]:
     """``[f(U) for f in filters]`` as one autograd node: the gradient of ``U`` is gathered in
     one buffer (zeroed once, each filter adding its blocks), not one full-size tensor per
-    filter summed afterwards."""
+    filter summed afterwards. Compiled where ``_jit_fold`` allows it."""
+    if _jit_fold(U, filters):
+        Ur = torch.view_as_real(U.contiguous())
+        return [torch.view_as_complex(o) for o in _FoldJit.apply(Ur, filters)]
     Ur = torch.view_as_real(U)                         # (..., *grid, 2)
     banks = [(f._blocks(Ur), f.k ** f.ndim) for f in filters]
     return [torch.view_as_complex(o) for o in _Fold.apply(Ur, banks)]
+
+
+def _jit_fold(U: torch.Tensor, filters: list[FoldedFilter]) -> bool:
+    """Whether the folds of ``U`` run as compiled loops (``_fold_jit``): a CPU complex64/128
+    spectrum of ``MIN_JIT`` values or more, torch on one thread (the classic transforms'
+    side-by-side chunks; with two, torch's passes use both cores), numba available, and each
+    filter either one ``(*grid)`` or a bank ``(L, *grid)`` applied along a singleton axis of
+    ``U (..., 1, *grid)``, at most 2D. Each output row is formed in cache and each row of the
+    gradient summed over the bank in cache, where torch reads and writes them once a block
+    (forward) and once a filter of the bank (backward)."""
+    if not filters:
+        return False
+    nd = filters[0].ndim
+    return (U.device.type == "cpu" and U.dtype in (torch.complex64, torch.complex128)
+            and U.numel() >= MIN_JIT and torch.get_num_threads() == 1 and nd <= 2
+            and all(f.ndim == nd and f._f.ndim <= nd + 1 and tuple(f._f.shape[-nd:]) == tuple(U.shape[-nd:])
+                    and (f._f.ndim == nd or (U.dim() > nd and U.shape[-nd - 1] == 1)) for f in filters)
+            and jit.available("foscat_like.classic._fold_jit"))
+
+
+class _FoldJit(torch.autograd.Function):
+    """``fold_many`` on the compiled loops; a differentiated gradient (``create_graph``) takes
+    the torch formulas of ``_Fold``."""
+
+    @staticmethod
+    def forward(ctx, Ur: torch.Tensor, filters: list) -> tuple[torch.Tensor, ...]:
+        from ._fold_jit import fold
+        nd = filters[0].ndim
+        grid = tuple(Ur.shape[-nd - 1:-1])
+        U = Ur.detach().numpy().reshape(-1, grid[0] if nd == 2 else 1, 2 * grid[-1])
+        ctx.filters, ctx.shape = filters, Ur.shape
+        ctx.set_materialize_grads(False)
+        outs = []
+        for f in filters:
+            w, blocks = f._jit_operands(Ur.dtype)
+            lead = Ur.shape[:-nd - 2] + (f.banks,) if f._f.ndim > nd else Ur.shape[:-nd - 1]
+            out = torch.empty(lead + f.sub + (2,), dtype=Ur.dtype)
+            fold(U, w, blocks, out.numpy().reshape(U.shape[0], -1, f.sub[0] if nd == 2 else 1, 2 * f.sub[-1]))
+            outs.append(out)
+        return tuple(outs)
+
+    @staticmethod
+    def backward(ctx, *gs: torch.Tensor | None):
+        used = [(f, g) for f, g in zip(ctx.filters, gs) if g is not None]
+        if not used:
+            return None, None
+        if torch.is_grad_enabled():
+            banks = [(f._blocks(gs[0]), f.k ** f.ndim) for f in ctx.filters]
+            return _Fold.backward(_Saved(banks, ctx.shape), *gs)
+        from ._fold_jit import fold_adjoint
+        nd = used[0][0].ndim
+        used.sort(key=lambda fg: len(fg[0].blocks) < fg[0].k ** nd)     # a tiling filter first
+        full = len(used[0][0].blocks) == used[0][0].k ** nd
+        gU = torch.empty(ctx.shape, dtype=used[0][1].dtype) if full else \
+            torch.zeros(ctx.shape, dtype=used[0][1].dtype)
+        G = gU.numpy().reshape(-1, ctx.shape[-3] if nd == 2 else 1, 2 * ctx.shape[-2])
+        for i, (f, g) in enumerate(used):
+            w, blocks = f._jit_operands(g.dtype)
+            g = torch.view_as_real(g.contiguous()) if g.is_complex() else g.contiguous()
+            fold_adjoint(g.numpy().reshape(G.shape[0], -1, f.sub[0] if nd == 2 else 1, 2 * f.sub[-1]),
+                         w, blocks, G, i > 0 or not full)
+        return gU, None
+
+
+class _Saved:
+    """The context ``_Fold.backward`` reads (``banks``, ``shape``)."""
+
+    def __init__(self, banks: list, shape: torch.Size):
+        self.banks, self.shape = banks, shape
 
 
 def _mul_reduce(g: torch.Tensor, b: torch.Tensor, out: torch.Tensor, add: bool) -> None:
