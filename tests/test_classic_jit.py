@@ -168,28 +168,3 @@ def test_transforms_equal_on_both_routes(one_thread, monkeypatch, make):
         res[mode] = y, g
     assert torch.allclose(res["jit"][0], res["torch"][0], rtol=1e-12, atol=1e-14)
     assert torch.allclose(res["jit"][1], res["torch"][1], rtol=1e-12, atol=1e-14)
-
-
-def test_1d_side_by_side_only_with_a_gradient(monkeypatch):
-    """1D: torch's threads for a forward, side-by-side chunks (compiled loops) with a gradient;
-    the two give the same numbers."""
-    from foscat_like.classic import frontend
-    calls = []
-    real = frontend.side_by_side
-    monkeypatch.setattr(frontend, "side_by_side", lambda *a: (calls.append(1), real(*a))[1])
-    S = Scattering1D(4, 256, Q=2)
-    x = torch.randn(4, 256, dtype=torch.float64)
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(2)
-        y0 = S(x)
-        assert not calls
-        xr = x.clone().requires_grad_()
-        y1 = S(xr)
-        assert calls
-        torch.set_num_threads(1)
-        y2 = S(x)
-    finally:
-        torch.set_num_threads(before)
-    assert torch.allclose(y0, y1.detach(), rtol=1e-12, atol=1e-14)
-    assert torch.allclose(y0, y2, rtol=1e-12, atol=1e-14)

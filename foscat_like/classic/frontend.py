@@ -91,8 +91,7 @@ class ScatteringBase(torch.nn.Module):
     _out_types: tuple[str, ...] = ("array",)
     _numpy_compute: torch.dtype | None = None
     _numpy_out: type | None = None
-    _side_by_side: bool | str = True   # batch chunks run on parallel threads (CPU); "grad": only
-                                       # where the input requires a gradient
+    _side_by_side = True          # batch chunks run on parallel threads (CPU)
 
     def __new__(cls, *args, **kwargs):
         if check_frontend(kwargs.get("frontend")) == "sklearn":
@@ -123,9 +122,7 @@ class ScatteringBase(torch.nn.Module):
         thread each, forward and backward (``threads.side_by_side``): no per-operation thread
         synchronisation, which is what made small operations slow on a busy machine."""
         B = t.shape[0]
-        sbs = self._side_by_side is True or (self._side_by_side == "grad" and t.requires_grad
-                                             and torch.is_grad_enabled())
-        n = torch.get_num_threads() if t.device.type == "cpu" and sbs else 1
+        n = torch.get_num_threads() if t.device.type == "cpu" and self._side_by_side else 1
         size = self._chunk(B) if n == 1 else min(self._chunk(B), -(-B // n))
         if size >= B:
             return self._coefficients(t)

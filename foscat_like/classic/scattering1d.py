@@ -103,10 +103,10 @@ class Scattering1D(ScatteringBase):
     _out_types = ("array", "list", "dict")
     _numpy_compute = torch.float64       # Kymatio 0.3's numpy frontend computes in float64
     _numpy_out = np.float64
-    # forward alone: torch's own threads (measured 1.06x faster than side by side, and with the
-    # compiled modulus and folds of the side-by-side chunks 1.10x); with a gradient, side by side,
-    # where the chunks' compiled loops make forward + backward 1.14x (1.02-1.18) faster (2 threads)
-    _side_by_side = "grad"
+    # side by side (the chunks' compiled loops; 2 threads): forward + backward 1.14x (1.02-1.18)
+    # faster than on torch's own threads, the forward 0.91x (0.81-0.97) on a quiet machine; with
+    # one core busy, torch's threads wait for each other: forward 0.67 s against 0.10 s
+    _side_by_side = True
 
     def __init__(self, J: int, shape, Q=1, T=None, max_order: int = 2, average=None,
                  oversampling: int = 0, out_type: str = "array", backend=None, frontend=None):
