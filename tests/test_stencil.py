@@ -290,6 +290,30 @@ def test_wavelet_parts_and_downsample_in_one_pass(kernels, patch, monkeypatch):
     assert torch.autograd.gradcheck(lambda v: g.wavelet_parts_and_downsample(v)[0], (x,))
 
 
+@pytest.mark.parametrize("kernels", LAYOUTS)
+@pytest.mark.parametrize("R", [1, 8])
+def test_differentiated_gradients(kernels, R, monkeypatch):
+    """A gradient that is itself differentiated (``create_graph``) goes through the stencils'
+    adjoints as recorded operations on every layout (the compiled kernels and the CSR products
+    are not recorded by autograd: the second derivative was silently lost there). The
+    Hessian-vector product of ``|A x|^2`` is ``2 A^T A v``; gradgradcheck through the grid."""
+    index, _, _ = full_sky_neighbourhood(4, 3)
+    vals = np.random.default_rng(8).standard_normal((index.shape[0] // 4, R, index.shape[1]))
+    op = st.Stencil(index, vals, 4, torch.float64, kernels=kernels)
+    x = torch.randn(2, op.n, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(2, op.n, dtype=torch.float64)
+    for f in (lambda u: op.apply(u), lambda u: torch.cat(op.apply_split(u, (2, 1, op.n), 1), 1)
+              if R > 1 else op.apply(u)):
+        gx, = torch.autograd.grad((f(x) ** 2).sum(), x, create_graph=True)
+        hv, = torch.autograd.grad(gx, x, v)
+        torch.testing.assert_close(hv, 2 * op.adjoint(op.forward(v)), rtol=1e-12, atol=1e-12)
+    monkeypatch.setattr(hk, "available", lambda: kernels)
+    g = HealpixGrid(4, 3)
+    xs = torch.randn(1, 2, 12 * 16, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradgradcheck(lambda u: g.wavelet_parts_and_downsample(u)[0], (xs,))
+    assert torch.autograd.gradgradcheck(lambda u: g.wavelet_parts_and_downsample(u)[1], (xs,))
+
+
 @pytest.mark.skipif(not hk.available(), reason="numba")
 def test_outputs_of_a_stencil_are_checked():
     index, _, _ = full_sky_neighbourhood(2, 3)

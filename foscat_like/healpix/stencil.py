@@ -288,7 +288,27 @@ class _StencilApply(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g: torch.Tensor):
-        return ctx.op.adjoint(g), None, None
+        return _adjoint(ctx.op, g), None, None
+
+
+class _StencilAdjoint(torch.autograd.Function):
+    """``op.adjoint(y)`` as a differentiable operation (its backward is ``op.forward``): the
+    backward of a backward, for a differentiated gradient (``create_graph``)."""
+
+    @staticmethod
+    def forward(ctx, y: torch.Tensor, op: Stencil) -> torch.Tensor:
+        ctx.op, ctx.shape = op, y.shape
+        return op.adjoint(y)
+
+    @staticmethod
+    def backward(ctx, h: torch.Tensor):
+        return _StencilApply.apply(h, ctx.op, ctx.shape), None
+
+
+def _adjoint(op: Stencil, g: torch.Tensor) -> torch.Tensor:
+    """``op.adjoint(g)``, differentiable where autograd records the backward (``create_graph``;
+    the compiled kernels and the CSR products are not recorded by autograd)."""
+    return _StencilAdjoint.apply(g, op) if torch.is_grad_enabled() else op.adjoint(g)
 
 
 class _StencilSplit(torch.autograd.Function):
@@ -306,6 +326,10 @@ class _StencilSplit(torch.autograd.Function):
             return None, None, None, None
         like = ga if ga is not None else gb
         M = like.numel() // (like.shape[-1] * (split if ga is not None else op.R - split))
+        if torch.is_grad_enabled():             # a differentiated gradient: recorded operations
+            a = like.new_zeros((M, split, op.n)) if ga is None else ga.reshape(M, split, op.n)
+            b = like.new_zeros((M, op.R - split, op.n)) if gb is None else gb
+            return _adjoint(op, torch.cat([a, b], 1)), None, None, None
         g = heap.empty((M, op.R, op.n), like.dtype, like.device)       # both gradients, one adjoint
         a, b = g[:, :split], g[:, split:]
         a.zero_() if ga is None else a.view(ctx.shape).copy_(ga)
