@@ -1,5 +1,6 @@
 """Fixtures shared by several test modules."""
 import pytest
+import torch
 
 
 @pytest.fixture(scope="session")
@@ -12,3 +13,12 @@ def dask_client():
     yield client
     client.close()
     cluster.close()
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one thread (where the compiled loops run), restored after."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)

@@ -67,15 +67,6 @@ JIT = jit.available("foscat_like.stats._gram_jit")
 gram_kernels_gram = gram_kernels.gram
 
 
-@pytest.fixture
-def one_thread():
-    """torch on one thread (where the compiled Gram runs), restored after."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
-
-
 @pytest.fixture(params=["torch", pytest.param("jit", marks=pytest.mark.skipif(not JIT, reason="numba"))])
 def gram_path(request, monkeypatch, one_thread):
     """The Gram products on torch's matrix product, then on the compiled loops."""

@@ -147,7 +147,7 @@ class _FoldJit(torch.autograd.Function):
         if not used:
             return None, None
         if torch.is_grad_enabled():
-            banks = [(f._blocks(gs[0]), f.k ** f.ndim) for f in ctx.filters]
+            banks = [(f._blocks(used[0][1]), f.k ** f.ndim) for f in ctx.filters]
             return _Fold.backward(_Saved(banks, ctx.shape), *gs)
         from ._fold_jit import fold_adjoint
         nd = used[0][0].ndim
@@ -158,8 +158,7 @@ class _FoldJit(torch.autograd.Function):
         G = gU.numpy().reshape(-1, ctx.shape[-3] if nd == 2 else 1, 2 * ctx.shape[-2])
         for i, (f, g) in enumerate(used):
             w, blocks = f._jit_operands(g.dtype)
-            g = torch.view_as_real(g.contiguous()) if g.is_complex() else g.contiguous()
-            fold_adjoint(g.numpy().reshape(G.shape[0], -1, f.sub[0] if nd == 2 else 1, 2 * f.sub[-1]),
+            fold_adjoint(g.contiguous().numpy().reshape(G.shape[0], -1, f.sub[0] if nd == 2 else 1, 2 * f.sub[-1]),
                          w, blocks, G, i > 0 or not full)
         return gU, None
 
