@@ -1,24 +1,38 @@
-"""The compiled loops of ``ops`` (numba; imported on first use): the complex modulus and its
-adjoint, one pass over memory each, on flat arrays of interleaved (re, im) values."""
+"""The compiled loops of ``ops`` (numba; imported on first use): the complex modulus, over one
+axis or none, and its adjoint, one pass over memory each. ``r (A, M, 2P)``: ``A`` outer
+entries, ``M`` values along the reduced axis (1 for a plain modulus), ``P`` inner entries as
+interleaved (re, im)."""
 import numba
 import numpy as np
 
 
 @numba.njit(nogil=True, fastmath=True, boundscheck=False, cache=True)
 def modulus(r, m):  # pragma: no cover (compiled)
-    """``m[i] = |r[2i] + i r[2i+1]|``."""
-    for i in range(m.shape[0]):
-        a = r[2 * i]
-        b = r[2 * i + 1]
-        m[i] = np.sqrt(a * a + b * b)
+    """``m[a, q] = sqrt(sum_k |r[a, k, 2q] + i r[a, k, 2q+1]|^2)`` (``m (A, P)``)."""
+    A, M = r.shape[0], r.shape[1]
+    for a in range(A):
+        ma = m[a]
+        r0 = r[a, 0]
+        for q in range(ma.shape[0]):
+            ma[q] = r0[2 * q] * r0[2 * q] + r0[2 * q + 1] * r0[2 * q + 1]
+        for k in range(1, M):
+            rk = r[a, k]
+            for q in range(ma.shape[0]):
+                ma[q] += rk[2 * q] * rk[2 * q] + rk[2 * q + 1] * rk[2 * q + 1]
+        for q in range(ma.shape[0]):
+            ma[q] = np.sqrt(ma[q])
 
 
 @numba.njit(nogil=True, fastmath=True, boundscheck=False, cache=True)
 def modulus_adjoint(r, m, g, out):  # pragma: no cover (compiled)
-    """``out[2i:2i+2] = r[2i:2i+2] g[i] / m[i]`` (0 where ``m[i] == 0``)."""
-    for i in range(m.shape[0]):
-        mi = m[i]
-        s = g[i] / mi if mi > 0 else g[i] * 0
-        out[2 * i] = r[2 * i] * s
-        out[2 * i + 1] = r[2 * i + 1] * s
-
+    """``out[a, k, 2q:2q+2] = r[a, k, 2q:2q+2] g[a, q] / m[a, q]`` (0 where ``m[a, q] == 0``)."""
+    A, M = r.shape[0], r.shape[1]
+    for a in range(A):
+        ma, ga = m[a], g[a]
+        for k in range(M):
+            rk, ok = r[a, k], out[a, k]
+            for q in range(ma.shape[0]):
+                mq = ma[q]
+                s = ga[q] / mq if mq > 0 else ga[q] * 0
+                ok[2 * q] = rk[2 * q] * s
+                ok[2 * q + 1] = rk[2 * q + 1] * s

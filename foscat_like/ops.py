@@ -1,6 +1,8 @@
 """Small differentiable operations shared by every grid and statistic."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -25,47 +27,58 @@ def _jit_modulus(z: torch.Tensor) -> bool:
             and jit.available("foscat_like._ops_jit"))
 
 
-def _flat(t: torch.Tensor) -> np.ndarray:
-    """``t`` (real, or complex as interleaved reals) as a flat contiguous numpy array (a view
-    where ``t`` is contiguous)."""
+def _rows(t: torch.Tensor, dim: int | None) -> np.ndarray:
+    """``t`` (complex, as interleaved reals) as the loops' ``(A, M, 2P)`` numpy view (copied
+    once where ``t`` is not contiguous): ``M`` the size of ``dim`` (1 for none)."""
     t = heap.contiguous(t.detach())
-    return (torch.view_as_real(t) if t.is_complex() else t).reshape(-1).numpy()
+    A = math.prod(t.shape[:dim]) if dim is not None else 1
+    M = t.shape[dim] if dim is not None else 1
+    return torch.view_as_real(t).numpy().reshape(A, M, -1)
 
 
 class _Modulus(torch.autograd.Function):
-    """|z| of a complex tensor, with gradient 0 at z = 0 (no NaN)."""
+    """|z| (``dim=None``) or ``sqrt(sum_dim |z|^2)`` of a complex tensor, with gradient 0 where
+    it is 0 (no NaN)."""
 
     @staticmethod
-    def forward(ctx, z: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, z: torch.Tensor, dim: int | None) -> torch.Tensor:
+        shape = z.shape if dim is None else z.shape[:dim] + z.shape[dim + 1:]
         if _jit_modulus(z):
             from ._ops_jit import modulus as loop
             z = heap.contiguous(z)
-            m = torch.empty(z.shape, dtype=z.real.dtype)
-            r, mf = _flat(z), m.view(-1).numpy()
-            loop(r, mf)
+            m = torch.empty(shape, dtype=z.real.dtype)
+            r = _rows(z, dim)
+            loop(r, m.numpy().reshape(r.shape[0], -1))
         else:
             r = torch.view_as_real(z)
             m = r[..., 0] * r[..., 0]
-            m.addcmul_(r[..., 1], r[..., 1]).sqrt_()   # faster than hypot / abs on CPU
+            m.addcmul_(r[..., 1], r[..., 1])    # faster than hypot / abs on CPU
+            m = (m if dim is None else m.sum(dim)).sqrt_()
+        ctx.dim = dim
         ctx.save_for_backward(z, m)
         return m
 
     @staticmethod
-    def backward(ctx, g: torch.Tensor) -> torch.Tensor:
+    def backward(ctx, g: torch.Tensor):
         z, m = ctx.saved_tensors
         if _jit_modulus(z) and not torch.is_grad_enabled():   # a differentiated gradient: torch
             from ._ops_jit import modulus_adjoint as loop
             out = torch.empty(z.shape, dtype=z.dtype)
-            r, mf, gf, of = _flat(z), _flat(m), _flat(g), _flat(out)
-            loop(r, mf, gf, of)
-            return out
+            r = _rows(z, ctx.dim)
+            loop(r, m.numpy().reshape(r.shape[0], -1), heap.contiguous(g).numpy().reshape(r.shape[0], -1),
+                 torch.view_as_real(out).numpy().reshape(r.shape))
+            return out, None
         scale = torch.where(m > 0, g / m, 0.0)
-        return torch.view_as_complex(torch.view_as_real(z) * scale.unsqueeze(-1))   # real arithmetic
+        scale = scale if ctx.dim is None else scale.unsqueeze(ctx.dim)
+        return torch.view_as_complex(torch.view_as_real(z) * scale.unsqueeze(-1)), None   # real arithmetic
 
 
-def modulus(z: torch.Tensor) -> torch.Tensor:
-    """Complex modulus ``(...) -> (...)`` real, fast and safe at zero."""
-    return _Modulus.apply(z)
+def modulus(z: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """Complex modulus ``(...) -> (...)`` real, fast and safe at zero; with ``dim``, the norm of
+    the vectors along ``dim`` (``sqrt(sum_dim |z|^2)``, that axis removed)."""
+    if dim is not None:
+        dim = dim % z.dim()
+    return _Modulus.apply(z, dim)
 
 
 def safe_sqrt(x: torch.Tensor, eps: float = 1e-30) -> torch.Tensor:

@@ -1,6 +1,7 @@
-"""The classic transforms' compiled loops (``_ops_jit``: the complex modulus; ``classic/_fold_jit``:
-the multiply-and-fold of ``fourier.fold_many``) against the torch formulas they replace: values,
-gradients, a differentiated gradient, the rules that choose them, and whole transforms."""
+"""The classic transforms' compiled loops (``_ops_jit``: the complex modulus, plain or over an
+axis; ``classic/_fold_jit``: the multiply-and-fold of ``fourier.fold_many``) against the torch
+formulas they replace: values, gradients, a differentiated gradient, the rules that choose them,
+and whole transforms."""
 import numpy as np
 import pytest
 import torch
@@ -8,7 +9,7 @@ import torch
 from foscat_like import ops
 from foscat_like.classic import fourier
 from foscat_like.classic.fourier import FoldedFilter, fold_many
-from foscat_like.planar import Scattering1D, Scattering2D
+from foscat_like.planar import HarmonicScattering3D, Scattering1D, Scattering2D
 
 pytest.importorskip("numba")
 
@@ -45,11 +46,34 @@ def test_modulus_loops_equal_torch(one_thread, monkeypatch, dtype):
     assert torch.allclose(res["jit"][0], z0.abs().transpose(1, 2), rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dim", [0, 1, -2, 3])
+@pytest.mark.parametrize("jit_on", [True, False])
+def test_modulus_over_an_axis(one_thread, monkeypatch, dim, jit_on):
+    """``modulus(z, dim) = sqrt(sum_dim |z|^2)``, on both routes, against the formula; a
+    vector that is 0 has gradient 0."""
+    monkeypatch.setattr(ops, "MIN_JIT", 1 if jit_on else OFF)
+    z0 = torch.randn(3, 5, 4, 7, dtype=torch.complex128)
+    z0[1, 2, :, 3] = 0
+    z0[0, :, 1, 2] = 0
+    z0[:, 1, 2, 4] = 0
+    z = z0.clone().requires_grad_()
+    m = ops.modulus(z, dim)
+    want = torch.sqrt((z0.abs() ** 2).sum(dim))
+    torch.testing.assert_close(m, want, rtol=1e-13, atol=1e-14)
+    g = torch.randn_like(m)
+    gz, = torch.autograd.grad(m, z, g)
+    zz = z0.clone().requires_grad_()
+    ref, = torch.autograd.grad(torch.sqrt((zz.abs() ** 2).sum(dim) + 1e-300), zz, g)
+    torch.testing.assert_close(gz, ref, rtol=1e-10, atol=1e-12)
+    assert torch.isfinite(gz).all()
+
+
 def test_modulus_loops_gradcheck(one_thread, monkeypatch):
     monkeypatch.setattr(ops, "MIN_JIT", 1)
-    z = torch.randn(4, 33, dtype=torch.complex128, requires_grad=True)
-    assert torch.autograd.gradcheck(ops.modulus, (z,))
-    assert torch.autograd.gradgradcheck(ops.modulus, (z,))       # the torch formulas
+    z = torch.randn(4, 3, 11, dtype=torch.complex128, requires_grad=True)
+    for f in (ops.modulus, lambda u: ops.modulus(u, 1)):
+        assert torch.autograd.gradcheck(f, (z,))
+        assert torch.autograd.gradgradcheck(f, (z,))             # the torch formulas
 
 
 def test_modulus_rules(monkeypatch):
@@ -146,6 +170,7 @@ def test_fold_rules(monkeypatch):
     lambda: (Scattering2D(3, (48, 40), L=4), torch.randn(3, 48, 40, dtype=torch.float64)),
     lambda: (Scattering1D(5, 512, Q=4), torch.randn(3, 512, dtype=torch.float64)),
     lambda: (Scattering1D(4, 256, Q=2, T=0, out_type="list"), torch.randn(2, 256, dtype=torch.float64)),
+    lambda: (HarmonicScattering3D(2, (12, 12, 12), L=2), torch.randn(2, 12, 12, 12, dtype=torch.float64)),
 ])
 def test_transforms_equal_on_both_routes(one_thread, monkeypatch, make):
     """A whole transform and its gradient, the compiled loops against the torch formulas."""

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..checks import ShapeError, check_bool, check_int
+from ..ops import modulus
 from .frontend import ScatteringBase
 
 CHUNK_ELEMENTS = 2 ** 25   # complex values held at once by one wavelet product (256 MiB in complex64)
@@ -121,7 +122,7 @@ class HarmonicScattering3D(ScatteringBase):
         out = []
         for k in range(0, psi.shape[0], step):
             y = torch.fft.ifftn(Xf[:, None, None] * psi[None, k:k + step], dim=(-3, -2, -1))
-            out.append(torch.sqrt((y.real ** 2 + y.imag ** 2).sum(2)))
+            out.append(modulus(y, dim=2))                   # sqrt(sum_m |y_m|^2)
         return torch.cat(out, dim=1)
 
     def _integrals(self, U: torch.Tensor) -> torch.Tensor:
