@@ -13,6 +13,10 @@ def modulus(r, m):  # pragma: no cover (compiled)
     for a in range(A):
         ma = m[a]
         r0 = r[a, 0]
+        if M == 1:                        # a plain modulus: one pass
+            for q in range(ma.shape[0]):
+                ma[q] = np.sqrt(r0[2 * q] * r0[2 * q] + r0[2 * q + 1] * r0[2 * q + 1])
+            continue
         for q in range(ma.shape[0]):
             ma[q] = r0[2 * q] * r0[2 * q] + r0[2 * q + 1] * r0[2 * q + 1]
         for k in range(1, M):
