@@ -3,7 +3,6 @@ and the fused "multiply by a filter then subsample" operation."""
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 import torch
