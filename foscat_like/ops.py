@@ -76,7 +76,14 @@ class _Modulus(torch.autograd.Function):
 def modulus(z: torch.Tensor, dim: int | None = None) -> torch.Tensor:
     """Complex modulus ``(...) -> (...)`` real, fast and safe at zero; with ``dim``, the norm of
     the vectors along ``dim`` (``sqrt(sum_dim |z|^2)``, that axis removed)."""
+    if not torch.is_tensor(z) or not z.is_complex():
+        raise TypeError(f"modulus takes a complex tensor z; got {type(z).__name__}"
+                        + (f" of dtype {z.dtype}" if torch.is_tensor(z) else ""))
     if dim is not None:
+        if isinstance(dim, bool) or not isinstance(dim, int):
+            raise TypeError(f"dim must be an int or None; got {dim!r}")
+        if not -z.dim() <= dim < z.dim():
+            raise ValueError(f"dim must be in [{-z.dim()}, {z.dim() - 1}] for a {z.dim()}-d z; got {dim}")
         dim = dim % z.dim()
     return _Modulus.apply(z, dim)
 

@@ -68,6 +68,20 @@ def test_modulus_over_an_axis(one_thread, monkeypatch, dim, jit_on):
     assert torch.isfinite(gz).all()
 
 
+def test_modulus_refuses_bad_input():
+    z = torch.randn(2, 3, dtype=torch.complex64)
+    with pytest.raises(ValueError, match="dim must be in"):
+        ops.modulus(z, 2)
+    with pytest.raises(ValueError, match="dim must be in"):
+        ops.modulus(z, -3)
+    with pytest.raises(TypeError, match="dim must be an int"):
+        ops.modulus(z, 1.0)
+    with pytest.raises(TypeError, match="complex tensor z"):
+        ops.modulus(z.real)
+    with pytest.raises(TypeError, match="complex tensor z"):
+        ops.modulus(z.numpy())
+
+
 def test_modulus_loops_gradcheck(one_thread, monkeypatch):
     monkeypatch.setattr(ops, "MIN_JIT", 1)
     z = torch.randn(4, 3, 11, dtype=torch.complex128, requires_grad=True)

@@ -8,9 +8,9 @@ import numpy as np
 
 
 @numba.njit(inline="always", fastmath=True)
-def _dot4(t, y0, y1, y2, y3, n, zero):  # pragma: no cover (compiled)
-    """``(t . y0, t . y1, t . y2, t . y3)`` over ``n`` values: one load of ``t`` for four
-    multiply-adds (the loops' inner product)."""
+def _add_dot4(t, y0, y1, y2, y3, n, zero, g, j):  # pragma: no cover (compiled)
+    """``g[j:j+4] += (t . y0, t . y1, t . y2, t . y3)`` over ``n`` values: one load of ``t`` for
+    four multiply-adds (the loops' inner product)."""
     a0 = a1 = a2 = a3 = zero
     for i in range(n):
         ti = t[i]
@@ -18,7 +18,10 @@ def _dot4(t, y0, y1, y2, y3, n, zero):  # pragma: no cover (compiled)
         a1 += ti * y1[i]
         a2 += ti * y2[i]
         a3 += ti * y3[i]
-    return a0, a1, a2, a3
+    g[j] += a0
+    g[j + 1] += a1
+    g[j + 2] += a2
+    g[j + 3] += a3
 
 
 @numba.njit(inline="always", fastmath=True)
@@ -56,11 +59,7 @@ def _forward(Z1, rZ1, Z2, w_re, w_im, same, chunk, i0, i1, G):  # pragma: no cov
                     while r2 + 4 <= R2:
                         y0, y1 = Z2[b, r2, k0:k0 + n], Z2[b, r2 + 1, k0:k0 + n]
                         y2, y3 = Z2[b, r2 + 2, k0:k0 + n], Z2[b, r2 + 3, k0:k0 + n]
-                        a0, a1, a2, a3 = _dot4(ts, y0, y1, y2, y3, n, zero)
-                        G[b, c, l, r1, r2] += a0
-                        G[b, c, l, r1, r2 + 1] += a1
-                        G[b, c, l, r1, r2 + 2] += a2
-                        G[b, c, l, r1, r2 + 3] += a3
+                        _add_dot4(ts, y0, y1, y2, y3, n, zero, G[b, c, l, r1], r2)
                         r2 += 4
                     while r2 < R2:
                         G[b, c, l, r1, r2] += _dot1(ts, Z2[b, r2, k0:k0 + n], n, zero)
@@ -161,11 +160,7 @@ def _rows_gram(Fb, Fo, Wb, Wo, P, w, uniform, chunk, i0, i1, G):  # pragma: no c
                     while y + 4 <= X:
                         y0, y1 = _row(Fb, Fo, Wb, Wo, b, l3, y, n1, p0, p1), _row(Fb, Fo, Wb, Wo, b, l3, y + 1, n1, p0, p1)
                         y2, y3 = _row(Fb, Fo, Wb, Wo, b, l3, y + 2, n1, p0, p1), _row(Fb, Fo, Wb, Wo, b, l3, y + 3, n1, p0, p1)
-                        a0, a1, a2, a3 = _dot4(ts, y0, y1, y2, y3, n, zero)
-                        G[b, k, l3, x, y] += a0
-                        G[b, k, l3, x, y + 1] += a1
-                        G[b, k, l3, x, y + 2] += a2
-                        G[b, k, l3, x, y + 3] += a3
+                        _add_dot4(ts, y0, y1, y2, y3, n, zero, G[b, k, l3, x], y)
                         y += 4
                     while y < X:
                         G[b, k, l3, x, y] += _dot1(ts, _row(Fb, Fo, Wb, Wo, b, l3, y, n1, p0, p1), n, zero)
