@@ -18,13 +18,15 @@ def _torch_synthesis(Y, shape):
     return torch.fft.irfftn(Z, s=shape, dim=tuple(range(-len(shape), 0)), norm="forward")
 
 
-@pytest.fixture(params=["ducc0", "torch"])
+@pytest.fixture(params=["ducc0", "torch r2c, ducc0 c2r", "torch"])
 def path(request, monkeypatch):
     if request.param == "torch":
         monkeypatch.setattr(fft, "_ducc", lambda t: False)
     else:                   # ducc0 at every size (by default from 64², on one torch thread)
         monkeypatch.setattr(fft, "DUCC_MIN_SIZE", 1)
         monkeypatch.setattr(fft, "_single_thread", lambda: True)
+        # the forward transforms on ducc0 too (the default where torch's are not MKL's), or on torch
+        monkeypatch.setattr(fft, "_torch_r2c", lambda: request.param != "ducc0")
     return request.param
 
 
@@ -85,6 +87,15 @@ def test_strided_inputs(monkeypatch):
     Y = torch.randn(20, 6, dtype=torch.float64).T                  # (6, 20), not contiguous; 20 = 2 * 10
     assert not Y.is_contiguous()
     torch.testing.assert_close(fft.c2r(Y, (18,), False, ducc=True), _torch_synthesis(Y.contiguous(), (18,)))
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (12, 10), (6, 9), (16,), (4, 6, 8)])
+def test_c2r_overwrite_equals_a_copy(shape):
+    """``overwrite``: ducc0 may use the input as work space; the transform is the same."""
+    Y = torch.randn((3, 2 * torch.Size(fft.half(shape)).numel()), dtype=torch.float64)
+    ref = _torch_synthesis(Y, shape)
+    torch.testing.assert_close(fft.c2r(Y.clone(), shape, False, ducc=True, overwrite=True), ref)
+    torch.testing.assert_close(fft.c2r(Y.clone(), shape, False, ducc=False, overwrite=True), ref)
 
 
 def test_ducc0_from_its_minimum_size(monkeypatch):

@@ -30,13 +30,15 @@ def _both(grid, x1, x2, J):
     return out
 
 
-@pytest.fixture(params=["ducc0", "torch.fft"])
+@pytest.fixture(params=["ducc0", "torch r2c, ducc0 c2r", "torch.fft"])
 def transforms(request, monkeypatch):
     """The spectral path's real FFTs on ducc0 at every size (the default does so from 64², on one
-    torch thread) or on torch.fft (other devices, several threads)."""
-    if request.param == "ducc0":
+    torch thread; with MKL the forward transforms on torch), or on torch.fft (other devices,
+    several threads)."""
+    if request.param != "torch.fft":
         monkeypatch.setattr(fft, "DUCC_MIN_SIZE", 1)
         monkeypatch.setattr(fft, "_single_thread", lambda: True)
+        monkeypatch.setattr(fft, "_torch_r2c", lambda: request.param != "ducc0")
     else:
         monkeypatch.setattr(fft, "_single_thread", lambda: False)
     return request.param

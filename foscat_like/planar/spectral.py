@@ -68,7 +68,7 @@ class _WaveletParts(torch.autograd.Function):
         torch.mul(rot(Y)[:, None], po, out=F[:, 1])
         ctx.ducc, ctx.shape = fft.use_ducc(Y, shape), shape
         ctx.save_for_backward(pe_T, po_T)
-        return fft.c2r(F.view(B, 2 * L, K), shape, False, ducc=ctx.ducc)
+        return fft.c2r(F.view(B, 2 * L, K), shape, False, ducc=ctx.ducc, overwrite=True)
 
     @staticmethod
     def backward(ctx, g):
