@@ -50,10 +50,10 @@ def _ducc(t: torch.Tensor) -> bool:
     return t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64) and _single_thread()
 
 
-def _torch_r2c() -> bool:
-    """torch's real forward transform where it runs on MKL: measured 1.1-2.2x faster than
-    ducc0's (1 thread, 64²-256², 1-8 fields, float32 and float64; torch 2.13). Its inverse is
-    not (``c2r``)."""
+def _mkl() -> bool:
+    """Whether torch's FFTs run on MKL. Its real forward transform then measured 1.1-2.2x faster
+    than ducc0's (1 thread, 64²-256², 1-8 fields, float32 and float64; torch 2.13) and its
+    complex one 1.4-2.8x (``ifft``'s 16x8 rows of 4096-16384); its real inverse did not (``c2r``)."""
     return torch.backends.mkl.is_available()
 
 
@@ -83,9 +83,9 @@ def _column_weight(shape: tuple[int, ...], value: float, dtype: torch.dtype, dev
 
 def r2c(x: torch.Tensor, nd: int, scale_by_size: bool, ducc: bool = False) -> torch.Tensor:
     """``rfftn`` over the last ``nd`` axes, divided by ``P`` or not, as interleaved reals (on
-    ducc0 when ``ducc`` and torch's FFTs are not MKL's (``_torch_r2c``): no autograd)."""
+    ducc0 when ``ducc`` and torch's FFTs are not MKL's (``_mkl``): no autograd)."""
     shape = tuple(x.shape[-nd:])
-    if ducc and not _torch_r2c():
+    if ducc and not _mkl():
         import ducc0
         out = torch.empty(x.shape[:-nd] + half(shape), dtype=_COMPLEX[x.dtype])
         ducc0.fft.r2c(x.detach().numpy(), axes=_axes(nd), forward=True, inorm=2 if scale_by_size else 0,
@@ -139,10 +139,12 @@ def analysis(x: torch.Tensor, nd: int) -> torch.Tensor:
 def _ducc_ifft(z: torch.Tensor) -> bool:
     """ducc0's complex transform where it measured faster than torch.fft (1 thread, 16x8 rows):
     power-of-two lengths from 4096 (complex64 8192: 2.1 against 3.0 ms; 16384: 5.0 against 7.3
-    ms); at 1024-2048 it was up to 3x slower, and at 12288 no faster."""
+    ms); at 1024-2048 it was up to 3x slower, and at 12288 no faster), where torch's FFTs are
+    not MKL's: MKL's measured 1.4-2.8x faster (2026-12-07; Scattering1D 16x8192 in place, paired:
+    forward 1.12x, forward+backward 1.09-1.11x)."""
     n = z.shape[-1]
     return (z.device.type == "cpu" and z.dtype in _COMPLEX.values() and n >= 4096 and n & (n - 1) == 0
-            and _single_thread())
+            and _single_thread() and not _mkl())
 
 
 def _c2c(z: torch.Tensor, forward: bool) -> torch.Tensor:
