@@ -206,15 +206,20 @@ def test_float32_close_to_float64():
 
 
 def test_band_powers_are_ring_means_of_the_periodogram():
-    """band_powers (index_add over rings) equals the mean of |fft|^2 / P over each ring."""
+    """band_powers (index_add over the half spectrum's rings) equals the mean of |fft|^2 / P over
+    each ring of the full spectrum, with its gradient; even and odd sizes."""
     import math
-    for nd, shape in ((2, (32, 24)), (1, (64,))):
+    for nd, shape in ((2, (32, 24)), (2, (15, 18)), (2, (16, 9)), (1, (64,)), (1, (45,))):
         grid = make_grid(f"{nd}d")
-        x = torch.randn((3,) + shape, dtype=torch.float64)
+        x = torch.randn((3,) + shape, dtype=torch.float64, requires_grad=True)
         P = (torch.fft.fftn(x, dim=grid._axes()).abs() ** 2 / math.prod(shape)).flatten(1)
         ring = grid._ring_index(shape)
         want = torch.stack([P[:, ring == b].mean(1) for b in range(int(ring.max()) + 1)], 1)
-        assert torch.allclose(grid.band_powers(x), want, rtol=1e-12)
+        got = grid.band_powers(x)
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=0)
+        w = torch.randn(want.shape, dtype=torch.float64)
+        torch.testing.assert_close(torch.autograd.grad((got * w).sum(), x)[0],
+                                   torch.autograd.grad((want * w).sum(), x)[0], rtol=1e-10, atol=1e-14)
 
 
 def test_modulus_parts_gradcheck_and_zero():

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..grid import Grid
+from .. import fft
 from . import spectral
 from ..classic.filters1d import filterbank_params, morlet_1d
 from ..classic.filters2d import morlet_2d
@@ -168,12 +169,28 @@ class PlanarGrid(Grid):
         """Power in isotropic bands (2D: rings of unit width in |k|; 1D: 12 per octave),
         ``(B, nbands)``: a fine S2 that pins the power spectrum inside each wavelet octave."""
         shape = self.spatial_shape(x)
-        ring, count = self._ring_sums(shape, x)
-        F = torch.view_as_real(torch.fft.fftn(x, dim=self._axes()))
-        P = (F * F).sum(-1).flatten(-self.spatial_ndim) / math.prod(shape)     # (B, P)
-        nb = count.numel()
-        out = P.new_zeros(P.shape[:-1] + (nb + 1,)).index_add(-1, ring, P)   # band nb: the mean
-        return out[..., :nb] / count.to(P.dtype)
+        ring, w, nb = self._half_ring_sums(shape, x)
+        Y = self.spectral(x)                                  # (B, K): rfftn(x) / P, interleaved
+        out = Y.new_zeros(Y.shape[:-1] + (nb + 1,)).index_add(-1, ring, Y * Y * w)
+        return out[..., :nb]                                  # band nb: the mean, dropped
+
+    def _half_ring_sums(self, shape, like: torch.Tensor) -> tuple:
+        """``band_powers`` on the half spectrum's interleaved coefficients ``Y = rfftn(x) / P``:
+        each coefficient's band ``ring (K,)`` (the mean's: ``nb``) and weight ``w (K,)``,
+        ``|fft(x)_k|^2 / P = P |Y_k|^2`` counted twice where the mirrored mode is not stored,
+        over the band's number of modes. Half the transform of the full ``fftn``, and no square
+        of a complex spectrum."""
+        key = ("half_ring_sums", shape, like.dtype, like.device)
+        if key not in self._filters:
+            ring, count = self._ring_sums(shape, like)
+            nb = count.numel()
+            full = ring.reshape(shape)[..., :shape[-1] // 2 + 1]          # the stored half
+            twice = fft.column_weight(shape, 2.0, torch.empty(0, dtype=torch.float64))
+            per_band = torch.cat([count.to(torch.float64), torch.ones(1, dtype=torch.float64)])
+            band = full.flatten().repeat_interleave(2)
+            w = twice * math.prod(shape) / per_band[band]
+            self._filters[key] = (band.to(like.device), w.to(device=like.device, dtype=like.dtype), nb)
+        return self._filters[key]
 
     def band_split(self, x: torch.Tensor) -> torch.Tensor:
         """Parts of ``x (B, *S)`` in log-spaced groups of its rings (the mean is band 0)."""
