@@ -13,10 +13,12 @@ Hermitian-completed spectrum. The adjoints (one transform each, of the same size
 On the CPU, when torch runs on one thread (``_single_thread``), the inverse transforms run on
 ducc0, on the caller's temporary spectrum as work space where there is one (``overwrite``;
 measured 2026-12-07, torch 2.13, 1 thread, 64²-256², 1-8 fields: 0.53-0.73x torch.fft's time in
-float64, 0.8-0.9x in float32), and so do the forward ones where torch's FFTs are not MKL's: with
-MKL, torch's r2c measured 1.1-2.2x faster than ducc0's (an earlier torch build measured ducc0's
-1.75x faster). Elsewhere everything is ``torch.fft``. In one eval+grad (paired, 7 rounds):
-1.03x (128² float64), 1.04x (float32), 1.07x / 1.10x (256²), 1.00x (64²). ``ifft``: the complex inverse transform of the 1D classic
+float64, 0.8-0.9x in float32, where ducc0 without it took 0.84-1.2x). The forward transforms run
+on ducc0 too, or on torch with ``FOSCAT_LIKE_FFT=torch`` (``_torch_forward``: they measured
+either way round on the two machines the library was timed on). Elsewhere everything is
+``torch.fft``. In one eval+grad on 2026-12-07's machine (paired, 7 rounds; with torch's r2c):
+1.03x (128² float64), 1.04x (float32), 1.07x / 1.10x (256²), 1.00x (64²), of which the r2c's
+share 1.02-1.03x. ``ifft``: the complex inverse transform of the 1D classic
 transform, on ducc0 under the same conditions for the lengths where it measured faster. All are
 checked against ``torch.fft`` and its autograd (tests/test_fft.py, tests/test_spectral.py).
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 
 import torch
 
@@ -50,11 +53,23 @@ def _ducc(t: torch.Tensor) -> bool:
     return t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64) and _single_thread()
 
 
-def _mkl() -> bool:
-    """Whether torch's FFTs run on MKL. Its real forward transform then measured 1.1-2.2x faster
-    than ducc0's (1 thread, 64²-256², 1-8 fields, float32 and float64; torch 2.13) and its
-    complex one 1.4-2.8x (``ifft``'s 16x8 rows of 4096-16384); its real inverse did not (``c2r``)."""
-    return torch.backends.mkl.is_available()
+ENV = "FOSCAT_LIKE_FFT"   # "ducc0" (default) or "torch": the forward transforms' library on one thread
+
+
+def _torch_forward(kind: str) -> bool:
+    """Whether torch's forward transforms (``kind``: ``"r2c"``, the spectral path's; ``"c2c"``, the
+    1D classic transform's) run instead of ducc0's on one thread: ``FOSCAT_LIKE_FFT`` = ``torch``;
+    the default ``ducc0``. Which is faster depends on the machine: on 2026-12-06's, ducc0's float64
+    r2c was 1.75x faster and its 1D c2c 1.4-1.6x; on 2026-12-07's (AVX-512, torch on MKL), torch's
+    r2c 1.1-2.2x and c2c 1.4-2.8x, which made a 128² float64 eval+grad 1.02-1.03x faster (paired,
+    9 rounds) and Scattering1D 16x8192 1.09-1.13x. A timing at first use was tried: torch's first
+    calls run 2x slower than its later ones, so it picked ducc0 there. Both give the same transforms
+    to rounding."""
+    del kind                 # one setting for both kinds
+    v = os.environ.get(ENV, "ducc0").strip()
+    if v not in ("torch", "ducc0"):
+        raise ValueError(f"{ENV} must be 'ducc0' (the default) or 'torch'; got {v!r}")
+    return v == "torch"
 
 
 def _axes(nd: int) -> tuple[int, ...]:
@@ -83,9 +98,9 @@ def _column_weight(shape: tuple[int, ...], value: float, dtype: torch.dtype, dev
 
 def r2c(x: torch.Tensor, nd: int, scale_by_size: bool, ducc: bool = False) -> torch.Tensor:
     """``rfftn`` over the last ``nd`` axes, divided by ``P`` or not, as interleaved reals (on
-    ducc0 when ``ducc`` and torch's FFTs are not MKL's (``_mkl``): no autograd)."""
+    ducc0 when ``ducc``, unless torch's measured faster (``_torch_forward``): no autograd)."""
     shape = tuple(x.shape[-nd:])
-    if ducc and not _mkl():
+    if ducc and not _torch_forward("r2c"):
         import ducc0
         out = torch.empty(x.shape[:-nd] + half(shape), dtype=_COMPLEX[x.dtype])
         ducc0.fft.r2c(x.detach().numpy(), axes=_axes(nd), forward=True, inorm=2 if scale_by_size else 0,
@@ -139,12 +154,11 @@ def analysis(x: torch.Tensor, nd: int) -> torch.Tensor:
 def _ducc_ifft(z: torch.Tensor) -> bool:
     """ducc0's complex transform where it measured faster than torch.fft (1 thread, 16x8 rows):
     power-of-two lengths from 4096 (complex64 8192: 2.1 against 3.0 ms; 16384: 5.0 against 7.3
-    ms); at 1024-2048 it was up to 3x slower, and at 12288 no faster), where torch's FFTs are
-    not MKL's: MKL's measured 1.4-2.8x faster (2026-12-07; Scattering1D 16x8192 in place, paired:
-    forward 1.12x, forward+backward 1.09-1.11x)."""
+    ms); at 1024-2048 it was up to 3x slower, and at 12288 no faster), unless
+    ``FOSCAT_LIKE_FFT=torch`` (``_torch_forward``)."""
     n = z.shape[-1]
     return (z.device.type == "cpu" and z.dtype in _COMPLEX.values() and n >= 4096 and n & (n - 1) == 0
-            and _single_thread() and not _mkl())
+            and _single_thread() and not _torch_forward("c2c"))
 
 
 def _c2c(z: torch.Tensor, forward: bool) -> torch.Tensor:
