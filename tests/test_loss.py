@@ -1,6 +1,8 @@
 """The synthesis loss (``optim.loss.StatLoss``): its packed distance (the families in one
-difference, square and weighted sum) equals the families' mean squared distances one by one,
-with their gradients, for auto, cross, angle-reduced, multi-component and inpainting terms."""
+difference, square and weighted sum; for auto statistics of whole planar fields, the packed row
+straight from the Gram matrices, ``stats.packed``) equals the families' mean squared distances
+one by one, with their gradients, for auto, cross, angle-reduced, multi-component and
+inpainting terms."""
 import pytest
 import torch
 
@@ -62,6 +64,11 @@ def test_packed_loss_equals_the_families_one_by_one(kind):
         gb, = torch.autograd.grad(b, u)
         torch.testing.assert_close(ga, gb, rtol=1e-10, atol=1e-14)
     assert float(a.detach()) > 0
+    # the auto term of a whole planar field, full angles, takes stats.packed from the second call
+    fast = kind in ("auto", "no variance", "cross", "two rows")
+    assert loss._fast.get((0, rows, torch.float64)) is fast
+    if kind == "cross":
+        assert loss._fast.get((1, rows, torch.float64)) is False
 
 
 def test_packed_loss_with_components():
@@ -76,3 +83,29 @@ def test_packed_loss_with_components():
     torch.testing.assert_close(a, b, rtol=1e-12, atol=0)
     torch.testing.assert_close(torch.autograd.grad(a, u)[0], torch.autograd.grad(b, u)[0], rtol=1e-10, atol=1e-14)
     assert float(loss(qu)) < 1e-20
+
+
+@pytest.mark.parametrize("gridname,NORIENT,shape,J", [("2d", 4, (32, 32), 3), ("2d", 6, (24, 40), 2),
+                                                        ("2d", 3, (16, 16), 1), ("1d", 4, (256,), 5)])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_packed_statistics_equal_the_general_path(gridname, NORIENT, shape, J, dtype):
+    """``stats.packed.packed_auto`` against ``normalize(scattering_covariance)`` packed by the loss,
+    values and gradients, for several orientations, sizes and both grids with a spectral route."""
+    from foscat_like.optim.loss import _pack
+    from foscat_like.stats.compute import scattering_covariance
+    from foscat_like.stats.normalize import normalisers, normalize
+    from foscat_like.stats.packed import inverse_divisors, packed_auto
+    from foscat_like.stats.scatcov import ScatCov
+    grid = fl.funct(NORIENT=NORIENT, grid=gridname).grid
+    g = torch.Generator().manual_seed(3)
+    ref = torch.randn((1,) + shape, generator=g, dtype=dtype)
+    x = torch.randn((2,) + shape, generator=g, dtype=dtype, requires_grad=True)
+    norms = {k: v.detach() for k, v in normalisers(scattering_covariance(grid, ref, None, J)).items()}
+    general = _pack([v for _, v in ScatCov.from_raw(normalize(scattering_covariance(grid, x, None, J),
+                                                              norms=norms))._fields()], 2)
+    fast = packed_auto(grid, x, J, inverse_divisors(norms, grid.L))
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    torch.testing.assert_close(fast, general, rtol=tol, atol=tol)
+    w = torch.randn(general.shape, generator=g, dtype=dtype)
+    torch.testing.assert_close(torch.autograd.grad((fast * w).sum(), x)[0],
+                               torch.autograd.grad((general * w).sum(), x)[0], rtol=tol * 10, atol=tol)

@@ -24,7 +24,10 @@ import torch
 
 from ..grid import Grid
 from ..stats.compute import scattering_covariance
+from ..stats import spectral
 from ..stats.normalize import normalisers, normalize, reference_powers
+from ..stats.packed import inverse_divisors, packed_auto
+from ..stats.split import split_plan
 from ..stats.scatcov import ScatCov
 from .plan import floor_sigma, tile_rows
 
@@ -65,6 +68,8 @@ class StatLoss:
         self.grid, self.J, self.angular, self.C = grid, J, angular, int(components)
         self._norms: dict = {}       # (term, rows, dtype) -> the term's normalisers
         self._targets: dict = {}     # (term, rows, dtype) -> the term's packed target and weights
+        self._fast: dict = {}        # (term, rows, dtype) -> whether stats.packed computes the term
+        self._inv: dict = {}         # (term, rows, dtype) -> its inverse divisors (stats.packed)
         self.transform = transform
         # inpainting (``optim.inpaint.Focus``): the statistics of each region of the field (the
         # hole, the band across its border) must be those of the observed pixels around the hole
@@ -189,14 +194,31 @@ class StatLoss:
             self._targets[key] = (T.detach(), _pack(W, rows).to(T.dtype).detach(), shapes)
         return self._targets[key]
 
+    def _residual(self, g: torch.Tensor, which: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(d, W)``: term ``which``'s packed statistics of ``g`` minus the target, and the weights.
+        Auto statistics of whole planar fields, after a first call has made the term's constants,
+        take ``stats.packed`` (the same numbers in a fifth of the operations)."""
+        x1, x2 = self.terms[which][3](g)
+        key = (which, x1.shape[0], x1.dtype)
+        if key in self._targets and self._fast.get(key) is None:
+            self._fast[key] = (self.C == 1 and x2 is None and self.focus is None and self.angular == "full"
+                               and spectral.usable(self.grid, None, False, False)
+                               and split_plan(self.grid, x1, None, self.J, False) is None)
+            if self._fast[key]:
+                self._inv[key] = inverse_divisors(self._norms[key], self.grid.L)
+        if self._fast.get(key):
+            T, W, _ = self._targets[key]
+            return packed_auto(self.grid, x1, self.J, self._inv[key]) - T, W
+        st_u = self._stats(g, which)
+        T, W, shapes = self._packed_target(which, st_u)
+        vals = [v if v.shape == sh else v.expand(sh) for (_, v), sh in zip(st_u._fields(), shapes)]
+        return _pack(vals, st_u.S1.shape[0]) - T, W
+
     def __call__(self, u: torch.Tensor) -> torch.Tensor:
         total = u.new_zeros(())
         g = self._analysed(u)
         for i in range(len(self.terms)):
-            st_u = self._stats(g, i)
-            T, W, shapes = self._packed_target(i, st_u)
-            vals = [v if v.shape == sh else v.expand(sh) for (_, v), sh in zip(st_u._fields(), shapes)]
-            d = _pack(vals, st_u.S1.shape[0]) - T
+            d, W = self._residual(g, i)
             total = total + (d * d * W).sum()
         total = total / len(self.terms)
         if self.quantiles is not None:

@@ -44,6 +44,16 @@ def spectral_moments(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: i
     x1, x2 : ``(B, *S)`` real fields (``x2 = None``: auto statistics).
     Returns the moments dict ``compute.finalise`` takes (chunks ``(B, 1, n, ...)`` per level).
     """
+    mom, Gs = level_grams(grid, x1, x2, J)
+    _extract(mom, Gs, x2 is not None)
+    mom.update({"v_" + k: [] for k in MOMENTS})
+    return mom
+
+
+def level_grams(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: int) -> tuple[dict, list]:
+    """The levels of ``spectral_moments``: the moments ``S0``, ``S1`` (cross: also ``P1``, ``P2``)
+    as its chunks, and the Gram matrices ``[(B, 2, L, R, R)] * J`` the others come from
+    (``_extract``)."""
     nd = grid.spatial_ndim
     cross = x2 is not None
     shape = grid.spatial_shape(x1)
@@ -73,9 +83,7 @@ def spectral_moments(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: i
             Z1 = grid.spectral_down(Z1, shape)
             Z2 = grid.spectral_down(Z2, shape) if cross else Z1
             shape = grid.coarser(shape)
-    _extract(mom, Gs, cross)
-    mom.update({"v_" + k: [] for k in MOMENTS})
-    return mom
+    return mom, Gs
 
 
 KEEP_VALUES = 1 << 25     # the forward keeps its weighted operands for the backward up to this
