@@ -148,7 +148,10 @@ def analysis(x: torch.Tensor, nd: int) -> torch.Tensor:
     """``(..., *S)`` real -> ``(..., K)`` real coefficients of ``rfftn(x) / P``."""
     if use_ducc(x, tuple(x.shape[-nd:])):
         return _Analysis.apply(x, nd)
-    return r2c(x, nd, True)            # torch.fft and its own autograd
+    # torch.fft and its own autograd: below ducc0's size the written-out adjoint (one node) measured
+    # 0.96-0.98x in a 16²-32² loss eval+grad (paired, 9 rounds; a custom node's call costs more
+    # than the ~10 operations of torch's rfftn backward it saves)
+    return r2c(x, nd, True)
 
 
 def _ducc_ifft(z: torch.Tensor) -> bool:

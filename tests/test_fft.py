@@ -110,6 +110,14 @@ def test_ducc0_from_its_minimum_size(monkeypatch):
     assert type(fft.analysis(big, 2).grad_fn).__name__ != "_AnalysisBackward"
 
 
+def test_analysis_second_derivative_on_torch(monkeypatch):
+    """On torch.fft (several threads, other devices, small fields) the transform keeps torch's
+    autograd, so a differentiated gradient holds: gradgradcheck."""
+    monkeypatch.setattr(fft, "_single_thread", lambda: False)
+    x = torch.randn(2, 6, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradgradcheck(lambda a: fft.analysis(a, 2) ** 2, (x,))
+
+
 def test_forward_library_setting(monkeypatch):
     """``FOSCAT_LIKE_FFT`` picks the forward transforms' library (ducc0 by default); any other
     value is a ValueError naming the setting."""
