@@ -136,7 +136,14 @@ class _Analysis(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g):
-        return c2r(g * column_weight(ctx.shape, 0.5, g), ctx.shape, True, ducc=True, overwrite=True), None
+        return analysis_adjoint(g, ctx.shape), None
+
+
+def analysis_adjoint(g: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """``analysis^T(g) = irfftn(g d) / P`` ``(..., *shape)`` of ``g (..., K)`` (module docstring;
+    no autograd on ducc0, which it uses by ``use_ducc``)."""
+    ducc = use_ducc(g, shape) and not torch.is_grad_enabled()     # create_graph: torch.fft, recorded
+    return c2r(g * column_weight(shape, 0.5, g), shape, True, ducc=ducc, overwrite=True)
 
 
 def use_ducc(t: torch.Tensor, shape: tuple[int, ...]) -> bool:
@@ -181,6 +188,8 @@ class _IFFT(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g):                  # the adjoint of ifft is fft / n
+        if torch.is_grad_enabled():        # a differentiated gradient: torch.fft, recorded
+            return torch.fft.fft(g) / g.shape[-1]
         return _c2c(g, True)
 
 

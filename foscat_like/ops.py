@@ -109,11 +109,19 @@ class _ModulusParts(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g: torch.Tensor):
         F, m = ctx.saved_tensors
-        scale = torch.where(m > 0, g / m, 0.0)
-        out = F.new_empty((F.shape[0], 2) + tuple(m.shape[1:]))
-        torch.mul(F[:, 0], scale, out=out[:, 0])
-        torch.mul(F[:, 1], scale, out=out[:, 1])
-        return out
+        if torch.is_grad_enabled():     # a differentiated gradient (create_graph): recorded ops
+            return F * torch.where(m > 0, g / m, 0.0).unsqueeze(1)
+        return modulus_parts_adjoint(F, m, g)
+
+
+def modulus_parts_adjoint(F: torch.Tensor, m: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """The gradient ``(B, 2, ...)`` of ``m = modulus_parts(F)`` for ``g (B, ...)`` (no autograd;
+    0 where ``m`` is)."""
+    scale = torch.where(m > 0, g / m, 0.0)
+    out = F.new_empty((F.shape[0], 2) + tuple(m.shape[1:]))
+    torch.mul(F[:, 0], scale, out=out[:, 0])
+    torch.mul(F[:, 1], scale, out=out[:, 1])
+    return out
 
 
 def modulus_parts(F: torch.Tensor) -> torch.Tensor:

@@ -64,6 +64,13 @@ class _HermGram(torch.autograd.Function):
     def backward(ctx, g):
         a, w = ctx.saved_tensors
         h = g + g.mH                                                   # (N, K, Z, X, X)
+        if torch.is_grad_enabled():     # a differentiated gradient (create_graph): recorded ops
+            if w is None:
+                return torch.matmul(h[:, 0] / a.shape[-1], a), None
+            if ctx.weighted:       # only a * w is kept (memory): its dependence on a is lost
+                raise RuntimeError("a gradient of a gradient (create_graph) of statistics with one "
+                                   "weight map (a mask) on the pixel route is not supported")
+            return (torch.matmul(h, a.unsqueeze(1)) * w.to(a.dtype)[None, :, None, None, :]).sum(1), None
         da = heap.empty(tuple(a.shape), a.dtype, a.device)            # a's size: numpy memory if large
         if w is None:
             return torch.matmul(h[:, 0] / a.shape[-1], a, out=da), None

@@ -107,25 +107,14 @@ class _Gram(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, Z1, Z2, w_re, w_im, rot):
-        B, R1, K = Z1.shape
         rZ1 = rot(Z1)
-        G = None
         ctx.rot, ctx.same = rot, Z2 is Z1
         ctx.jit = gram_kernels.usable(Z1)
-        if ctx.jit:                       # compiled loops: no weighted copies in memory
-            ctx.save_for_backward(Z1, Z2, w_re, w_im)
-            ctx.rZ1, ctx.lefts = rZ1, []
-            return gram_kernels.gram(Z1, rZ1, Z2, w_re, w_im, ctx.same)
-        keep = ctx.same and ctx.needs_input_grad[0] and 2 * w_re.shape[0] * Z1.numel() <= KEEP_VALUES
-        ctx.lefts = []
-        for sl in _chunks(K, B * 2 * w_re.shape[0] * R1):
-            left = _left(Z1[..., sl], rZ1[..., sl], w_re[:, sl], w_im[:, sl])
-            g = _left_times(left, Z2[..., sl])
-            G = g if G is None else G.add_(g)
-            if keep:
-                ctx.lefts.append((sl, left))
         ctx.save_for_backward(Z1, Z2, w_re, w_im)
-        return G.reshape(B, 2, w_re.shape[0], R1, Z2.shape[1])
+        ctx.rZ1, ctx.lefts = rZ1, []
+        keep = (not ctx.jit and ctx.same and ctx.needs_input_grad[0]
+                and 2 * w_re.shape[0] * Z1.numel() <= KEEP_VALUES)
+        return gram_forward(Z1, rZ1, Z2, w_re, w_im, ctx.jit, ctx.lefts if keep else None)
 
     @staticmethod
     def backward(ctx, gG):
@@ -147,6 +136,8 @@ class _Gram(torch.autograd.Function):
             ctx.lefts = []
             return out, None, None, None, None
         apply = _apply_graph if graph else _apply
+        if ctx.same and not graph:
+            return auto_gram_adjoint(gG, Z1, ctx.rZ1, w_re, w_im, False), None, None, None, None
         if ctx.same:
             return apply(T1 + T2, Z1, ctx.rot(Z1), w_re, w_im), None, None, None, None
         return (apply(T1, Z2, ctx.rot(Z2), w_re, w_im), apply(T2, Z1, ctx.rot(Z1), w_re, w_im),
@@ -162,10 +153,40 @@ class _Gram(torch.autograd.Function):
         T1 = (gG * sign).permute(0, 3, 1, 2, 4)
         T2 = gG.permute(0, 4, 1, 2, 3)
         if ctx.same:
-            return gram_kernels.apply(T1 + T2, Z1, rZ1, w_re, w_im), None, None, None, None
+            return auto_gram_adjoint(gG, Z1, rZ1, w_re, w_im, True), None, None, None, None
         d1 = gram_kernels.apply(T1, Z2, ctx.rot(Z2), w_re, w_im) if ctx.needs_input_grad[0] else None
         d2 = gram_kernels.apply(T2, Z1, rZ1, w_re, w_im) if ctx.needs_input_grad[1] else None
         return d1, d2, None, None, None
+
+
+def gram_forward(Z1: torch.Tensor, rZ1: torch.Tensor, Z2: torch.Tensor, w_re: torch.Tensor,
+                 w_im: torch.Tensor, jit: bool, lefts: list | None = None) -> torch.Tensor:
+    """``_Gram``'s product (no autograd) ``G (B, 2, L, R1, R2)`` from ``Z1, rZ1 = rot(Z1) (B, R1, K)``
+    and ``Z2 (B, R2, K)`` (``Z2 is Z1``: an auto Gram): on the compiled loops (``jit``) or as
+    chunked matrix products, whose weighted operands go into ``lefts`` if one is given."""
+    if jit:
+        return gram_kernels.gram(Z1, rZ1, Z2, w_re, w_im, Z2 is Z1)
+    B, R1, K = Z1.shape
+    G = None
+    for sl in _chunks(K, B * 2 * w_re.shape[0] * R1):
+        left = _left(Z1[..., sl], rZ1[..., sl], w_re[:, sl], w_im[:, sl])
+        g = _left_times(left, Z2[..., sl])
+        G = g if G is None else G.add_(g)
+        if lefts is not None:
+            lefts.append((sl, left))
+    return G.reshape(B, 2, w_re.shape[0], R1, Z2.shape[1])
+
+
+def auto_gram_adjoint(gG: torch.Tensor, Z: torch.Tensor, rZ: torch.Tensor, w_re: torch.Tensor,
+                      w_im: torch.Tensor, jit: bool) -> torch.Tensor:
+    """The gradient ``(B, R, K)`` of an auto Gram ``gram_forward(Z, rZ, Z, ...)`` for ``gG (B, 2,
+    L, R, R)`` (no autograd): one product with ``T1 + T2`` (``_Gram``'s docstring)."""
+    B, _, L, R, _ = gG.shape
+    sign = gG.new_tensor([1.0, -1.0]).reshape(1, 2, 1, 1, 1)
+    T = (gG * sign).permute(0, 3, 1, 2, 4) + gG.permute(0, 4, 1, 2, 3)      # (B, R, 2, L, R)
+    if jit:
+        return gram_kernels.apply(T, Z, rZ, w_re, w_im)
+    return _apply(T.reshape(B, R, 2 * L * R), Z, rZ, w_re, w_im)
 
 
 def _left_times(left: torch.Tensor, Z: torch.Tensor) -> torch.Tensor:
