@@ -35,10 +35,12 @@ def _hvp_error(grid, shape, J, weights=None):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_hessian_vector_product_planar(threads):
+def test_hessian_vector_product_planar(threads, monkeypatch):
     """64²: on one thread the FFTs run on ducc0 and the Gram products as compiled loops; on two,
     torch. Both second derivatives match central differences (which failed before: a RuntimeError
     from the modulus' backward, and ducc0's transforms would have dropped their terms silently)."""
+    from foscat_like.stats import gram_kernels
+    monkeypatch.setattr(gram_kernels, "MIN_FIELD_K", 0)         # the loops at 64² too
     saved = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -64,8 +66,10 @@ def test_masked_pixel_route_refuses_a_second_derivative():
 
 
 @pytest.mark.usefixtures("one_thread")
-def test_packed_statistics_second_derivative():
+def test_packed_statistics_second_derivative(monkeypatch):
     """``stats.packed``'s one-node backward hands a differentiated gradient to autograd's composition."""
+    from foscat_like.stats import gram_kernels
+    monkeypatch.setattr(gram_kernels, "MIN_FIELD_K", 0)
     grid = fl.funct(NORIENT=4, grid="2d").grid
     g = torch.Generator().manual_seed(2)
     ref = torch.randn(1, 64, 64, generator=g, dtype=torch.float64)

@@ -73,16 +73,17 @@ gram_kernels_gram = gram_kernels.gram
 def gram_path(request, monkeypatch, one_thread):
     """The Gram products on torch's matrix product, then on the compiled loops."""
     if request.param == "torch":
-        monkeypatch.setattr(gram_kernels, "usable", lambda Z: False)
+        monkeypatch.setattr(gram_kernels, "usable", lambda Z, finest=None: False)
     else:                                               # every size (small ones in the tests)
         monkeypatch.setattr(gram_kernels, "MIN_K", 0)
+        monkeypatch.setattr(gram_kernels, "MIN_FIELD_K", 0)
         assert gram_kernels.usable(torch.zeros(4, dtype=torch.float64))
     return request.param
 
 
 def test_chunked_gram_equals_one_chunk(monkeypatch):
     """The sums over k split into many chunks give the same values and gradients (torch path)."""
-    monkeypatch.setattr(gram_kernels, "usable", lambda Z: False)
+    monkeypatch.setattr(gram_kernels, "usable", lambda Z, finest=None: False)
     grid = make_grid("2d")
     x = torch.randn(1, 64, 64, dtype=torch.float64)
     (_, _), (r1, g1) = _both(grid, x, None, 3)
@@ -99,16 +100,19 @@ def test_chunked_gram_equals_one_chunk(monkeypatch):
 
 @pytest.mark.skipif(not JIT, reason="numba")
 def test_compiled_gram_only_for_large_levels_on_one_thread():
-    """Below ``MIN_K`` coefficients a row, or with torch on two threads, the Gram stays on torch."""
-    K = gram_kernels.MIN_K
+    """Below ``MIN_K`` coefficients a row, for a field below ``MIN_FIELD_K`` coefficients at its
+    finest level, or with torch on two threads, the Gram stays on torch."""
+    K, big = gram_kernels.MIN_K, gram_kernels.MIN_FIELD_K
     saved = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        assert gram_kernels.usable(torch.zeros(1, 3, K, dtype=torch.float64))
-        assert not gram_kernels.usable(torch.zeros(1, 3, K - 2, dtype=torch.float64))
-        assert not gram_kernels.usable(torch.zeros(1, 3, K, dtype=torch.float16))
+        assert gram_kernels.usable(torch.zeros(1, 3, K, dtype=torch.float64), big)
+        assert not gram_kernels.usable(torch.zeros(1, 3, K, dtype=torch.float64), big - 2)
+        assert gram_kernels.usable(torch.zeros(1, 3, big, dtype=torch.float64))
+        assert not gram_kernels.usable(torch.zeros(1, 3, K - 2, dtype=torch.float64), big)
+        assert not gram_kernels.usable(torch.zeros(1, 3, K, dtype=torch.float16), big)
         torch.set_num_threads(2)
-        assert not gram_kernels.usable(torch.zeros(1, 3, K, dtype=torch.float64))
+        assert not gram_kernels.usable(torch.zeros(1, 3, K, dtype=torch.float64), big)
     finally:
         torch.set_num_threads(saved)
 
@@ -121,12 +125,12 @@ def test_gram_gradcheck(gram_path):
     K = w_re.shape[1]
     Z1 = torch.randn(1, 3, K, dtype=torch.float64, requires_grad=True)
     Z2 = torch.randn(1, 2, K, dtype=torch.float64, requires_grad=True)
-    f = lambda a, b: spectral._Gram.apply(a, b, w_re, w_im, pspec.rot)
+    f = lambda a, b: spectral._Gram.apply(a, b, w_re, w_im, pspec.rot, K)
     assert torch.autograd.gradcheck(f, (Z1, Z2))
-    assert torch.autograd.gradcheck(lambda a: spectral._Gram.apply(a, a, w_re, w_im, pspec.rot), (Z1,))
+    assert torch.autograd.gradcheck(lambda a: spectral._Gram.apply(a, a, w_re, w_im, pspec.rot, K), (Z1,))
     # second derivatives (a differentiated gradient) on either route: the torch formulas
     assert torch.autograd.gradgradcheck(f, (Z1, Z2))
-    assert torch.autograd.gradgradcheck(lambda a: spectral._Gram.apply(a, a, w_re, w_im, pspec.rot), (Z1,))
+    assert torch.autograd.gradgradcheck(lambda a: spectral._Gram.apply(a, a, w_re, w_im, pspec.rot, K), (Z1,))
 
 
 
@@ -148,10 +152,10 @@ def test_gram_kernels_equal_the_torch_products(dtype, same, monkeypatch, one_thr
     ins = (Z1,) if same else (Z1, Z2)
 
     def run():
-        G = spectral._Gram.apply(Z1, Z2, w_re, w_im, pspec.rot)
+        G = spectral._Gram.apply(Z1, Z2, w_re, w_im, pspec.rot, gram_kernels.MIN_FIELD_K)
         return (G.detach(),) + torch.autograd.grad(G, ins, gG)
     with monkeypatch.context() as m:
-        m.setattr(gram_kernels, "usable", lambda Z: False)
+        m.setattr(gram_kernels, "usable", lambda Z, finest=None: False)
         ref = run()
     assert K % (gram_kernels.CHUNK_BYTES // Z1.element_size()) != 0
     with monkeypatch.context() as m:                     # the compiled route, counted
@@ -162,7 +166,7 @@ def test_gram_kernels_equal_the_torch_products(dtype, same, monkeypatch, one_thr
     for a, b in zip(got, ref):
         assert (a - b).abs().max() <= tol * b.abs().max()
     if same:                                   # the imaginary part's zero diagonal, exactly
-        G = spectral._Gram.apply(Z1, Z1, w_re, w_im, pspec.rot)
+        G = spectral._Gram.apply(Z1, Z1, w_re, w_im, pspec.rot, gram_kernels.MIN_FIELD_K)
         assert torch.all(G[:, 1].diagonal(dim1=-2, dim2=-1) == 0)
 
 

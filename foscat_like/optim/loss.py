@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from ..grid import Grid
@@ -185,7 +186,7 @@ class StatLoss:
             if self.C > 1:
                 st_t, sig = (t.map(lambda v: tile_rows(v, rows)) for t in (st_t, sig))
             fams = [(a, b, s) for (_, a), (_, b), (_, s) in zip(st_u._fields(), st_t._fields(), sig._fields())]
-            shapes = [torch.broadcast_shapes(a.shape, b.shape, s.shape) for a, b, s in fams]
+            shapes = [tuple(np.broadcast_shapes(a.shape, b.shape, s.shape)) for a, b, s in fams]
             T = _pack([b.expand(sh) for (_, b, _), sh in zip(fams, shapes)], rows)
             W = []
             for (a, _, s), sh in zip(fams, shapes):     # |d / s|^2, averaged per family

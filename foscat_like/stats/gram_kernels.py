@@ -22,14 +22,22 @@ MIN_K = 1024      # coefficients per row from which the loops serve a level: bel
                   # small field does not pay numba's import (~0.4 s a process, ~2 s to compile once)
 
 
-def usable(Z: torch.Tensor) -> bool:
-    """Whether the compiled loops serve the rows ``Z (..., K)``: a float32/float64 CPU tensor with
-    ``K >= MIN_K``, torch on one thread, numba available. With torch on two threads its matrix
+MIN_FIELD_K = 1 << 14   # coefficients of the field's finest level from which its statistics use the
+                        # loops at all: a process's first use costs ~0.45 s (numba's import and its
+                        # cached loops' load), which the 64² products' gain (eval+grad 1.07x, 32²
+                        # 1.01x; 128² 1.15x, paired) does not repay in a synthesis (~400 evaluations)
+
+
+def usable(Z: torch.Tensor, finest: int | None = None) -> bool:
+    """Whether the compiled loops serve the rows ``Z (..., K)`` of a field whose finest level has
+    ``finest`` coefficients (default ``K``): a float32/float64 CPU tensor with ``K >= MIN_K`` and
+    ``finest >= MIN_FIELD_K``, torch on one thread, numba available. With torch on two threads its matrix
     product uses both and measured faster (256² eval+grad: the loops 0.87-0.92x on one thread,
     0.52-0.73x split over two, where torch's idle workers compete with them; the same rule as
     ducc0's FFTs, ``fft._single_thread``). The library runs small fields on one thread."""
+    finest = Z.shape[-1] if finest is None else finest
     return (Z.device.type == "cpu" and Z.dtype in (torch.float32, torch.float64)
-            and Z.shape[-1] >= MIN_K and torch.get_num_threads() == 1
+            and Z.shape[-1] >= MIN_K and finest >= MIN_FIELD_K and torch.get_num_threads() == 1
             and jit.available("foscat_like.stats._gram_jit"))
 
 

@@ -73,7 +73,7 @@ class _PackedAuto(torch.autograd.Function):
         f = x.reshape(B, -1)
         m1, m11 = f.mean(-1, keepdim=True), (f * f).mean(-1, keepdim=True)
         Z = grid.spectral(x)[:, None]                                     # (B, 1, K)
-        levels, S1, Gs = [], [], []
+        finest, levels, S1, Gs = Z.shape[-1], [], [], []
         for j in range(J):
             F = grid.spectral_wavelet(Z[:, 0], shape).unflatten(1, (2, -1))   # (B, 2, L, *S)
             A = modulus_parts(F)                                           # (B, L, *S)
@@ -81,7 +81,7 @@ class _PackedAuto(torch.autograd.Function):
             S1.append(N[..., 0])
             Z = torch.cat([Z, N], 1)                                       # (B, R, K)
             w_re, w_im = grid.spectral_gram(shape, Z)
-            rZ, jit = grid.spectral_rot(Z), gram_kernels.usable(Z)
+            rZ, jit = grid.spectral_rot(Z), gram_kernels.usable(Z, finest)
             Gs.append(gram_forward(Z, rZ, Z, w_re, w_im, jit))
             levels.append((shape, Z, rZ, F, A, jit, w_re, w_im))
             if j < J - 1:

@@ -64,7 +64,7 @@ def level_grams(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: int) -
     mean = lambda a: a.flatten(-nd).mean(-1)[:, None, None]          # (B, L, *S) -> (B, 1, 1, L)
     Z1 = grid.spectral(x1)[:, None]                  # (B, R, K) rows: the field, then every
     Z2 = grid.spectral(x2)[:, None] if cross else Z1  # orientation of every modulus so far
-    Gs = []
+    finest, Gs = Z1.shape[-1], []
     for j3 in range(J):
         F1 = grid.spectral_wavelet(Z1[:, 0], shape)                   # (B, 2L, *S): re, im
         A1 = modulus_parts(F1.unflatten(1, (2, -1)))
@@ -78,7 +78,7 @@ def level_grams(grid: Grid, x1: torch.Tensor, x2: torch.Tensor | None, J: int) -
             mom["S1"].append(N1[:, None, None, :, 0])
         Z1 = torch.cat([Z1, N1], 1)
         Z2 = torch.cat([Z2, grid.spectral(A2)], 1) if cross else Z1
-        Gs.append(_gram(grid, Z1, Z2, shape))                         # (B, 2, L3, R1, R2)
+        Gs.append(_gram(grid, Z1, Z2, shape, finest))                 # (B, 2, L3, R1, R2)
         if j3 < J - 1:
             Z1 = grid.spectral_down(Z1, shape)
             Z2 = grid.spectral_down(Z2, shape) if cross else Z1
@@ -106,10 +106,10 @@ class _Gram(torch.autograd.Function):
     operand in memory; an auto Gram forms half its entries)."""
 
     @staticmethod
-    def forward(ctx, Z1, Z2, w_re, w_im, rot):
+    def forward(ctx, Z1, Z2, w_re, w_im, rot, finest):
         rZ1 = rot(Z1)
         ctx.rot, ctx.same = rot, Z2 is Z1
-        ctx.jit = gram_kernels.usable(Z1)
+        ctx.jit = gram_kernels.usable(Z1, finest)
         ctx.save_for_backward(Z1, Z2, w_re, w_im)
         ctx.rZ1, ctx.lefts = rZ1, []
         keep = (not ctx.jit and ctx.same and ctx.needs_input_grad[0]
@@ -134,14 +134,14 @@ class _Gram(torch.autograd.Function):
             for sl, left in ctx.lefts:
                 torch.bmm(T, left, out=out[..., sl])
             ctx.lefts = []
-            return out, None, None, None, None
+            return out, None, None, None, None, None
         apply = _apply_graph if graph else _apply
         if ctx.same and not graph:
-            return auto_gram_adjoint(gG, Z1, ctx.rZ1, w_re, w_im, False), None, None, None, None
+            return auto_gram_adjoint(gG, Z1, ctx.rZ1, w_re, w_im, False), None, None, None, None, None
         if ctx.same:
-            return apply(T1 + T2, Z1, ctx.rot(Z1), w_re, w_im), None, None, None, None
+            return apply(T1 + T2, Z1, ctx.rot(Z1), w_re, w_im), None, None, None, None, None
         return (apply(T1, Z2, ctx.rot(Z2), w_re, w_im), apply(T2, Z1, ctx.rot(Z1), w_re, w_im),
-                None, None, None)
+                None, None, None, None)
 
     @staticmethod
     def _jit_backward(ctx, gG):
@@ -153,10 +153,10 @@ class _Gram(torch.autograd.Function):
         T1 = (gG * sign).permute(0, 3, 1, 2, 4)
         T2 = gG.permute(0, 4, 1, 2, 3)
         if ctx.same:
-            return auto_gram_adjoint(gG, Z1, rZ1, w_re, w_im, True), None, None, None, None
+            return auto_gram_adjoint(gG, Z1, rZ1, w_re, w_im, True), None, None, None, None, None
         d1 = gram_kernels.apply(T1, Z2, ctx.rot(Z2), w_re, w_im) if ctx.needs_input_grad[0] else None
         d2 = gram_kernels.apply(T2, Z1, rZ1, w_re, w_im) if ctx.needs_input_grad[1] else None
-        return d1, d2, None, None, None
+        return d1, d2, None, None, None, None
 
 
 def gram_forward(Z1: torch.Tensor, rZ1: torch.Tensor, Z2: torch.Tensor, w_re: torch.Tensor,
@@ -234,12 +234,12 @@ def _left(Z, rZ, w_re, w_im):
     return out.reshape(B, 2 * L * R, k)
 
 
-def _gram(grid: Grid, Z1: torch.Tensor, Z2: torch.Tensor, shape: tuple) -> torch.Tensor:
+def _gram(grid: Grid, Z1: torch.Tensor, Z2: torch.Tensor, shape: tuple, finest: int) -> torch.Tensor:
     """``G[b, c, l, r1, r2]``: the real (``c = 0``) and imaginary (``c = 1``) parts of
     ``mean((z1_r1 * psi_l) conj(z2_r2 * psi_l))`` ``(B, 2, L, R1, R2)`` from coefficients
     ``Z (B, R, K)``: one real matrix product for both parts."""
     w_re, w_im = grid.spectral_gram(shape, Z1)                        # (L, K)
-    return _Gram.apply(Z1, Z2, w_re, w_im, grid.spectral_rot)
+    return _Gram.apply(Z1, Z2, w_re, w_im, grid.spectral_rot, finest)
 
 
 def _extract(mom: dict, Gs: list, cross: bool) -> None:
