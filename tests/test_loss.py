@@ -109,3 +109,27 @@ def test_packed_statistics_equal_the_general_path(gridname, NORIENT, shape, J, d
     w = torch.randn(general.shape, generator=g, dtype=dtype)
     torch.testing.assert_close(torch.autograd.grad((fast * w).sum(), x)[0],
                                torch.autograd.grad((general * w).sum(), x)[0], rtol=tol * 10, atol=tol)
+
+
+def test_separation_loss_on_packed_statistics_equals_the_general_path(monkeypatch):
+    """``SeparationLoss``'s two auto terms on ``stats.packed`` (targets permuted by
+    ``vectors_order``) against the general path: each condition's value and the gradient."""
+    from foscat_like.optim.separation import SeparationLoss
+    from foscat_like.stats.packed import vectors_order
+    grid = fl.funct(NORIENT=4, grid="2d").grid
+    g = torch.Generator().manual_seed(5)
+    d = torch.randn(1, 32, 32, generator=g, dtype=torch.float64)
+    n = 0.5 * torch.randn(4, 32, 32, generator=g, dtype=torch.float64)
+    s0 = 0.8 * d
+    fast = SeparationLoss(grid, d, n, 3, s0)
+    monkeypatch.setattr(SeparationLoss, "_packed_terms", lambda self, raw: None)
+    slow = SeparationLoss(grid, d, n, 3, s0)
+    assert fast.terms[0][0] is not slow.terms[0][0] and len(fast.terms) == len(slow.terms) == 3
+    s = (0.7 * d + 0.1 * torch.randn(1, 32, 32, generator=g, dtype=torch.float64)).requires_grad_()
+    pa, pb = fast.parts(s), slow.parts(s)
+    for a, b in zip(pa, pb):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=0)
+    torch.testing.assert_close(torch.autograd.grad(sum(pa), s)[0], torch.autograd.grad(sum(pb), s)[0],
+                               rtol=1e-9, atol=1e-13)
+    perm = vectors_order(3, 4)
+    assert sorted(perm.tolist()) == list(range(perm.numel()))          # a permutation

@@ -40,8 +40,11 @@ import torch
 
 from ..grid import Grid
 from ..inputs import as_field, as_mask, as_tensor, check_varies
+from ..stats import spectral
 from ..stats.compute import scattering_covariance
-from ..stats.normalize import normalize, reference_powers
+from ..stats.normalize import normalisers, normalize, reference_powers
+from ..stats.packed import inverse_divisors, packed_auto, vectors_order
+from ..stats.split import split_plan
 from ..stats.scatcov import ScatCov
 from . import checkpoint as ckpt
 from .config import SeparationConfig
@@ -85,6 +88,23 @@ class SeparationLoss:
                 cr = phi(s0n + n, r)
                 t4 = phi(d, reference)[0] - (cr.mean(0) - phi(s0, reference)[0])
                 self.terms.append((lambda s: phi(s, reference), t4, _sigma(cr)))
+        self._packed_terms(raw_d)
+
+    def _packed_terms(self, raw_d: dict) -> None:
+        """The two auto terms of a whole planar field (``phi(s)``, ``phi(d - s)``) on
+        ``stats.packed`` (the same statistics from the Gram matrices in one node; its targets
+        and spreads permuted into its order: the means are the same). The loss's eval+grad
+        1.14x / 1.09x / 1.11x at 32² / 64² / 128² (gravel, paired, 9 rounds)."""
+        d = self.d
+        if not (self.C == 1 and self.mask is None and not self.edge
+                and spectral.usable(self.grid, None, False, False)
+                and split_plan(self.grid, d, None, self.J, False) is None):
+            return
+        inv = inverse_divisors(normalisers(raw_d, self.ref), self.grid.L)
+        perm = vectors_order(self.J, self.grid.L)
+        grid, J = self.grid, self.J
+        fast = [lambda s: packed_auto(grid, s, J, inv), lambda s: packed_auto(grid, d - s, J, inv)]
+        self.terms[:2] = [(f, t[perm], sig[perm]) for f, (_, t, sig) in zip(fast, self.terms[:2])]
 
     def _fields(self, x):
         if x is None or self.transform is None:

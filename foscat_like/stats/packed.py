@@ -128,6 +128,21 @@ class _PackedAuto(torch.autograd.Function):
         return gx + s0.reshape(x.shape), None, None, None
 
 
+@functools.lru_cache(maxsize=64)
+def vectors_order(J: int, L: int) -> torch.Tensor:
+    """``perm (M,)``: ``ScatCov.vectors()[:, perm]`` of the auto statistics is the packed row
+    (``vectors`` lays S3's and S4's real parts, then their imaginary parts; the row interleaves
+    them)."""
+    n_3, n_4 = J * (J + 1) // 2 * L * L, J * (J + 1) * (J + 2) // 6 * L ** 3
+    head = torch.arange(2 + 2 * J * L)
+    blocks, start = [head], head.numel()
+    for n in (n_3, n_4):
+        i = torch.arange(n) + start
+        blocks.append(torch.stack([i, i + n], -1).flatten())
+        start += 2 * n
+    return torch.cat(blocks)
+
+
 def _gram_entries(R: int, L: int) -> int:
     """Entries of one real or imaginary part of a level's Gram ``(L, R, R)``."""
     return L * R * R
