@@ -98,7 +98,7 @@ def _column_weight(shape: tuple[int, ...], value: float, dtype: torch.dtype, dev
 
 def r2c(x: torch.Tensor, nd: int, scale_by_size: bool, ducc: bool = False) -> torch.Tensor:
     """``rfftn`` over the last ``nd`` axes, divided by ``P`` or not, as interleaved reals (on
-    ducc0 when ``ducc``, unless torch's measured faster (``_torch_forward``): no autograd)."""
+    ducc0 when ``ducc``, unless ``FOSCAT_LIKE_FFT=torch`` (``_torch_forward``): no autograd)."""
     shape = tuple(x.shape[-nd:])
     if ducc and not _torch_forward("r2c"):
         import ducc0
