@@ -155,19 +155,6 @@ class Grid(ABC):
         sum(w_re[l] Ya Yb) + i sum(w_im[l] rot(Ya) Yb)``."""
         raise NotImplementedError(f"grid '{self.name}' has no wavelet-diagonal basis")
 
-    def spectral_adjoint(self, g: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-        """The adjoints of :meth:`spectral`, :meth:`spectral_wavelet` and :meth:`spectral_down`
-        (no autograd; a hand-written backward, ``stats.packed``): ``(..., K) -> (..., *shape)``."""
-        raise NotImplementedError(f"grid '{self.name}' has no wavelet-diagonal basis")
-
-    def spectral_wavelet_adjoint(self, g: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-        """``(B, 2L, *shape) -> (B, K)`` (see :meth:`spectral_adjoint`)."""
-        raise NotImplementedError(f"grid '{self.name}' has no wavelet-diagonal basis")
-
-    def spectral_down_adjoint(self, g: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-        """``(..., K') -> (..., K)``, ``shape`` the finer one (see :meth:`spectral_adjoint`)."""
-        raise NotImplementedError(f"grid '{self.name}' has no wavelet-diagonal basis")
-
     def spectral_rot(self, Y: torch.Tensor) -> torch.Tensor:
         """The coefficients of ``-i`` times a field's complex coefficients (``rot(rot(Y)) = -Y``)."""
         raise NotImplementedError(f"grid '{self.name}' has no wavelet-diagonal basis")

@@ -11,7 +11,7 @@ from foscat_like import fft
 from foscat_like.planar import spectral as pspec
 from foscat_like.stats.compute import scattering_covariance
 from foscat_like.stats.normalize import normalisers
-from foscat_like.stats.packed import inverse_divisors, packed_auto, packed_by_autograd
+from foscat_like.stats.packed import inverse_divisors, packed_auto
 
 KEYS = ("S1", "P1", "S3", "S4")
 
@@ -67,20 +67,25 @@ def test_masked_pixel_route_refuses_a_second_derivative():
 
 @pytest.mark.usefixtures("one_thread")
 def test_packed_statistics_second_derivative(monkeypatch):
-    """``stats.packed``'s one-node backward hands a differentiated gradient to autograd's composition."""
+    """``stats.packed``'s row has the second derivative of the general path's (normalised and packed)."""
+    from foscat_like.optim.loss import _pack
     from foscat_like.stats import gram_kernels
+    from foscat_like.stats.normalize import normalize
+    from foscat_like.stats.scatcov import ScatCov
     monkeypatch.setattr(gram_kernels, "MIN_FIELD_K", 0)
     grid = fl.funct(NORIENT=4, grid="2d").grid
     g = torch.Generator().manual_seed(2)
     ref = torch.randn(1, 64, 64, generator=g, dtype=torch.float64)
-    inv = inverse_divisors({k: v.detach() for k, v in normalisers(scattering_covariance(grid, ref, None, 3)).items()},
-                           grid.L)
+    norms = {k: v.detach() for k, v in normalisers(scattering_covariance(grid, ref, None, 3)).items()}
+    inv = inverse_divisors(norms, grid.L)
+    general = lambda a: _pack([v for _, v in ScatCov.from_raw(
+        normalize(scattering_covariance(grid, a, None, 3), norms=norms))._fields()], 1)
     x = torch.randn(1, 64, 64, generator=g, dtype=torch.float64, requires_grad=True)
     v = torch.randn(1, 64, 64, generator=g, dtype=torch.float64)
-    w = torch.randn(packed_auto(grid, x, 3, inv).shape, generator=g, dtype=torch.float64)
+    w = torch.randn(general(x).shape, generator=g, dtype=torch.float64)
     out = []
-    for f in (packed_auto, packed_by_autograd):
-        gx, = torch.autograd.grad((f(grid, x, 3, inv) * w).sum() ** 2, x, create_graph=True)
+    for f in (lambda a: packed_auto(grid, a, 3, inv), general):
+        gx, = torch.autograd.grad((f(x) * w).sum() ** 2, x, create_graph=True)
         out.append(torch.autograd.grad((gx * v).sum(), x)[0])
     torch.testing.assert_close(out[0], out[1], rtol=1e-9, atol=1e-12)
 

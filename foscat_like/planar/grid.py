@@ -128,19 +128,6 @@ class PlanarGrid(Grid):
         """:meth:`downsample` on coefficients of a field of spatial ``shape``."""
         return spectral.down(Y, shape)
 
-    # the adjoints of the three (no autograd): a hand-written backward (stats.packed)
-    def spectral_adjoint(self, g: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-        """The gradient ``(..., *shape)`` of :meth:`spectral` for ``g (..., K)``."""
-        return fft.analysis_adjoint(g, tuple(shape))
-
-    def spectral_wavelet_adjoint(self, g: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-        """The gradient ``(B, K)`` of :meth:`spectral_wavelet` for ``g (B, 2L, *shape)``."""
-        return spectral.wavelet_parts_adjoint(g, shape, self._spectral_weights(shape, g))
-
-    def spectral_down_adjoint(self, g: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-        """The gradient ``(..., K)`` of :meth:`spectral_down` (from ``shape``) for ``g (..., K')``."""
-        return spectral.down_adjoint(g, shape)
-
     def spectral_wavelet(self, Y: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
         """:meth:`wavelet` of coefficients ``(B, K)``: its real parts, then its imaginary parts,
         ``(B, 2L, *S)``."""

@@ -18,7 +18,6 @@ field of full spectrum is formed, and downsampling is a crop of ``H``.
 from __future__ import annotations
 
 import functools
-import math
 
 import torch
 
@@ -79,11 +78,6 @@ class _WaveletParts(torch.autograd.Function):
         return _parts_adjoint(g, pe_T, po_T, len(ctx.shape), ducc), None, None, None, None, None
 
 
-def wavelet_parts_adjoint(g: torch.Tensor, shape: tuple[int, ...], w: dict) -> torch.Tensor:
-    """The gradient ``(B, K)`` of ``wavelet_parts(Y, shape, w)`` for ``g (B, 2L, *S)`` (no autograd)."""
-    return _parts_adjoint(g, w["pe_T"], w["po_T"], len(shape), fft.use_ducc(g, tuple(shape)))
-
-
 def _parts_adjoint(g, pe_T, po_T, nd: int, ducc: bool) -> torch.Tensor:
     B, L = g.shape[0], pe_T.shape[0]
     gF = fft.r2c(g.contiguous(), nd, False, ducc=ducc).view(B, 2, L, -1)
@@ -98,17 +92,6 @@ def down(Y: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     out = take(Y, i0)
     if dst.numel():
         out = put_add(out, dst, take(Y, src) * sign.to(device=Y.device, dtype=Y.dtype))
-    return out
-
-
-def down_adjoint(g: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    """The gradient ``(..., K)`` of ``down(Y, shape)`` for ``g (..., K')`` (no autograd)."""
-    i0, dst, src, sign = _down_index(tuple(shape))
-    K = 2 * math.prod(half(tuple(shape)))
-    out = g.new_zeros(g.shape[:-1] + (K,))
-    out = put_add(out, i0, g)
-    if dst.numel():
-        out = put_add(out, src, take(g, dst) * sign.to(device=g.device, dtype=g.dtype))
     return out
 
 

@@ -180,7 +180,7 @@ def gram_forward(Z1: torch.Tensor, rZ1: torch.Tensor, Z2: torch.Tensor, w_re: to
 def auto_gram_adjoint(gG: torch.Tensor, Z: torch.Tensor, rZ: torch.Tensor, w_re: torch.Tensor,
                       w_im: torch.Tensor, jit: bool) -> torch.Tensor:
     """The gradient ``(B, R, K)`` of an auto Gram ``gram_forward(Z, rZ, Z, ...)`` for ``gG (B, 2,
-    L, R, R)`` (no autograd): one product with ``T1 + T2`` (``_Gram``'s docstring)."""
+    L, R, R)`` (``_Gram``'s backward, no autograd): one product with ``T1 + T2``."""
     B, _, L, R, _ = gG.shape
     sign = gG.new_tensor([1.0, -1.0]).reshape(1, 2, 1, 1, 1)
     T = (gG * sign).permute(0, 3, 1, 2, 4) + gG.permute(0, 4, 1, 2, 3)      # (B, R, 2, L, R)
