@@ -78,7 +78,8 @@ class SeparationLoss:
             s0 = s0.to(d.dtype)
             s0n = tile_rows(s0, n.shape[0])
             sn = phi(s0n + n)
-            self.terms = [(lambda s: phi(s), phi_d - (sn.mean(0) - phi(s0)[0]), _sigma(sn))]
+            target = debiased(phi_d, sn, phi(s0)[0], self._log_moments(raw_d))
+            self.terms = [(lambda s: phi(s), target, _sigma(sn))]
             pn = phi(n)
             self.terms.append((lambda s: phi(d - s), pn.mean(0), _sigma(pn)))
             c = phi(s0n, n)
@@ -106,6 +107,12 @@ class SeparationLoss:
         fast = [lambda s: packed_auto(grid, s, J, inv), lambda s: packed_auto(grid, d - s, J, inv)]
         self.terms[:2] = [(f, t[perm], sig[perm]) for f, (_, t, sig) in zip(fast, self.terms[:2])]
 
+    def _log_moments(self, raw: dict) -> torch.Tensor:
+        """``(C M,)`` bool: the entries of ``phi``'s vector that are logs (``log S1``, ``log S2``)."""
+        flags = ScatCov.from_raw(raw).map(torch.zeros_like)
+        flags.S1, flags.S2 = torch.ones_like(flags.S1), torch.ones_like(flags.S2)
+        return self._vectors_of(flags)[0] > 0
+
     def _fields(self, x):
         if x is None or self.transform is None:
             return x
@@ -117,7 +124,10 @@ class SeparationLoss:
 
     def _vectors(self, raw_n: dict) -> torch.Tensor:
         """``(n, C M)``: each sample's normalised coefficients, its components side by side."""
-        v = ScatCov.from_raw(raw_n).vectors()
+        return self._vectors_of(ScatCov.from_raw(raw_n))
+
+    def _vectors_of(self, st: ScatCov) -> torch.Tensor:
+        v = st.vectors()
         return v.reshape(v.shape[0] // self.C, -1)
 
     def phi(self, x, x2=None) -> torch.Tensor:
@@ -132,6 +142,27 @@ class SeparationLoss:
 
     def __call__(self, s: torch.Tensor) -> torch.Tensor:
         return sum(self.parts(s))
+
+
+def debiased(phi_d: torch.Tensor, phi_sn: torch.Tensor, phi_s0: torch.Tensor,
+             logs: torch.Tensor) -> torch.Tensor:
+    """The noise-bias-corrected target ``(M,)`` of ``phi(s)`` from the data's ``phi_d (M,)``, the
+    estimate's ``phi_s0 (M,)`` and ``phi_sn (K, M)`` of the estimate plus each noise draw:
+    ``phi_d - (<phi(s0 + n)> - phi(s0))``; for the log moments (``logs (M,)`` True: ``log S1``,
+    ``log S2``) the bias is taken off the moments themselves, ``log(S(d) - <S(s0 + n)> + S(s0))``.
+
+    Both have the same fixed point (``<S(s + n)> = S(d)``), but taken off the logs (a ratio
+    ``(P + P_n) / (P0 + P_n)`` for a power) an iteration moves the estimate's ``P0`` towards the
+    signal's ``P`` by that ratio, ~1 at low signal to noise: gravel 64² at SNR 0.5 kept 24-60% of
+    the signal's power in its upper bands after 3 iterations. A power's bias ``<P(n)>`` does not
+    depend on ``s0``: taken off the power, one iteration gives the unbiased ``P(d) - <P(n)>``.
+    Where that is at most the ratio's estimate (the data show no more power than ``s0`` has, or
+    none above the noise) the ratio's estimate is kept, which stays positive."""
+    t = phi_d - (phi_sn.mean(0) - phi_s0)
+    p = logs
+    lin = phi_d[p].exp() - phi_sn[:, p].exp().mean(0) + phi_s0[p].exp()
+    t[p] = torch.maximum(lin, t[p].exp()).log()
+    return t
 
 
 def _noise_draws(noise, n_noise: int, S: tuple) -> torch.Tensor:
