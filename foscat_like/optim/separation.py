@@ -14,7 +14,8 @@ powers.
 
 The noise enters through *bias corrections* (Delouis et al. 2022): at the start
 of iteration ``i`` with estimate ``s_i``, the first condition becomes
-``Phi(s) ~ Phi(d) - B_i`` with ``B_i = <Phi(s_i + n_k)>_k - Phi(s_i)``, and the
+``Phi(s) ~ Phi(d) - B_i`` with ``B_i = <Phi(s_i + n_k)>_k - Phi(s_i)`` (for the logs
+``log S1``, ``log S2``, the bias is taken off the moments themselves: ``debiased``), and the
 third ``Phi(s, d - s) ~ <Phi(s_i, n_k)>_k``; the minimisation of iteration ``i``
 then sees no noise draw. Matching ``<Phi(s + n_k)>`` directly, with the draws
 inside the loss, lets the optimiser fit the particular draws (with 6 draws on a
@@ -29,8 +30,8 @@ data shrunk by its signal fraction otherwise.
 
 What to expect (benchmarks/separation.py): the estimate has the signal's power
 spectrum and pixel histogram, far closer than the Wiener filter's; its pixel
-RMS error is below Wiener's on the WMAP W-band sky (-27%), at Wiener's on brick
-(-3% / +5%) and above it on the near-Gaussian gravel (+25%): an estimate that carries the signal's power
+RMS error is below Wiener's on the WMAP W-band sky (-23 to -26%), at Wiener's on brick
+(-2% / +1%) and above it on the near-Gaussian gravel (+26 to +28%): an estimate that carries the signal's power
 cannot, for a Gaussian field, reach the Wiener (posterior-mean) error; its
 minimum is ``2 P_s (1 - sqrt(W))`` per mode against ``P_s (1 - W)``.
 """
