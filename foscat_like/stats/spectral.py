@@ -122,41 +122,29 @@ class _Gram(torch.autograd.Function):
         # below on the saved operands: neither the compiled loops nor the kept weighted operands
         # (computed without a graph) could carry it
         graph = torch.is_grad_enabled()
-        if ctx.jit and not graph:
-            return _Gram._jit_backward(ctx, gG)
         Z1, Z2, w_re, w_im = ctx.saved_tensors
+        if ctx.same and not graph:
+            if ctx.lefts:                     # the forward's weighted operands, kept
+                T, out = _auto_T(gG).flatten(2), Z1.new_empty(Z1.shape)
+                for sl, left in ctx.lefts:
+                    torch.bmm(T, left, out=out[..., sl])
+                ctx.lefts = []
+                return out, None, None, None, None, None
+            return auto_gram_adjoint(gG, Z1, ctx.rZ1, w_re, w_im, ctx.jit), None, None, None, None, None
         B, _, L, R1, R2 = gG.shape
         sign = gG.new_tensor([1.0, -1.0]).reshape(1, 2, 1, 1, 1)
-        T1 = (gG * sign).permute(0, 3, 1, 2, 4).reshape(B, R1, 2 * L * R2)
-        T2 = gG.permute(0, 4, 1, 2, 3).reshape(B, R2, 2 * L * R1)
-        if ctx.same and ctx.lefts and not graph:    # the forward's weighted operands, kept
-            T, out = T1 + T2, Z1.new_empty(Z1.shape)
-            for sl, left in ctx.lefts:
-                torch.bmm(T, left, out=out[..., sl])
-            ctx.lefts = []
-            return out, None, None, None, None, None
+        T1 = (gG * sign).permute(0, 3, 1, 2, 4)                           # (B, R1, 2, L, R2)
+        T2 = gG.permute(0, 4, 1, 2, 3)                                    # (B, R2, 2, L, R1)
+        if ctx.jit and not graph:         # the compiled loops: dZ1 = T1 . (W, rot) Z2, dZ2 = T2 . (W, rot) Z1
+            d1 = gram_kernels.apply(T1, Z2, ctx.rot(Z2), w_re, w_im) if ctx.needs_input_grad[0] else None
+            d2 = gram_kernels.apply(T2, Z1, ctx.rZ1, w_re, w_im) if ctx.needs_input_grad[1] else None
+            return d1, d2, None, None, None, None
+        T1, T2 = T1.reshape(B, R1, 2 * L * R2), T2.reshape(B, R2, 2 * L * R1)
         apply = _apply_graph if graph else _apply
-        if ctx.same and not graph:
-            return auto_gram_adjoint(gG, Z1, ctx.rZ1, w_re, w_im, False), None, None, None, None, None
         if ctx.same:
             return apply(T1 + T2, Z1, ctx.rot(Z1), w_re, w_im), None, None, None, None, None
         return (apply(T1, Z2, ctx.rot(Z2), w_re, w_im), apply(T2, Z1, ctx.rot(Z1), w_re, w_im),
                 None, None, None, None)
-
-    @staticmethod
-    def _jit_backward(ctx, gG):
-        """The same adjoint on the compiled loops: ``dZ1 = T1 . (W, rot) Z2``, ``dZ2 = T2 . (W, rot) Z1``
-        with ``T1 (B, R1, 2, L, R2)`` and ``T2 (B, R2, 2, L, R1)`` as above."""
-        Z1, Z2, w_re, w_im = ctx.saved_tensors
-        rZ1 = ctx.rZ1
-        sign = gG.new_tensor([1.0, -1.0]).reshape(1, 2, 1, 1, 1)
-        T1 = (gG * sign).permute(0, 3, 1, 2, 4)
-        T2 = gG.permute(0, 4, 1, 2, 3)
-        if ctx.same:
-            return auto_gram_adjoint(gG, Z1, rZ1, w_re, w_im, True), None, None, None, None, None
-        d1 = gram_kernels.apply(T1, Z2, ctx.rot(Z2), w_re, w_im) if ctx.needs_input_grad[0] else None
-        d2 = gram_kernels.apply(T2, Z1, rZ1, w_re, w_im) if ctx.needs_input_grad[1] else None
-        return d1, d2, None, None, None, None
 
 
 def gram_forward(Z1: torch.Tensor, rZ1: torch.Tensor, Z2: torch.Tensor, w_re: torch.Tensor,
@@ -181,12 +169,17 @@ def auto_gram_adjoint(gG: torch.Tensor, Z: torch.Tensor, rZ: torch.Tensor, w_re:
                       w_im: torch.Tensor, jit: bool) -> torch.Tensor:
     """The gradient ``(B, R, K)`` of an auto Gram ``gram_forward(Z, rZ, Z, ...)`` for ``gG (B, 2,
     L, R, R)`` (``_Gram``'s backward, no autograd): one product with ``T1 + T2``."""
-    B, _, L, R, _ = gG.shape
-    sign = gG.new_tensor([1.0, -1.0]).reshape(1, 2, 1, 1, 1)
-    T = (gG * sign).permute(0, 3, 1, 2, 4) + gG.permute(0, 4, 1, 2, 3)      # (B, R, 2, L, R)
+    T = _auto_T(gG)                                                   # (B, R, 2, L, R)
     if jit:
         return gram_kernels.apply(T, Z, rZ, w_re, w_im)
-    return _apply(T.reshape(B, R, 2 * L * R), Z, rZ, w_re, w_im)
+    return _apply(T.flatten(2), Z, rZ, w_re, w_im)
+
+
+def _auto_T(gG: torch.Tensor) -> torch.Tensor:
+    """``T1 + T2 (B, R, 2, L, R)`` of an auto Gram's gradient ``gG (B, 2, L, R, R)``: the real part's
+    rows as they are plus its transpose, the imaginary part's with the opposite sign."""
+    sign = gG.new_tensor([1.0, -1.0]).reshape(1, 2, 1, 1, 1)
+    return (gG * sign).permute(0, 3, 1, 2, 4) + gG.permute(0, 4, 1, 2, 3)
 
 
 def _left_times(left: torch.Tensor, Z: torch.Tensor) -> torch.Tensor:
