@@ -56,16 +56,15 @@ def _ducc(t: torch.Tensor) -> bool:
 ENV = "FOSCAT_LIKE_FFT"   # "ducc0" (default) or "torch": the forward transforms' library on one thread
 
 
-def _torch_forward(kind: str) -> bool:
-    """Whether torch's forward transforms (``kind``: ``"r2c"``, the spectral path's; ``"c2c"``, the
-    1D classic transform's) run instead of ducc0's on one thread: ``FOSCAT_LIKE_FFT`` = ``torch``;
+def _torch_forward() -> bool:
+    """Whether torch's forward transforms (the spectral path's r2c, the 1D classic transform's
+    c2c) run instead of ducc0's on one thread: ``FOSCAT_LIKE_FFT`` = ``torch``;
     the default ``ducc0``. Which is faster depends on the machine: on 2026-12-06's, ducc0's float64
     r2c was 1.75x faster and its 1D c2c 1.4-1.6x; on 2026-12-07's (AVX-512, torch on MKL), torch's
     r2c 1.1-2.2x and c2c 1.4-2.8x, which made a 128² float64 eval+grad 1.02-1.03x faster (paired,
     9 rounds) and Scattering1D 16x8192 1.09-1.13x. A timing at first use was tried: torch's first
     calls run 2x slower than its later ones, so it picked ducc0 there. Both give the same transforms
     to rounding."""
-    del kind                 # one setting for both kinds
     v = os.environ.get(ENV, "ducc0").strip()
     if v not in ("torch", "ducc0"):
         raise ValueError(f"{ENV} must be 'ducc0' (the default) or 'torch'; got {v!r}")
@@ -100,7 +99,7 @@ def r2c(x: torch.Tensor, nd: int, scale_by_size: bool, ducc: bool = False) -> to
     """``rfftn`` over the last ``nd`` axes, divided by ``P`` or not, as interleaved reals (on
     ducc0 when ``ducc``, unless ``FOSCAT_LIKE_FFT=torch`` (``_torch_forward``): no autograd)."""
     shape = tuple(x.shape[-nd:])
-    if ducc and not _torch_forward("r2c"):
+    if ducc and not _torch_forward():
         import ducc0
         out = torch.empty(x.shape[:-nd] + half(shape), dtype=_COMPLEX[x.dtype])
         ducc0.fft.r2c(x.detach().numpy(), axes=_axes(nd), forward=True, inorm=2 if scale_by_size else 0,
@@ -168,7 +167,7 @@ def _ducc_ifft(z: torch.Tensor) -> bool:
     ``FOSCAT_LIKE_FFT=torch`` (``_torch_forward``)."""
     n = z.shape[-1]
     return (z.device.type == "cpu" and z.dtype in _COMPLEX.values() and n >= 4096 and n & (n - 1) == 0
-            and _single_thread() and not _torch_forward("c2c"))
+            and _single_thread() and not _torch_forward())
 
 
 def _c2c(z: torch.Tensor, forward: bool) -> torch.Tensor:

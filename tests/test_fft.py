@@ -26,7 +26,7 @@ def path(request, monkeypatch):
         monkeypatch.setattr(fft, "DUCC_MIN_SIZE", 1)
         monkeypatch.setattr(fft, "_single_thread", lambda: True)
         # the forward transforms on ducc0 too (the default where torch's are not MKL's), or on torch
-        monkeypatch.setattr(fft, "_torch_forward", lambda kind: request.param != "ducc0")
+        monkeypatch.setattr(fft, "_torch_forward", lambda: request.param != "ducc0")
     return request.param
 
 
@@ -122,13 +122,13 @@ def test_forward_library_setting(monkeypatch):
     """``FOSCAT_LIKE_FFT`` picks the forward transforms' library (ducc0 by default); any other
     value is a ValueError naming the setting."""
     monkeypatch.delenv(fft.ENV, raising=False)
-    assert not fft._torch_forward("r2c") and not fft._torch_forward("c2c")
+    assert not fft._torch_forward()
     for v, want in (("torch", True), ("ducc0", False)):
         monkeypatch.setenv(fft.ENV, v)
-        assert fft._torch_forward("r2c") is want and fft._torch_forward("c2c") is want
+        assert fft._torch_forward() is want
     monkeypatch.setenv(fft.ENV, "fftw")
     with pytest.raises(ValueError, match="FOSCAT_LIKE_FFT"):
-        fft._torch_forward("r2c")
+        fft._torch_forward()
 
 
 def test_single_thread_follows_torch():
@@ -147,7 +147,7 @@ def test_single_thread_follows_torch():
 @pytest.mark.parametrize("mkl", [False, True])
 def test_ifft_equals_torch_with_its_gradient(monkeypatch, dtype, n, mkl):
     monkeypatch.setattr(fft, "_single_thread", lambda: True)
-    monkeypatch.setattr(fft, "_torch_forward", lambda kind: mkl)
+    monkeypatch.setattr(fft, "_torch_forward", lambda: mkl)
     z = torch.randn(3, 2, n, dtype=dtype, requires_grad=True)
     a, b = fft.ifft(z), torch.fft.ifft(z)
     # ducc0: powers of 2 from 4096, where torch's FFTs are not MKL's

@@ -94,7 +94,7 @@ def test_ducc0_nodes_gradgradcheck(monkeypatch):
     """The nodes on ducc0 (forced at every size): analysis, wavelet parts, the 1D inverse FFT."""
     monkeypatch.setattr(fft, "DUCC_MIN_SIZE", 1)
     monkeypatch.setattr(fft, "_single_thread", lambda: True)
-    monkeypatch.setattr(fft, "_torch_forward", lambda kind: False)
+    monkeypatch.setattr(fft, "_torch_forward", lambda: False)
     g = torch.Generator().manual_seed(3)
     x = torch.randn(2, 6, 5, generator=g, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradgradcheck(lambda a: fft.analysis(a, 2) ** 2, (x,))
