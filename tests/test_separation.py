@@ -224,8 +224,7 @@ def test_the_grids_wiener_gains_are_per_band_and_beat_per_ring_gains():
 def test_healpix_empirical_wiener_gains_are_per_band_and_beat_per_l_gains():
     """``wiener_nest`` without ``signal_cl``: the spectra averaged over ``band_split_nest``'s
     groups of ``l``; closer to the WMAP W-band truth at SNR 0.5 than gains per ``l``."""
-    from foscat_like.bands import log_bands
-    from foscat_like.healpix.spectra import cl_nest, filter_nest, wiener_nest
+    from foscat_like.healpix.spectra import cl_nest, filter_nest, l_bands, wiener_nest
     I, _ = load_wmap()
     truth = (I - I.mean()) / I.std()
     rng = np.random.default_rng(0)
@@ -236,7 +235,7 @@ def test_healpix_empirical_wiener_gains_are_per_band_and_beat_per_l_gains():
     per_l = filter_nest((d - d.mean())[None], np.r_[1.0, 1.0, (np.clip(cd - cn, 0, None) / cd)[2:]])[0] + d.mean()
     assert rms(w, truth) < rms(per_l, truth)
     gain = cl_nest(w - w.mean()) / cd
-    band = log_bands(np.arange(len(cd)), 2)
+    band = l_bands(np.arange(len(cd)))
     for b in range(2, band.max() + 1):    # one gain per band (C_l of the output: gain^2 C_l^d, up to
         if gain[band == b][0] > 0.01:     # the quadrature's error, which small gains make relatively large)
             np.testing.assert_allclose(gain[band == b], gain[band == b][0], rtol=0.02)

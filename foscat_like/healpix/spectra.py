@@ -30,13 +30,19 @@ def filter_nest(m: np.ndarray, gain_l: np.ndarray) -> np.ndarray:
     return t.alm2map(a, 0)[:, 0].numpy()
 
 
+def l_bands(l: np.ndarray) -> np.ndarray:
+    """The band of each multipole ``l`` (any shape): ``band_split_nest``'s and the empirical
+    ``wiener_nest``'s log-spaced groups (``bands.log_bands``; ``l = 0, 1`` each alone)."""
+    from ..bands import log_bands
+    return log_bands(l, 2)
+
+
 def band_split_nest(m: np.ndarray) -> np.ndarray:
     """NEST maps ``(B, npix)`` as ``(B, nb, npix)``: their parts in log-spaced groups of ``l``
     (``bands.log_bands``; ``l = 0, 1`` each alone); the last band also holds what the transform
     leaves (``m`` minus its band-limited synthesis), so the bands sum to ``m`` exactly."""
-    from ..bands import log_bands
     t, a = _alm(m, None)
-    band = torch.from_numpy(log_bands(t.l, 2))
+    band = torch.from_numpy(l_bands(t.l))
     parts = [t.alm2map(a * (band == b), 0)[:, 0] for b in range(int(band.max()) + 1)]
     parts[-1] = parts[-1] + torch.from_numpy(np.atleast_2d(m)) - sum(parts)
     return torch.stack(parts, 1).numpy()
@@ -53,9 +59,8 @@ def wiener_nest(d: np.ndarray, noise: np.ndarray, signal_cl: np.ndarray | None =
     The monopole and dipole are kept as they are."""
     cn = cl_nest(noise)
     if signal_cl is None:
-        from ..bands import log_bands
         l = np.arange(len(cn))
-        band, w = log_bands(l, 2), 2.0 * l + 1
+        band, w = l_bands(l), 2.0 * l + 1
         per_band = lambda c: (np.bincount(band, w * c) / np.bincount(band, w))[band]
         cn = per_band(cn)
         cs = np.clip(per_band(cl_nest(d)) - cn, 0, None)
