@@ -38,7 +38,7 @@ def transforms(request, monkeypatch):
     if request.param != "torch.fft":
         monkeypatch.setattr(fft, "DUCC_MIN_SIZE", 1)
         monkeypatch.setattr(fft, "_single_thread", lambda: True)
-        monkeypatch.setattr(fft, "_torch_forward", lambda kind: request.param != "ducc0")
+        monkeypatch.setattr(fft, "_torch_forward", lambda: request.param != "ducc0")
     else:
         monkeypatch.setattr(fft, "_single_thread", lambda: False)
     return request.param
