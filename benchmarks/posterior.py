@@ -115,6 +115,18 @@ def figure(path: str, key: str, truth, data, wiener, post, cov: dict) -> None:
     print("wrote", path)
 
 
+def coverages(post, truth, where=None) -> dict:
+    """The truth's coverage by the 68% and 95% intervals (``"68"``, ``"95"``: the default,
+    ``method="simulated"``; ``"68_student"``, ``"95_student"``: Gaussian errors' ``mean +- t std``)
+    and the two methods' half widths in units of the std (``"q68"``, ``"q68_student"``, ...)."""
+    out = {}
+    for level in (0.68, 0.95):
+        for method, tag in (("simulated", ""), ("student", "_student")):
+            out[f"{round(100 * level)}{tag}"] = post.coverage(truth, level, where, method)
+            out[f"q{round(100 * level)}{tag}"] = post.multiplier(level, method)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", nargs="+", default=["brick:64:1", "gravel:64:1", "grass:64:1", "brick:64:0.5",
@@ -144,7 +156,8 @@ def main() -> None:
     if a.polarisation is not None:
         return polarisation(a, a.polarisation or [16])
     rows, results = [], {}
-    cols = ["case", "method", "rms", "ps", "minkowski", "ks", "scat", "cover68", "cover95", "time_s"]
+    cols = ["case", "method", "rms", "ps", "minkowski", "ks", "scat", "cover68", "cover95", "student68", "student95",
+            "time_s"]
     for spec in a.cases:
         name, size, snr = spec.split(":")
         got = case(name, int(size), 1 / float(snr), a.draws, np.random.default_rng(a.seed))
@@ -164,7 +177,7 @@ def main() -> None:
         score = lambda est: {"rms": float(np.sqrt(np.mean((est - truth) ** 2))),
                              **{m: float(f(est, truth)) for m, f in metrics.items()},
                              "scat": scat_distance(op, est, truth)}
-        cov = {"68": post.coverage(truth, 0.68), "95": post.coverage(truth, 0.95)}
+        cov = coverages(post, truth)
         per_sample = [score(s) for s in post.samples]
         g = op._grid_for(None, None)          # the empirical Wiener filter (spectra from the data and draws)
         emp = g.wiener(torch.as_tensor(data)[None], torch.as_tensor(noise))[0].numpy()
@@ -175,7 +188,8 @@ def main() -> None:
         for method in ("wiener", "wiener_empirical", "separated", "estimate", "mean", "sample_median"):
             row = {"case": key, "method": method, **results[key][method]}
             if method == "mean":
-                row.update(cover68=cov["68"], cover95=cov["95"], time_s=dt)
+                row.update(cover68=cov["68"], cover95=cov["95"], student68=cov["68_student"],
+                           student95=cov["95_student"], time_s=dt)
             rows.append(row)
         print_table(rows[-6:], cols)
         if a.bands and grid == "2d":
@@ -198,6 +212,7 @@ def polarisation(a, nsides: list[int]) -> None:
     from foscat_like.healpix.spectra import cl_error, wiener_nest
     from healpix_fidelity import polarised
     rows, results = [], {}
+    pcols = ["case", "method", "rms", "cl_EE", "cl_BB", "cover68", "cover95", "student68", "student95", "time_s"]
     for nside in nsides:
         truth = polarised(nside, 0)
         rng = np.random.default_rng(1)
@@ -218,16 +233,17 @@ def polarisation(a, nsides: list[int]) -> None:
         r = {"wiener_empirical": score(wiener_nest(data, draws.reshape(-1, truth.shape[1]))),
              "separated": score(post.separated), "estimate": score(post.estimate),
              "sample_median": {m: float(np.median([x[m] for x in per_sample])) for m in per_sample[0]},
-             "data": score(data), "coverage": {"68": post.coverage(truth, 0.68), "95": post.coverage(truth, 0.95)},
+             "data": score(data), "coverage": coverages(post, truth),
              "time_s": dt}
         results[key] = r
         for method in ("data", "wiener_empirical", "separated", "estimate", "sample_median"):
             rows.append({"case": key, "method": method, **r[method],
-                         **({"cover68": r["coverage"]["68"], "cover95": r["coverage"]["95"], "time_s": dt}
+                         **({"cover68": r["coverage"]["68"], "cover95": r["coverage"]["95"],
+                             "student68": r["coverage"]["68_student"], "student95": r["coverage"]["95_student"], "time_s": dt}
                             if method == "estimate" else {})})
-        print_table(rows[-5:], ["case", "method", "rms", "cl_EE", "cl_BB", "cover68", "cover95", "time_s"])
+        print_table(rows[-5:], pcols)
     print()
-    print_table(rows, ["case", "method", "rms", "cl_EE", "cl_BB", "cover68", "cover95", "time_s"])
+    print_table(rows, pcols)
     print("wrote", write_json(a.json or "posterior_pol", {"samples": a.samples, "epochs": a.epochs, "n_iter": a.n_iter,
                                                  "draws": a.draws, "results": results}))
 
@@ -294,7 +310,8 @@ def inpainting(a) -> None:
         rms = lambda est: float(np.sqrt(np.mean((est - x)[h] ** 2)))
         floor = holes.region_floor(x, h, c["regions"])
         inside = [sum(holes.indistinguishable(holes.hole_report(s, x, h), floor).values()) for s in post.samples]
-        r = {"cover68": post.coverage(x, 0.68, h), "cover95": post.coverage(x, 0.95, h),
+        cov = coverages(post, x, h)
+        r = {"cover68": cov["68"], "cover95": cov["95"], "student68": cov["68_student"], "student95": cov["95_student"],
              "rms_kriging": rms(post.estimate), "rms_mean": rms(post.mean),
              "rms_sample": float(np.median([rms(s) for s in post.samples])), "truth_std": float(x[h].std()),
              "figures_inside": float(np.median(inside)), "time_s": dt, **calibrated_spread(post, h)}
