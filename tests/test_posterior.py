@@ -29,7 +29,7 @@ def test_posterior_is_calibrated_on_three_textures():
 def test_posterior_beats_wiener_on_a_lognormal_field():
     """The combined estimate closer to the truth than the Wiener filter built from the true
     spectrum; each sample as strong as the signal (a sample is not the mean). (This red-spectrum
-    field's intervals over-cover: 76-81% for 68% in ``benchmarks/posterior.py``, README.)"""
+    field's intervals over-cover: 74-79% for 68% in ``benchmarks/posterior.py``, README.)"""
     s = lognormal_field(32, 1)
     r = np.random.default_rng(101)
     d = s + r.standard_normal(s.shape)
