@@ -1,7 +1,8 @@
 """``foscat-like``: synthesis, statistics, comparisons and figures from files.
 
     foscat-like synth INPUT -o OUT [--grid auto|1d|2d|healpix] [--mask M] [--inpaint] ...
-    foscat-like separate INPUT -o OUT (--noise-std S|MAP | --noise DRAWS.npy) [--mask M] [--samples K --std S] ...
+    foscat-like separate INPUT -o OUT (--noise-std S|MAP | --noise DRAWS.npy) [--mask M]
+                         [--samples K --std S --lo LO --hi HI --level 0.95] ...
     foscat-like stats INPUT -o stats.npz [--mask M] [--plot stats.png]
     foscat-like compare A B -o report.png
     foscat-like scatter IMAGE -o disk.png
@@ -43,7 +44,8 @@ def _outputs(a, kind: str, *attrs: str) -> None:
     inputs = [q for q in inputs if isinstance(q, str) and os.path.exists(q)]
     for attr in attrs:
         if getattr(a, attr, None):
-            check_output(getattr(a, attr), kind if attr in ("output", "residual", "std") else "image", inputs)
+            check_output(getattr(a, attr), kind if attr in ("output", "residual", "std", "lo", "hi") else "image",
+                         inputs)
 
 
 def _at_least(name: str, v: int, minimum: int) -> None:
@@ -171,10 +173,12 @@ def cmd_separate(a) -> int:
     from .io import read_field, write_field
     x, info = read_field(a.input)
     grid = _grid(a.grid, x, info["kind"])
-    _outputs(a, info["kind"], "output", "residual", "std")
+    _outputs(a, info["kind"], "output", "residual", "std", "lo", "hi")
     _at_least("--n-noise", a.n_noise, 2)
-    if (a.std or a.draws) and a.samples is None:
-        raise ValueError("--std and --draws need --samples K (the posterior's samples)")
+    if (a.std or a.draws or a.lo or a.hi) and a.samples is None:
+        raise ValueError("--std, --draws, --lo and --hi need --samples K (the posterior's samples)")
+    if not 0 < a.level < 1:
+        raise ValueError(f"--level must be in (0, 1); got {a.level}")
     if a.draws and not a.draws.endswith(".npy"):
         raise ValueError(f"--draws must be a .npy path; got {a.draws}")
     noise = _noise_draws(a, x.shape)
@@ -200,6 +204,13 @@ def cmd_separate(a) -> int:
     if a.std:
         write_field(a.std, post.std, info["kind"], dict(params, content="posterior std", samples=a.samples))
         print(f"wrote {a.std}")
+    if a.lo or a.hi:
+        bounds = post.interval(a.level)
+        for path, bound, side in zip((a.lo, a.hi), bounds, ("lower", "upper")):
+            if path:
+                write_field(path, bound, info["kind"], dict(params, content=f"posterior {side} bound",
+                                                            level=a.level, samples=a.samples))
+                print(f"wrote {path}")
     if a.draws:
         np.save(a.draws, post.samples)
         print(f"wrote {a.draws}")
@@ -326,6 +337,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--samples", type=int, help="K posterior samples: -o gets their mean")
     s.add_argument("--std", help="with --samples: the posterior std map here")
     s.add_argument("--draws", help="with --samples: the samples (K, *shape) as .npy here")
+    s.add_argument("--lo", help="with --samples: the per-pixel interval's lower bound map here")
+    s.add_argument("--hi", help="with --samples: the per-pixel interval's upper bound map here")
+    s.add_argument("--level", type=float, default=0.68, help="the interval's probability (default 0.68)")
     s.add_argument("--epochs", type=int, default=100); s.add_argument("--n-iter", type=int, default=3)
     s.add_argument("--nstep", type=int, default=1); s.add_argument("--norient", type=int, default=4)
     s.add_argument("--seed", type=int, default=0)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from foscat_like.datasets import load_texture, load_wmap
+from foscat_like.optim.posterior import Posterior
 
 hp = pytest.importorskip("healpy")
 
@@ -90,14 +91,22 @@ def test_separate_samples_writes_mean_std_and_draws(files, tmp_path):
     """``separate --samples K``: -o gets the posterior mean, --std its std map, --draws the K samples;
     --std without --samples exits 2 before any work."""
     out, std, draws = tmp_path / "mean.npy", tmp_path / "std.npy", tmp_path / "draws.npy"
+    lo, hi = tmp_path / "lo.npy", tmp_path / "hi.npy"
     r = run("separate", str(files / "tex.npy"), "-o", str(out), "--noise-std", "0.5", "--n-noise", "4",
-            "--epochs", "3", "--n-iter", "1", "--samples", "2", "--std", str(std), "--draws", str(draws), "--quiet")
+            "--epochs", "3", "--n-iter", "1", "--samples", "3", "--std", str(std), "--draws", str(draws),
+            "--lo", str(lo), "--hi", str(hi), "--level", "0.95", "--quiet")
     assert r.returncode == 0, r.stderr
     m, sd, k = np.load(out), np.load(std), np.load(draws)
-    assert m.shape == sd.shape == (32, 32) and k.shape == (2, 32, 32)
+    assert m.shape == sd.shape == (32, 32) and k.shape == (3, 32, 32)
     np.testing.assert_allclose(sd, np.sqrt(((k - m) ** 2).mean(0)), atol=1e-12)
+    q = Posterior(k, m).multiplier(0.95)         # the interval of the samples themselves
+    np.testing.assert_allclose(np.load(lo), m - q * sd, atol=1e-10)
+    np.testing.assert_allclose(np.load(hi), m + q * sd, atol=1e-10)
     r = run("separate", str(files / "tex.npy"), "-o", str(out), "--noise-std", "0.5", "--std", str(std))
     assert r.returncode == 2 and "--samples" in r.stderr
+    r = run("separate", str(files / "tex.npy"), "-o", str(out), "--noise-std", "0.5", "--samples", "2",
+            "--hi", str(hi), "--level", "1.5")
+    assert r.returncode == 2 and "--level must be in (0, 1)" in r.stderr
 
 
 @pytest.mark.parametrize("args, message", [
