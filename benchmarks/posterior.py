@@ -253,7 +253,8 @@ def polarisation(a, nsides: list[int]) -> None:
         for method in ("data", "wiener_empirical", "separated", "estimate", "sample_median"):
             rows.append({"case": key, "method": method, **r[method],
                          **({"cover68": r["coverage"]["68"], "cover95": r["coverage"]["95"],
-                             "student68": r["coverage"]["68_student"], "student95": r["coverage"]["95_student"], "time_s": dt}
+                             "student68": r["coverage"]["68_student"], "student95": r["coverage"]["95_student"],
+                             "time_s": dt}
                             if method == "estimate" else {})})
         print_table(rows[-5:], pcols)
     print()

@@ -18,10 +18,10 @@ Why this is calibrated: the truth is ``m(d) + e`` and each sample ``m(d) + e'_k`
 and ``e'_k`` are errors of the same estimator on data drawn the same way; so the truth falls
 inside the samples' spread as often as one more sample would (``Posterior.interval``: ``m(d) +-
 q rms(e')``, ``q`` the quantile of the draws' own errors, each standardised by the others' spread:
-a non-Gaussian field's errors are heavy-tailed, and the Gaussian ``q = t_K`` over-covers). For a Gaussian field, with ``m`` the Wiener filter, this is the exact
-constrained realisation (Hoffman & Ribak 1991). Least-squares gains leave the error orthogonal
-to ``m`` in each band, so a sample's power is the signal's: each sample looks like the signal,
-while the posterior mean ``m(d)`` has the low error. What it rests on: the prior draws ``s'``
+a non-Gaussian field's errors are heavy-tailed, and the Gaussian ``q = t_K`` over-covers at 68%).
+For a Gaussian field, with ``m`` the Wiener filter, this is the exact constrained realisation
+(Hoffman & Ribak 1991). Least-squares gains leave the error orthogonal to ``m`` in each band, so
+a sample's power is the signal's: each sample looks like the signal, while the posterior mean ``m(d)`` has the low error. What it rests on: the prior draws ``s'``
 are statistically like ``s`` (they have the separated statistics); where they are not (brick's
 morphology, which the separated statistics do not pin), the samples inherit the difference.
 
