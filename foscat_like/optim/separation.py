@@ -160,9 +160,8 @@ def debiased(phi_d: torch.Tensor, phi_sn: torch.Tensor, phi_s0: torch.Tensor,
     Where that is at most the ratio's estimate (the data show no more power than ``s0`` has, or
     none above the noise) the ratio's estimate is kept, which stays positive."""
     t = phi_d - (phi_sn.mean(0) - phi_s0)
-    p = logs
-    lin = phi_d[p].exp() - phi_sn[:, p].exp().mean(0) + phi_s0[p].exp()
-    t[p] = torch.maximum(lin, t[p].exp()).log()
+    lin = phi_d[logs].exp() - phi_sn[:, logs].exp().mean(0) + phi_s0[logs].exp()
+    t[logs] = torch.maximum(lin, t[logs].exp()).log()
     return t
 
 
