@@ -33,3 +33,20 @@ def combine(parts: list[torch.Tensor], gains: torch.Tensor) -> torch.Tensor:
     for p, g in zip(parts, gains):
         out = out + (p * g.reshape((1, -1) + (1,) * (p.dim() - 2))).sum(1)
     return out
+
+
+def smooth_power(p: torch.Tensor, count: torch.Tensor, centre: torch.Tensor, width: float) -> torch.Tensor:
+    """Per-band mean powers ``p (nb,)`` averaged with their neighbours: a Gaussian kernel of
+    ``width`` octaves in the bands' centres ``centre (nb,)`` (mean ``log2`` scale of their modes),
+    weighted by their mode counts ``count (nb,)``. Band 0 (the mean) and empty bands are left
+    out and kept as they are. A band's power estimated from one realisation scatters; spectra
+    are smooth in ``log k``, so the neighbours' powers lower that scatter at a small bias."""
+    if width <= 0:
+        return p
+    use = count > 0
+    use[0] = False
+    d = (centre[:, None] - centre[None, :]) / width
+    w = torch.exp(-0.5 * d ** 2) * (count * use)[None, :]
+    out = p.clone()
+    out[use] = (w @ p)[use] / w.sum(1)[use]
+    return out

@@ -169,9 +169,11 @@ class Grid(ABC):
         orthogonal and summing to ``x``. The default is one band, ``x`` itself."""
         return x[:, None]
 
-    def wiener(self, d: torch.Tensor, noise: torch.Tensor) -> torch.Tensor | None:
+    def wiener(self, d: torch.Tensor, noise: torch.Tensor, smooth: float = 0.0) -> torch.Tensor | None:
         """Empirical Wiener estimate of the signal in ``d (1, *S)`` given noise draws ``(K, *S)``
-        (isotropic spectra estimated from the data themselves); ``None`` if the grid has none."""
+        (isotropic spectra estimated from the data themselves, per ``band_split`` band; ``smooth``
+        octaves: each band's signal power averaged with its neighbours', ``bands.smooth_power``);
+        ``None`` if the grid has none."""
         return None
 
     def edge_weights(self, spatial_shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor | None:

@@ -221,6 +221,52 @@ def test_the_grids_wiener_gains_are_per_band_and_beat_per_ring_gains():
         assert rms(w, s) < rms(per_ring, s), name
 
 
+def test_smooth_power_averages_neighbouring_bands_by_count():
+    """``bands.smooth_power``: each band's power a count-weighted Gaussian mean of its neighbours'
+    in ``log2`` scale; band 0 (the mean) and empty bands kept; width 0 the identity."""
+    from foscat_like.bands import smooth_power
+    p = torch.tensor([5.0, 1.0, 2.0, 4.0, 9.0])
+    count = torch.tensor([1.0, 2.0, 6.0, 0.0, 4.0])
+    centre = torch.tensor([0.0, 1.0, 1.5, 2.0, 2.5])
+    assert torch.equal(smooth_power(p, count, centre, 0.0), p)
+    out = smooth_power(p, count, centre, 0.5)
+    assert out[0] == 5.0 and out[3] == 4.0
+    for b in (1, 2, 4):
+        w = torch.exp(-0.5 * ((centre - centre[b]) / 0.5) ** 2) * count * torch.tensor([0, 1, 1, 0, 1.0])
+        assert float(out[b]) == pytest.approx(float((w * p).sum() / w.sum()))
+    flat = smooth_power(torch.full((5,), 3.0), count, centre, 0.7)
+    np.testing.assert_allclose(flat.numpy(), 3.0)
+
+
+@pytest.mark.parametrize("grid", ["2d", "healpix"])
+def test_smoothed_wiener_is_the_plain_one_at_zero_width_and_closer_on_a_smooth_spectrum(grid):
+    """``grid.wiener(..., smooth)``: a vanishing width gives the per-band gains; 0.25 octave,
+    on Gaussian fields of a power-law spectrum at SNR 0.5 (where the band powers estimated from
+    one realisation scatter most), lowers the pixel RMS over 4 realisations (measured over seeds
+    0-9: 2D 64², by 1.0-2.0%; nside 16, by 0.3-1.2%)."""
+    g = fl.funct(grid=grid).grid
+    rng = np.random.default_rng(4)
+    if grid == "2d":
+        k = np.hypot(*np.meshgrid(np.fft.fftfreq(64) * 64, np.fft.fftfreq(64) * 64, indexing="ij"))
+        amp = np.maximum(k, 1) ** -1.0
+        draw = lambda: np.real(np.fft.ifft2(np.fft.fft2(rng.standard_normal((64, 64))) * amp))
+    else:
+        from foscat_like.healpix.spectra import filter_nest
+        amp = np.r_[0, 0, np.arange(2, 48) ** -0.75]
+        draw = lambda: filter_nest(rng.standard_normal((1, 12 * 16 ** 2)), amp)[0]
+    err = {0.0: 0.0, 0.25: 0.0}
+    for _ in range(4):
+        s = draw()
+        s = s / s.std()
+        d = torch.as_tensor(s + 2.0 * rng.standard_normal(s.shape))[None]
+        n = torch.as_tensor(2.0 * rng.standard_normal((16,) + s.shape))
+        plain = g.wiener(d, n)
+        torch.testing.assert_close(g.wiener(d, n, smooth=1e-4), plain, rtol=0, atol=1e-9)
+        for width in err:
+            err[width] += float(((g.wiener(d, n, smooth=width)[0].numpy() - s) ** 2).mean())
+    assert err[0.25] < err[0.0], err
+
+
 def test_healpix_empirical_wiener_gains_are_per_band_and_beat_per_l_gains():
     """``wiener_nest`` without ``signal_cl``: the spectra averaged over ``band_split_nest``'s
     groups of ``l``; closer to the WMAP W-band truth at SNR 0.5 than gains per ``l``."""

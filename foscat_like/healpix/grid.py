@@ -439,12 +439,13 @@ class HealpixGrid(Grid):
         out = band_split_nest(x.detach().cpu().numpy().reshape(-1, x.shape[-1]))
         return torch.as_tensor(out, dtype=x.dtype, device=x.device).reshape((x.shape[0], -1) + x.shape[1:])
 
-    def wiener(self, d: torch.Tensor, noise: torch.Tensor) -> torch.Tensor | None:
-        """Full sky: harmonic Wiener gain ``max(C_l^d - <C_l^n>, 0) / C_l^d`` (ducc0 transforms, no
-        autograd: a starting point). Patches have no harmonic transform: ``None``."""
+    def wiener(self, d: torch.Tensor, noise: torch.Tensor, smooth: float = 0.0) -> torch.Tensor | None:
+        """Full sky: harmonic Wiener gain ``max(C_l^d - <C_l^n>, 0) / C_l^d`` per group of ``l``
+        (``spectra.wiener_nest``, with its ``smooth``; ducc0 transforms, no autograd: a starting
+        point). Patches have no harmonic transform: ``None``."""
         if self.patch is not None:
             return None
         from .spectra import wiener_nest
         out = wiener_nest(d.detach().cpu().numpy().reshape(-1, d.shape[-1]),
-                          noise.detach().cpu().numpy().reshape(-1, noise.shape[-1]))
+                          noise.detach().cpu().numpy().reshape(-1, noise.shape[-1]), smooth=smooth)
         return torch.as_tensor(out, dtype=d.dtype, device=d.device).reshape(d.shape)

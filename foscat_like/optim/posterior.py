@@ -49,6 +49,8 @@ from .inpaint import focus
 from .separation import _noise_draws, separate
 from .synthesis import synthesize
 
+SMOOTH = 0.25    # octaves: the band powers of the Wiener estimate combined with the separation, smoothed
+
 
 @dataclass
 class Posterior:
@@ -180,12 +182,18 @@ def _separate(grid: Grid, x: torch.Tensor, noise: torch.Tensor, cfg: SeparationC
 
 def _simulate(grid: Grid, s_hat, noise_k, model_k, cfg: SeparationConfig, syn: SynthesisConfig, mask):
     """One simulation (a Dask task when the grid has a client): a prior draw ``s'`` with ``s_hat``'s
-    statistics, and the separation and Wiener estimate of ``s' + n'`` (``noise_k (1, *S)``; spin 2:
-    ``(1, 2, npix)``, model ``(K, 2, npix)``)."""
+    statistics, and the separation of ``d' = s' + n'`` (``noise_k (1, *S)``; spin 2: ``(1, 2, npix)``,
+    model ``(K, 2, npix)``). Returns ``(s', p')`` (checkpoints before 2026-12-08 also hold a third
+    entry, the unsmoothed Wiener estimate of ``d'``: unused; ``_wiener`` redoes it from ``s'``)."""
     sk = torch.as_tensor(synthesize(grid, s_hat, syn, in_mask=mask).maps).reshape(s_hat.shape)
-    dk = sk + noise_k.reshape(s_hat.shape)
-    seen = _observed(grid, mask, dk)
-    return sk, _separate(grid, dk, model_k, cfg, mask), grid.wiener(dk * seen, seen * model_k.reshape((-1,) + dk.shape[1:]))
+    return sk, _separate(grid, sk + noise_k.reshape(s_hat.shape), model_k, cfg, mask)
+
+
+def _wiener(grid: Grid, d: torch.Tensor, model: torch.Tensor, mask) -> torch.Tensor | None:
+    """The linear estimate of ``d`` combined with the separation: the grid's empirical Wiener
+    filter with the band powers smoothed over ``SMOOTH`` octaves, from the pixels it observes."""
+    seen = _observed(grid, mask, d)
+    return grid.wiener(d * seen, seen * model.reshape((-1,) + d.shape[1:]), smooth=SMOOTH)
 
 
 def _prior_draw(grid: Grid, target, cfg: SynthesisConfig, in_mask) -> torch.Tensor:
@@ -260,16 +268,17 @@ def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples:
         state["s_hat"] = _separate(grid, d, model, quiet, mask)
         ckpt.save(checkpoint, fp, state)
     seen = _observed(grid, mask, d)
-    s_hat, w = state["s_hat"], grid.wiener(d * seen, seen * model.reshape((-1,) + S))
+    s_hat, w = state["s_hat"], _wiener(grid, d, model, mask)
     todo = [k for k in range(K) if k not in state["sims"]]
     args = [(s_hat, sim_noise[k:k + 1], sim_model(k), quiet, syn.replace(seed=int(seed) + k), mask) for k in todo]
     for k, sim in _run(grid, _simulate, args, todo, cfg.progress, "posterior simulations"):
         state["sims"][k] = sim
         ckpt.save(checkpoint, fp, state)
     sims = [state["sims"][k] for k in range(K)]
-    truth = torch.cat([t for t, _, _ in sims])            # (K C, *S): components as scalar rows
-    p = torch.cat([q for _, q, _ in sims])
-    ests = [p] if w is None else [torch.cat([v for _, _, v in sims]), p]
+    truth = torch.cat([sim[0] for sim in sims])            # (K C, *S): components as scalar rows
+    p = torch.cat([sim[1] for sim in sims])
+    ests = [p] if w is None else [torch.cat([_wiener(grid, sims[k][0] + sim_noise[k].reshape(sims[k][0].shape),
+                                                      sim_model(k), mask) for k in range(K)]), p]
     g = _gains(grid, truth, ests, seen)
     m = lambda fields: bands.combine([grid.band_split(f) for f in fields], g)
     est = m([s_hat] if w is None else [w, s_hat])        # (C, *S)

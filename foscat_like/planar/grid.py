@@ -205,19 +205,30 @@ class PlanarGrid(Grid):
         parts = [torch.fft.ifftn(X * (band == b), dim=axes).real for b in range(int(band.max()) + 1)]
         return torch.stack(parts, 1)
 
-    def wiener(self, d: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    def wiener(self, d: torch.Tensor, noise: torch.Tensor, smooth: float = 0.0) -> torch.Tensor:
         """Gain ``max(P_d - P_n, 0) / P_d`` per ``band_split`` band (the mean kept), with the
         spectra of the data ``d (B, *S)`` and the noise draws ``(K, *S)`` averaged over the band.
         Per ring of unit width the gains were noisier: pixel RMS 0.4-3% above these on brick,
         gravel and grass 64² at SNR 0.5 and 1 (e.g. gravel, SNR 0.5: 0.615 against 0.603; the
-        Wiener filter of the true spectrum: 0.589)."""
+        Wiener filter of the true spectrum: 0.589). ``smooth > 0``: the signal power
+        ``P_d - P_n`` is first averaged with the neighbouring bands' (``bands.smooth_power``,
+        a kernel of ``smooth`` octaves) and the gain is ``P_s / (P_s + P_n)``."""
+        from ..bands import smooth_power
         axes, shape = self._axes(), self.spatial_shape(d)
         band = self._band_index(shape).to(d.device)
         nb = int(band.max()) + 1
-        power = lambda x: torch.zeros(nb, dtype=d.dtype, device=d.device).index_add_(
-            0, band, (torch.fft.fftn(x, dim=axes).abs() ** 2).flatten(-self.spatial_ndim).mean(0))
+        sums = lambda v: torch.zeros(nb, dtype=d.dtype, device=d.device).index_add_(0, band, v)
+        power = lambda x: sums((torch.fft.fftn(x, dim=axes).abs() ** 2).flatten(-self.spatial_ndim).mean(0))
         pd, pn = power(d), power(noise)
-        gain = torch.clamp(pd - pn, min=0) / pd.clamp_min(1e-30)
+        if smooth > 0:
+            k = np.sqrt(sum(np.meshgrid(*[(np.fft.fftfreq(n) * n) ** 2 for n in shape], indexing="ij"))).ravel()
+            count = sums(torch.ones_like(band, dtype=d.dtype))
+            centre = sums(torch.as_tensor(np.log2(np.maximum(k, 1)), dtype=d.dtype, device=d.device))
+            ps = smooth_power(((pd - pn) / count.clamp_min(1)), count, centre / count.clamp_min(1), smooth)
+            ps = ps.clamp_min(0) * count
+            gain = ps / (ps + pn).clamp_min(1e-30)
+        else:
+            gain = torch.clamp(pd - pn, min=0) / pd.clamp_min(1e-30)
         gain[0] = 1.0                                                      # the mean
         return torch.fft.ifftn(torch.fft.fftn(d, dim=axes) * gain[band].reshape(shape), dim=axes).real
 
