@@ -4,7 +4,10 @@ For data ``d = s + n``, the sampler builds an estimate ``m(d)`` and draws its er
 simulations in which the truth is known:
 
 1. ``s_hat``: the separation of ``d`` (``optim.separation``), a field with the signal's
-   scattering statistics; ``w``: the grid's Wiener estimate of ``d`` (where it has one).
+   scattering statistics; ``w``: the grid's empirical Wiener estimate of ``d`` (where it has
+   one), its band powers smoothed over ``SMOOTH`` octaves (one realisation's band powers scatter:
+   on gravel and grass 64² at SNR 0.5 and 1 the combined estimate's pixel RMS is 0.4-1.7% lower
+   than with the unsmoothed bands, README).
 2. For ``k = 1..K``: a prior draw ``s'_k``, a synthesis with ``s_hat``'s statistics (seed
    ``seed + k``), plus a noise draw ``n'_k`` gives ``d'_k = s'_k + n'_k``, whose separation
    ``p'_k`` and Wiener estimate ``w'_k`` are computed as for ``d``.
