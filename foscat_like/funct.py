@@ -314,7 +314,8 @@ class funct:
                 raise ValueError("n_samples takes no reference and no return_history")
             p = sample_separation(g, g.to_internal(data), noise, cfg, n_samples, seed=check_seed("seed", seed),
                                   mask=g.to_internal(mask), checkpoint=checkpoint)
-            return Posterior(*(g.from_internal(a) for a in (p.samples, p.estimate, p.separated)), p.gains)
+            return Posterior(*(g.from_internal(a) for a in (p.samples, p.estimate, p.separated)), p.gains,
+                             local=p.local)
         res = separate(g, g.to_internal(data), noise, cfg, reference=g.to_internal(reference),
                        mask=g.to_internal(mask), checkpoint=checkpoint)
         self._last = res

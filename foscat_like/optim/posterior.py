@@ -15,7 +15,9 @@ simulations in which the truth is known:
    least-squares gains ``(a_b, c_b)`` of ``s' ~ a_b w' + c_b p'`` over the simulations give
    ``m(x) = sum_b a_b w_b(x) + c_b p_b(x)``: at least as close to the truth as either estimate
    in every band, on the simulations.
-4. Sample ``k`` is ``m(d) + (s'_k - m(d'_k))``: the estimate plus one draw of its error.
+4. Sample ``k`` is ``m(d) + (s'_k - m(d'_k))``: the estimate plus one draw of its error, its
+   local amplitude moved from the simulation's estimate to the data's (``optim.local_errors``:
+   an error is large where the field has structure, and the data say where theirs has).
 
 Why this is calibrated: the truth is ``m(d) + e`` and each sample ``m(d) + e'_k``, where ``e``
 and ``e'_k`` are errors of the same estimator on data drawn the same way; so the truth falls
@@ -47,6 +49,7 @@ from .. import bands
 from ..grid import Grid
 from ..inputs import as_field, as_mask
 from . import checkpoint as ckpt
+from . import local_errors
 from .config import SeparationConfig, SynthesisConfig
 from .inpaint import focus
 from .separation import _noise_draws, separate
@@ -59,7 +62,9 @@ SMOOTH = 0.25    # octaves: the band powers of the Wiener estimate combined with
 class Posterior:
     """``samples (K, *S)``; ``estimate (*S)``, the estimate ``m(d)`` (separation: the band-wise
     combination; inpainting: kriging); for a separation also ``separated (*S)``, the separation
-    alone, and ``gains (2, nb)`` (Wiener, separation) per band.
+    alone, ``gains (2, nb)`` (Wiener, separation) per band and ``local``, the exponent ``b`` of
+    the errors' local amplitude (``optim.local_errors``: each simulated error scaled by
+    ``(F(m(d)) / F(m(d'_k)))^(b/2)``).
 
     ``centred``: the samples are ``estimate`` plus independent draws of its error (the samplers
     here), so the posterior mean is ``estimate`` itself (their average tends to it, with Monte-Carlo
@@ -70,6 +75,7 @@ class Posterior:
     separated: np.ndarray | None = None
     gains: np.ndarray | None = None
     centred: bool = True
+    local: float | None = None
 
     @property
     def mean(self) -> np.ndarray:
@@ -284,10 +290,11 @@ def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples:
                                                       sim_model(k), mask) for k in range(K)]), p]
     g = _gains(grid, truth, ests, seen)
     m = lambda fields: bands.combine([grid.band_split(f) for f in fields], g)
-    est = m([s_hat] if w is None else [w, s_hat])        # (C, *S)
-    samples = (est.repeat((K,) + (1,) * len(S)) + truth - m(ests)).reshape((K,) + F)
+    est, m_sims = m([s_hat] if w is None else [w, s_hat]), m(ests)        # (C, *S), (K C, *S)
+    errors, b = local_errors.transplant(grid, truth - m_sims, m_sims, est, seen)
+    samples = (est.repeat((K,) + (1,) * len(S)) + errors).reshape((K,) + F)
     gains = g if w is not None else torch.cat([torch.zeros_like(g), g])
-    return Posterior(samples.numpy(), est.reshape(F).numpy(), s_hat.reshape(F).numpy(), gains.numpy())
+    return Posterior(samples.numpy(), est.reshape(F).numpy(), s_hat.reshape(F).numpy(), gains.numpy(), local=b)
 
 
 def sample_inpainting(grid: Grid, data, grd_mask, cfg: SynthesisConfig, n_samples: int,
