@@ -145,12 +145,21 @@ def figure(path: str, key: str, truth, data, wiener, post, cov: dict) -> None:
 def coverages(post, truth, where=None) -> dict:
     """The truth's coverage by the 68% and 95% intervals (``"68"``, ``"95"``: the default,
     ``method="simulated"``; ``"68_student"``, ``"95_student"``: Gaussian errors' ``mean +- t std``)
-    and the two methods' half widths in units of the std (``"q68"``, ``"q68_student"``, ...)."""
+    and the two methods' half widths in units of the std (``"q68"``, ``"q68_student"``, ...);
+    the interval score of the default intervals (``"score68"``, ``"score95"``: width plus
+    ``2 / alpha`` times the miss, per pixel; a proper score, lower is better: it rewards
+    coverage and narrowness together, Gneiting & Raftery 2007) and ``"std_corr"``, the correlation
+    of the std map with the truth's ``|error|`` (0: the error bars do not say where the errors are)."""
     out = {}
+    sel = (lambda a: a) if where is None else (lambda a: a[np.asarray(where, dtype=bool)])
     for level in (0.68, 0.95):
         for method, tag in (("simulated", ""), ("student", "_student")):
             out[f"{round(100 * level)}{tag}"] = post.coverage(truth, level, where, method)
             out[f"q{round(100 * level)}{tag}"] = post.multiplier(level, method)
+        lo, hi = (sel(a) for a in post.interval(level))
+        y, alpha = sel(np.asarray(truth, dtype=np.float64)), 1 - level
+        out[f"score{round(100 * level)}"] = float(np.mean(hi - lo + 2 / alpha * (np.maximum(lo - y, 0) + np.maximum(y - hi, 0))))
+    out["std_corr"] = float(np.corrcoef(np.abs(sel(truth - post.mean)).ravel(), sel(post.std).ravel())[0, 1])
     return out
 
 
@@ -174,17 +183,22 @@ def main() -> None:
     ap.add_argument("--polarisation", type=int, nargs="*", metavar="NSIDE", default=None,
                     help="the spin-2 (Q, U) posterior of polarised lognormal skies at these nsides "
                          "instead (SNR 1; writes posterior_pol.json)")
+    ap.add_argument("--no-local", action="store_true", help="ablation: the simulated errors as drawn, their "
+                    "local amplitude not moved to the data's estimate (optim.local_errors)")
     ap.add_argument("--bands", action="store_true", help="also the calibration band by band (planar cases): "
                     "the truth's error power against the simulated errors', and the powers behind it")
     a = ap.parse_args()
     import foscat_like as fl
+    if a.no_local:
+        from foscat_like.optim import local_errors
+        local_errors.transplant = lambda grid, errors, *rest, **kw: (errors, 0.0)
     if a.inpainting:
         return inpainting(a)
     if a.polarisation is not None:
         return polarisation(a, a.polarisation or [16])
     rows, results = [], {}
     cols = ["case", "method", "rms", "ps", "minkowski", "ks", "scat", "cover68", "cover95", "student68", "student95",
-            "time_s"]
+            "score95", "std_corr", "time_s"]
     for spec in a.cases:
         name, size, snr = spec.split(":")
         got = case(name, int(size), 1 / float(snr), a.draws, np.random.default_rng(a.seed))
@@ -211,12 +225,13 @@ def main() -> None:
         results[key] = {"wiener": score(wiener), "wiener_empirical": score(emp), "separated": score(post.separated),
                         "estimate": score(post.estimate), "mean": score(post.mean),
                         "sample_median": {m: float(np.median([r[m] for r in per_sample])) for m in per_sample[0]},
-                        "samples": per_sample, "coverage": cov, "time_s": dt, "std_mean": float(post.std.mean())}
+                        "samples": per_sample, "coverage": cov, "time_s": dt, "std_mean": float(post.std.mean()),
+                        "local": post.local}
         for method in ("wiener", "wiener_empirical", "separated", "estimate", "mean", "sample_median"):
             row = {"case": key, "method": method, **results[key][method]}
             if method == "mean":
                 row.update(cover68=cov["68"], cover95=cov["95"], student68=cov["68_student"],
-                           student95=cov["95_student"], time_s=dt)
+                           student95=cov["95_student"], score95=cov["score95"], std_corr=cov["std_corr"], time_s=dt)
             rows.append(row)
         print_table(rows[-6:], cols)
         if a.bands and grid == "2d":
@@ -264,7 +279,7 @@ def polarisation(a, nsides: list[int]) -> None:
              "separated": score(post.separated), "estimate": score(post.estimate),
              "sample_median": {m: float(np.median([x[m] for x in per_sample])) for m in per_sample[0]},
              "data": score(data), "coverage": coverages(post, truth),
-             "time_s": dt}
+             "time_s": dt, "local": post.local}
         results[key] = r
         for method in ("data", "wiener_empirical", "separated", "estimate", "sample_median"):
             rows.append({"case": key, "method": method, **r[method],
