@@ -4,7 +4,8 @@
                                    [--figure docs/posterior.png]
 
 Each case ``name:size:snr`` is a scikit-image texture (std 1) at ``size``^2, ``lognormal`` (a
-red-spectrum lognormal field, std 1), or ``wmap`` (the
+red-spectrum lognormal field, std 1), ``gaussian`` (a Gaussian field of spectrum ``|k|^-2``, std 1,
+a new realisation for each ``--seed``: where the posterior should be exact), or ``wmap`` (the
 WMAP W-band temperature, nside 32, std 1), plus Gaussian white noise of std ``1/snr``; or
 ``wmapfg`` (the foreground W - V under a Gaussian CMB sky of std ``1/snr``, CMB skies as the noise
 model: needs ../shared/data).
@@ -60,9 +61,13 @@ def case(name: str, size: int, sigma: float, draws: int, rng):
         wiener = wiener_nest(data[None], noise, cl_nest(truth))[0]
         return "healpix", truth, data, noise, wiener, {"ps": cl_error, "minkowski": minkowski_error, "ks": histogram_ks}
     from foscat_like.datasets import load_texture, lognormal_field
-    # the field's own stream must not be the noise's: lognormal_field(size, 1) draws from default_rng(1),
-    # which --seed 1 gave the noise too (noise correlated with the signal: cov 0.55 at 32², SNR 0.5)
-    truth = lognormal_field(size, LOGNORMAL_SEED) if name == "lognormal" else load_texture(name, size)
+    if name == "gaussian":     # spectrum |k|^-2, std 1; drawn before the noise: a new field per --seed
+        k = np.hypot(*np.meshgrid(np.fft.fftfreq(size) * size, np.fft.fftfreq(size) * size, indexing="ij"))
+        truth = np.real(np.fft.ifft2(np.fft.fft2(rng.standard_normal((size, size))) * np.maximum(k, 1) ** -1.0))
+        truth = truth / truth.std()
+    else:   # the field's own stream must not be the noise's: lognormal_field(size, 1) draws from
+        # default_rng(1), which --seed 1 gave the noise too (noise correlated with the signal: cov 0.55)
+        truth = lognormal_field(size, LOGNORMAL_SEED) if name == "lognormal" else load_texture(name, size)
     data = truth + sigma * rng.standard_normal(truth.shape)
     noise = sigma * rng.standard_normal((draws,) + truth.shape)
     wiener = wiener_filter(data, smooth_power(truth), sigma ** 2)
