@@ -163,7 +163,8 @@ def coverages(post, truth, where=None) -> dict:
             out[f"q{round(100 * level)}{tag}"] = post.multiplier(level, method)
         lo, hi = (sel(a) for a in post.interval(level))
         y, alpha = sel(np.asarray(truth, dtype=np.float64)), 1 - level
-        out[f"score{round(100 * level)}"] = float(np.mean(hi - lo + 2 / alpha * (np.maximum(lo - y, 0) + np.maximum(y - hi, 0))))
+        miss = np.maximum(lo - y, 0) + np.maximum(y - hi, 0)
+        out[f"score{round(100 * level)}"] = float(np.mean(hi - lo + 2 / alpha * miss))
     out["std_corr"] = float(np.corrcoef(np.abs(sel(truth - post.mean)).ravel(), sel(post.std).ravel())[0, 1])
     return out
 

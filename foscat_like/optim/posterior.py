@@ -6,8 +6,8 @@ simulations in which the truth is known:
 1. ``s_hat``: the separation of ``d`` (``optim.separation``), a field with the signal's
    scattering statistics; ``w``: the grid's empirical Wiener estimate of ``d`` (where it has
    one), its band powers smoothed over ``SMOOTH`` octaves (one realisation's band powers scatter:
-   on gravel and grass 64² at SNR 0.5 and 1 the combined estimate's pixel RMS is 0.4-1.7% lower
-   than with the unsmoothed bands, README).
+   with the unsmoothed bands the combined estimate's pixel RMS was up to 1.7% higher, on gravel
+   64² at SNR 0.5; README).
 2. For ``k = 1..K``: a prior draw ``s'_k``, a synthesis with ``s_hat``'s statistics (seed
    ``seed + k``), plus a noise draw ``n'_k`` gives ``d'_k = s'_k + n'_k``, whose separation
    ``p'_k`` and Wiener estimate ``w'_k`` are computed as for ``d``.
@@ -25,10 +25,13 @@ inside the samples' spread as often as one more sample would (``Posterior.interv
 q rms(e')``, ``q`` the quantile of the draws' own errors, each standardised by the others' spread:
 a non-Gaussian field's errors are heavy-tailed, and the Gaussian ``q = t_K`` over-covers at 68%).
 For a Gaussian field, with ``m`` the Wiener filter, this is the exact constrained realisation
-(Hoffman & Ribak 1991). Least-squares gains leave the error orthogonal to ``m`` in each band, so
-a sample's power is the signal's: each sample looks like the signal, while the posterior mean ``m(d)`` has the low error. What it rests on: the prior draws ``s'``
-are statistically like ``s`` (they have the separated statistics); where they are not (brick's
-morphology, which the separated statistics do not pin), the samples inherit the difference.
+(Hoffman & Ribak 1991; the errors' local amplitude then does not depend on the estimate, and
+``local_errors`` leaves them as they are up to its fit of the simulations). Least-squares gains
+leave the error orthogonal to ``m`` in each band, so a sample's power is the signal's: each
+sample looks like the signal, while the posterior mean ``m(d)`` has the low error. What it rests
+on: the prior draws ``s'`` are statistically like ``s`` (they have the separated statistics);
+where they are not (brick's morphology, which the separated statistics do not pin; the power
+below the noise, which the separation under-states), the samples inherit the difference.
 
 Inpainting (``sample_inpainting``) is the same construction with ``m`` = kriging from the
 hole's surroundings and ``d'_k = s'_k`` there (no noise): the classical conditional simulation.
