@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .checks import check_number
+
 NBANDS = 16   # at most this many bands beyond the mean (and, on the sphere, the dipole)
 
 
@@ -40,8 +42,9 @@ def smooth_power(p: torch.Tensor, count: torch.Tensor, centre: torch.Tensor, wid
     ``width`` octaves in the bands' centres ``centre (nb,)`` (mean ``log2`` scale of their modes),
     weighted by their mode counts ``count (nb,)``. Band 0 (the mean) and empty bands are left
     out and kept as they are. A band's power estimated from one realisation scatters; spectra
-    are smooth in ``log k``, so the neighbours' powers lower that scatter at a small bias."""
-    if width <= 0:
+    are smooth in ``log k``, so the neighbours' powers lower that scatter at a small bias.
+    ``width`` is the grids' ``wiener(..., smooth=)``: a finite number >= 0 (0: ``p`` itself)."""
+    if check_number("smooth", width, minimum=0.0) == 0:
         return p
     use = count > 0
     use[0] = False

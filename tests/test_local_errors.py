@@ -39,6 +39,8 @@ def test_transplant_keeps_an_error_whose_estimate_is_the_data_s_and_the_hidden_p
     seen[:, :16] = 1
     out, _ = local_errors.transplant(grid, errors, m_sims, m_data, seen)
     torch.testing.assert_close(out[:, 16:], errors[:, 16:])
+    out, b = local_errors.transplant(grid, errors, m_sims, m_data, 0 * seen)    # nothing seen: nothing to fit
+    assert b == 0.0 and torch.equal(out, errors)
 
 
 def test_the_posterior_std_follows_the_truth_s_errors(monkeypatch):

@@ -265,6 +265,9 @@ def test_smoothed_wiener_is_the_plain_one_at_zero_width_and_closer_on_a_smooth_s
         for width in err:
             err[width] += float(((g.wiener(d, n, smooth=width)[0].numpy() - s) ** 2).mean())
     assert err[0.25] < err[0.0], err
+    for bad, exc in ((-0.5, ValueError), (float("nan"), ValueError), ("0.25", TypeError), (True, TypeError)):
+        with pytest.raises(exc, match="smooth"):
+            g.wiener(d, n, smooth=bad)
 
 
 def test_healpix_empirical_wiener_gains_are_per_band_and_beat_per_l_gains():

@@ -35,6 +35,8 @@ def exponent(f: torch.Tensor, e: torch.Tensor, seen=1.0) -> float:
     """``b`` of ``E[e^2 | F] ~ F^b``: least squares of ``log e^2`` on ``f = log F`` (``(N, *S)``
     each) over the pixels ``seen`` (1, or 0/1 ``(1, *S)``)."""
     w = torch.broadcast_to(torch.as_tensor(seen, dtype=f.dtype) > 0, f.shape)
+    if int(w.sum()) < 2:                      # nothing to fit: the errors keep their amplitude
+        return 0.0
     x, y = f[w], torch.log(e[w] ** 2 + 1e-12 * (e[w] ** 2).mean().clamp_min(1e-300))
     x = x - x.mean()
     return float((x * (y - y.mean())).sum() / (x * x).sum().clamp_min(1e-300))

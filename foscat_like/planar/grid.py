@@ -220,22 +220,23 @@ class PlanarGrid(Grid):
         sums = lambda v: torch.zeros(nb, dtype=d.dtype, device=d.device).index_add_(0, band, v)
         power = lambda x: sums((torch.fft.fftn(x, dim=axes).abs() ** 2).flatten(-self.spatial_ndim).mean(0))
         pd, pn = power(d), power(noise)
-        if smooth > 0:
-            k = np.sqrt(sum(np.meshgrid(*[(np.fft.fftfreq(n) * n) ** 2 for n in shape], indexing="ij"))).ravel()
-            count = sums(torch.ones_like(band, dtype=d.dtype))
-            centre = sums(torch.as_tensor(np.log2(np.maximum(k, 1)), dtype=d.dtype, device=d.device))
-            ps = smooth_power(((pd - pn) / count.clamp_min(1)), count, centre / count.clamp_min(1), smooth)
-            ps = ps.clamp_min(0) * count
-            gain = ps / (ps + pn).clamp_min(1e-30)
-        else:
-            gain = torch.clamp(pd - pn, min=0) / pd.clamp_min(1e-30)
+        k = self._mode_k(shape)
+        count = sums(torch.ones_like(band, dtype=d.dtype)).clamp_min(1)
+        centre = sums(torch.as_tensor(np.log2(np.maximum(k, 1)), dtype=d.dtype, device=d.device)) / count
+        ps = smooth_power((pd - pn) / count, count, centre, smooth).clamp_min(0) * count
+        gain = ps / (ps + pn).clamp_min(1e-30)                             # smooth 0: max(P_d - P_n, 0) / P_d
         gain[0] = 1.0                                                      # the mean
         return torch.fft.ifftn(torch.fft.fftn(d, dim=axes) * gain[band].reshape(shape), dim=axes).real
+
+    @staticmethod
+    def _mode_k(shape) -> np.ndarray:
+        """``|k|`` of every Fourier mode ``(P,)``, in cycles per field."""
+        return np.sqrt(sum(np.meshgrid(*[(np.fft.fftfreq(n) * n) ** 2 for n in shape], indexing="ij"))).ravel()
 
     def _ring_index(self, shape) -> torch.Tensor:
         """Band of every Fourier mode (-1: the mean). 2D: rings of unit width in |k|;
         1D: 12 bands per octave (a unit-width band would be a single, noisy periodogram bin)."""
-        k = np.sqrt(sum(np.meshgrid(*[(np.fft.fftfreq(n) * n) ** 2 for n in shape], indexing="ij"))).ravel()
+        k = self._mode_k(shape)
         if self.spatial_ndim == 1:
             band = np.where(k > 0, np.floor(12 * np.log2(np.maximum(k, 1))), -1)
             ids = np.unique(band[band >= 0])
