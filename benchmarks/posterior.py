@@ -147,6 +147,11 @@ def figure(path: str, key: str, truth, data, wiener, post, cov: dict) -> None:
     print("wrote", path)
 
 
+def _lifts(post) -> list | None:
+    """The prior draws' band-power factors (``optim.prior_power``), their mean over the draws per band."""
+    return None if post.prior_power is None else [round(float(x), 3) for x in post.prior_power.mean(0)]
+
+
 def coverages(post, truth, where=None) -> dict:
     """The truth's coverage by the 68% and 95% intervals (``"68"``, ``"95"``: the default,
     ``method="simulated"``; ``"68_student"``, ``"95_student"``: Gaussian errors' ``mean +- t std``)
@@ -191,6 +196,8 @@ def main() -> None:
                          "instead (SNR 1; writes posterior_pol.json)")
     ap.add_argument("--no-local", action="store_true", help="ablation: the simulated errors as drawn, their "
                     "local amplitude not moved to the data's estimate (optim.local_errors)")
+    ap.add_argument("--no-lift", action="store_true", help="ablation: the prior draws with the separation's "
+                    "band powers, not drawn from their posterior given the data (optim.prior_power)")
     ap.add_argument("--bands", action="store_true", help="also the calibration band by band (planar cases): "
                     "the truth's error power against the simulated errors', and the powers behind it")
     a = ap.parse_args()
@@ -198,6 +205,9 @@ def main() -> None:
     if a.no_local:
         from foscat_like.optim import local_errors
         local_errors.transplant = lambda grid, errors, *rest, **kw: (errors, 0.0)
+    if a.no_lift:
+        from foscat_like.optim import prior_power
+        prior_power.amplitudes = lambda *args, **kw: None
     if a.inpainting:
         return inpainting(a)
     if a.polarisation is not None:
@@ -232,7 +242,7 @@ def main() -> None:
                         "estimate": score(post.estimate), "mean": score(post.mean),
                         "sample_median": {m: float(np.median([r[m] for r in per_sample])) for m in per_sample[0]},
                         "samples": per_sample, "coverage": cov, "time_s": dt, "std_mean": float(post.std.mean()),
-                        "local": post.local}
+                        "local": post.local, "prior_power": _lifts(post)}
         for method in ("wiener", "wiener_empirical", "separated", "estimate", "mean", "sample_median"):
             row = {"case": key, "method": method, **results[key][method]}
             if method == "mean":
@@ -285,7 +295,7 @@ def polarisation(a, nsides: list[int]) -> None:
              "separated": score(post.separated), "estimate": score(post.estimate),
              "sample_median": {m: float(np.median([x[m] for x in per_sample])) for m in per_sample[0]},
              "data": score(data), "coverage": coverages(post, truth),
-             "time_s": dt, "local": post.local}
+             "time_s": dt, "local": post.local, "prior_power": _lifts(post)}
         results[key] = r
         for method in ("data", "wiener_empirical", "separated", "estimate", "sample_median"):
             rows.append({"case": key, "method": method, **r[method],

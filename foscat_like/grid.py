@@ -9,6 +9,7 @@ grid it runs on.
 """
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 
 import torch
@@ -168,6 +169,11 @@ class Grid(ABC):
         """``x (B, *S)`` as ``(B, nb, *S)``: its parts in isotropic bands (``foscat_like.bands``),
         orthogonal and summing to ``x``. The default is one band, ``x`` itself."""
         return x[:, None]
+
+    def band_modes(self, spatial_shape: tuple[int, ...]) -> torch.Tensor:
+        """Number of modes (degrees of freedom) in each ``band_split`` band ``(nb,)``: their sum is
+        the number of pixels. The default is one band."""
+        return torch.tensor([float(math.prod(spatial_shape))], dtype=torch.float64)
 
     def wiener(self, d: torch.Tensor, noise: torch.Tensor, smooth: float = 0.0) -> torch.Tensor | None:
         """Empirical Wiener estimate of the signal in ``d (1, *S)`` given noise draws ``(K, *S)``

@@ -439,6 +439,14 @@ class HealpixGrid(Grid):
         out = band_split_nest(x.detach().cpu().numpy().reshape(-1, x.shape[-1]))
         return torch.as_tensor(out, dtype=x.dtype, device=x.device).reshape((x.shape[0], -1) + x.shape[1:])
 
+    def band_modes(self, spatial_shape: tuple[int, ...]) -> torch.Tensor:
+        """Full sky: ``sum 2l + 1`` over each ``band_split`` group of ``l`` (``spectra.band_modes_nest``);
+        patches: one band."""
+        if self.patch is not None:
+            return super().band_modes(spatial_shape)
+        from .spectra import band_modes_nest
+        return torch.as_tensor(band_modes_nest(nside_of(spatial_shape[-1])))
+
     def wiener(self, d: torch.Tensor, noise: torch.Tensor, smooth: float = 0.0) -> torch.Tensor | None:
         """Full sky: harmonic Wiener gain ``max(C_l^d - <C_l^n>, 0) / C_l^d`` per group of ``l``
         (``spectra.wiener_nest``, with its ``smooth``; ducc0 transforms, no autograd: a starting

@@ -48,6 +48,16 @@ def band_split_nest(m: np.ndarray) -> np.ndarray:
     return torch.stack(parts, 1).numpy()
 
 
+def band_modes_nest(nside: int) -> np.ndarray:
+    """Modes ``(nb,)`` in ``band_split_nest``'s bands at ``nside``: ``sum 2l + 1`` over each group
+    of ``l <= 3 nside - 1``; the last band also counts the ``npix - (3 nside)^2`` dimensions the
+    transform leaves (its part of a map), so the counts sum to ``npix``."""
+    l = np.arange(3 * nside)
+    out = np.bincount(l_bands(l), 2.0 * l + 1)
+    out[-1] += 12 * nside ** 2 - (3 * nside) ** 2
+    return out
+
+
 def wiener_nest(d: np.ndarray, noise: np.ndarray, signal_cl: np.ndarray | None = None,
                 exponent: float = 1.0, smooth: float = 0.0) -> np.ndarray:
     """Wiener estimate of the signal in NEST maps ``d (B, npix)`` given noise draws ``(K, npix)``:

@@ -9,8 +9,11 @@ simulations in which the truth is known:
    with the unsmoothed bands the combined estimate's pixel RMS was up to 1.7% higher, on gravel
    64² at SNR 0.5; README).
 2. For ``k = 1..K``: a prior draw ``s'_k``, a synthesis with ``s_hat``'s statistics (seed
-   ``seed + k``), plus a noise draw ``n'_k`` gives ``d'_k = s'_k + n'_k``, whose separation
-   ``p'_k`` and Wiener estimate ``w'_k`` are computed as for ``d``.
+   ``seed + k``), its band powers multiplied band by band to a draw of their posterior given
+   the data (``optim.prior_power``: the separation's power is one guess where the signal is
+   below the noise, and the data leave it uncertain there), plus a noise draw ``n'_k`` gives
+   ``d'_k = s'_k + n'_k``, whose separation ``p'_k`` and Wiener estimate ``w'_k`` are computed
+   as for ``d``.
 3. Band by band (``grid.band_split``: rings in ``|k|``, groups of ``l`` on the sphere) the
    least-squares gains ``(a_b, c_b)`` of ``s' ~ a_b w' + c_b p'`` over the simulations give
    ``m(x) = sum_b a_b w_b(x) + c_b p_b(x)``: at least as close to the truth as either estimate
@@ -29,9 +32,9 @@ For a Gaussian field, with ``m`` the Wiener filter, this is the exact constraine
 ``local_errors`` leaves them as they are up to its fit of the simulations). Least-squares gains
 leave the error orthogonal to ``m`` in each band, so a sample's power is the signal's: each
 sample looks like the signal, while the posterior mean ``m(d)`` has the low error. What it rests
-on: the prior draws ``s'`` are statistically like ``s`` (they have the separated statistics);
-where they are not (brick's morphology, which the separated statistics do not pin; the power
-below the noise, which the separation under-states), the samples inherit the difference.
+on: the prior draws ``s'`` are statistically like ``s`` (they have the separated statistics,
+and band powers as uncertain as the data leave them); where they are not (brick's morphology,
+which the separated statistics do not pin), the samples inherit the difference.
 
 Inpainting (``sample_inpainting``) is the same construction with ``m`` = kriging from the
 hole's surroundings and ``d'_k = s'_k`` there (no noise): the classical conditional simulation.
@@ -52,7 +55,7 @@ from .. import bands
 from ..grid import Grid
 from ..inputs import as_field, as_mask
 from . import checkpoint as ckpt
-from . import local_errors
+from . import local_errors, prior_power
 from .config import SeparationConfig, SynthesisConfig
 from .inpaint import focus
 from .separation import _noise_draws, separate
@@ -67,7 +70,8 @@ class Posterior:
     combination; inpainting: kriging); for a separation also ``separated (*S)``, the separation
     alone, ``gains (2, nb)`` (Wiener, separation) per band and ``local``, the exponent ``b`` of
     the errors' local amplitude (``optim.local_errors``: each simulated error scaled by
-    ``(F(m(d)) / F(m(d'_k)))^(b/2)``).
+    ``(F(m(d)) / F(m(d'_k)))^(b/2)``) and ``prior_power (K, nb)``, the factor on each prior
+    draw's band power (``optim.prior_power``: drawn from the band power's posterior).
 
     ``centred``: the samples are ``estimate`` plus independent draws of its error (the samplers
     here), so the posterior mean is ``estimate`` itself (their average tends to it, with Monte-Carlo
@@ -79,6 +83,7 @@ class Posterior:
     gains: np.ndarray | None = None
     centred: bool = True
     local: float | None = None
+    prior_power: np.ndarray | None = None
 
     @property
     def mean(self) -> np.ndarray:
@@ -192,12 +197,13 @@ def _separate(grid: Grid, x: torch.Tensor, noise: torch.Tensor, cfg: SeparationC
     return torch.as_tensor(separate(grid, x, noise, cfg, mask=mask).maps).reshape(x.shape)
 
 
-def _simulate(grid: Grid, s_hat, noise_k, model_k, cfg: SeparationConfig, syn: SynthesisConfig, mask):
+def _simulate(grid: Grid, s_hat, noise_k, model_k, cfg: SeparationConfig, syn: SynthesisConfig, mask, amp=None):
     """One simulation (a Dask task when the grid has a client): a prior draw ``s'`` with ``s_hat``'s
     statistics, and the separation of ``d' = s' + n'`` (``noise_k (1, *S)``; spin 2: ``(1, 2, npix)``,
     model ``(K, 2, npix)``). Returns ``(s', p')`` (checkpoints before 2026-12-08 also hold a third
     entry, the unsmoothed Wiener estimate of ``d'``: unused; ``_wiener`` redoes it from ``s'``)."""
     sk = torch.as_tensor(synthesize(grid, s_hat, syn, in_mask=mask).maps).reshape(s_hat.shape)
+    sk = prior_power.lift(grid, sk, amp)
     return sk, _separate(grid, sk + noise_k.reshape(s_hat.shape), model_k, cfg, mask)
 
 
@@ -273,7 +279,7 @@ def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples:
     syn = SynthesisConfig(NUM_EPOCHS=cfg.NUM_EPOCHS, Jmax=cfg.Jmax, edge=cfg.edge, precision=cfg.precision,
                           progress=False, EVAL_FREQUENCY=0, spin=cfg.spin)
     fp = ckpt.fingerprint(grid, cfg, {"data": d, "noise": model, "sim_noise": sim_noise, "mask": mask,
-                                      "n_samples": K, "seed": int(seed)})
+                                      "n_samples": K, "seed": int(seed), "prior_power": 1})
     state = ckpt.load(checkpoint, fp) or {"sims": {}}
     quiet = cfg.replace(progress=False)
     if "s_hat" not in state:
@@ -281,8 +287,10 @@ def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples:
         ckpt.save(checkpoint, fp, state)
     seen = _observed(grid, mask, d)
     s_hat, w = state["s_hat"], _wiener(grid, d, model, mask)
+    amp = prior_power.amplitudes(grid, d, model.reshape((-1,) + d.shape[1:]), s_hat, K, int(seed), seen)
     todo = [k for k in range(K) if k not in state["sims"]]
-    args = [(s_hat, sim_noise[k:k + 1], sim_model(k), quiet, syn.replace(seed=int(seed) + k), mask) for k in todo]
+    args = [(s_hat, sim_noise[k:k + 1], sim_model(k), quiet, syn.replace(seed=int(seed) + k), mask,
+             None if amp is None else amp[k]) for k in todo]
     for k, sim in _run(grid, _simulate, args, todo, cfg.progress, "posterior simulations"):
         state["sims"][k] = sim
         ckpt.save(checkpoint, fp, state)
@@ -297,7 +305,8 @@ def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples:
     errors, b = local_errors.transplant(grid, truth - m_sims, m_sims, est, seen)
     samples = (est.repeat((K,) + (1,) * len(S)) + errors).reshape((K,) + F)
     gains = g if w is not None else torch.cat([torch.zeros_like(g), g])
-    return Posterior(samples.numpy(), est.reshape(F).numpy(), s_hat.reshape(F).numpy(), gains.numpy(), local=b)
+    return Posterior(samples.numpy(), est.reshape(F).numpy(), s_hat.reshape(F).numpy(), gains.numpy(), local=b,
+                     prior_power=None if amp is None else (amp ** 2).numpy())
 
 
 def sample_inpainting(grid: Grid, data, grd_mask, cfg: SynthesisConfig, n_samples: int,

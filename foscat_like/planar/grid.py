@@ -205,6 +205,10 @@ class PlanarGrid(Grid):
         parts = [torch.fft.ifftn(X * (band == b), dim=axes).real for b in range(int(band.max()) + 1)]
         return torch.stack(parts, 1)
 
+    def band_modes(self, spatial_shape: tuple[int, ...]) -> torch.Tensor:
+        """Fourier modes in each ``band_split`` band ``(nb,)``."""
+        return torch.bincount(self._band_index(tuple(spatial_shape)).flatten()).to(torch.float64)
+
     def wiener(self, d: torch.Tensor, noise: torch.Tensor, smooth: float = 0.0) -> torch.Tensor:
         """Gain ``max(P_d - P_n, 0) / P_d`` per ``band_split`` band (the mean kept), with the
         spectra of the data ``d (B, *S)`` and the noise draws ``(K, *S)`` averaged over the band.
