@@ -315,7 +315,7 @@ class funct:
             p = sample_separation(g, g.to_internal(data), noise, cfg, n_samples, seed=check_seed("seed", seed),
                                   mask=g.to_internal(mask), checkpoint=checkpoint)
             return Posterior(*(g.from_internal(a) for a in (p.samples, p.estimate, p.separated)), p.gains,
-                             local=p.local)
+                             local=p.local, prior_power=p.prior_power)
         res = separate(g, g.to_internal(data), noise, cfg, reference=g.to_internal(reference),
                        mask=g.to_internal(mask), checkpoint=checkpoint)
         self._last = res

@@ -94,6 +94,23 @@ def test_posterior_resumes_from_its_checkpoint(tmp_path):
         fl.separate(d, noise, **dict(kw, seed=5))
 
 
+def test_each_simulation_s_prior_draw_gets_its_own_band_power_draw(monkeypatch):
+    """``post.prior_power (K, nb)``: the factors each simulation's prior draw was given, band by
+    band (``optim.prior_power``), drawn afresh per simulation, the mean (band 0) untouched."""
+    from foscat_like.optim import prior_power
+    given = []
+    lift = prior_power.lift
+    monkeypatch.setattr(prior_power, "lift", lambda grid, s, amp: given.append(amp) or lift(grid, s, amp))
+    s = lognormal_field(16, 2)
+    r = np.random.default_rng(0)
+    post = fl.separate(s + r.standard_normal(s.shape), r.standard_normal((4,) + s.shape), n_samples=3,
+                       NUM_EPOCHS=5, n_iter=1, progress=False)
+    nb = fl.funct(grid="2d").grid.band_modes(s.shape).shape[0]
+    assert post.prior_power.shape == (3, nb) and np.all(post.prior_power[:, 0] == 1)
+    np.testing.assert_allclose(np.stack([a.numpy() for a in given]) ** 2, post.prior_power)
+    assert np.all(post.prior_power[:, 1:] > 0) and np.ptp(post.prior_power[:, 1:], axis=0).min() > 0
+
+
 def test_posterior_refuses_an_unwritable_checkpoint_before_any_work(tmp_path, monkeypatch):
     """A checkpoint in a missing directory is a ValueError naming it before the first separation
     or synthesis runs (it used to fail at the first save, losing that work)."""
