@@ -22,7 +22,7 @@ Per band, with ``N`` modes (``grid.band_modes``, times the observed fraction of 
 Where the signal dominates and the band has many modes, the likelihood pins ``P_s`` (the draws
 stay within a few percent of the data's own power); below the noise the prior's spread remains.
 A flat or Jeffreys prior instead (tried: the truncated inverse gamma) puts the draws far above
-the truth in the bands the data cannot see (gravel 64² at SNR 0.5: 2-6x in its top bands,
+the truth in the bands the data cannot see (gravel 64² at SNR 0.5: 3-6x in its top bands,
 where the separation was 2-3x above the truth already), and the combination's gains with them.
 Powers are taken over the observed pixels. The mean (band 0) is left as it is.
 """
