@@ -200,8 +200,10 @@ def _separate(grid: Grid, x: torch.Tensor, noise: torch.Tensor, cfg: SeparationC
 def _simulate(grid: Grid, s_hat, noise_k, model_k, cfg: SeparationConfig, syn: SynthesisConfig, mask, amp=None):
     """One simulation (a Dask task when the grid has a client): a prior draw ``s'`` with ``s_hat``'s
     statistics, and the separation of ``d' = s' + n'`` (``noise_k (1, *S)``; spin 2: ``(1, 2, npix)``,
-    model ``(K, 2, npix)``). Returns ``(s', p')`` (checkpoints before 2026-12-08 also hold a third
-    entry, the unsmoothed Wiener estimate of ``d'``: unused; ``_wiener`` redoes it from ``s'``)."""
+    model ``(K, 2, npix)``); the draw's bands are multiplied by ``amp (nb,)`` (``optim.prior_power``;
+    ``None``: as drawn). Returns ``(s', p')`` (earlier versions also held a third entry, the
+    unsmoothed Wiener estimate of ``d'``: unused; ``_wiener`` redoes it from ``s'``. Checkpoints
+    written before the band-power draws have another fingerprint and are refused, not mixed)."""
     sk = torch.as_tensor(synthesize(grid, s_hat, syn, in_mask=mask).maps).reshape(s_hat.shape)
     sk = prior_power.lift(grid, sk, amp)
     return sk, _separate(grid, sk + noise_k.reshape(s_hat.shape), model_k, cfg, mask)

@@ -43,8 +43,9 @@ def band_power_draws(p_d: np.ndarray, p_n: np.ndarray, p_prior: np.ndarray, mode
     """Draws ``(n_draws, nb)`` of the signal's band power ``P_s`` from its posterior (module
     docstring): prior ``ln P_s ~ Normal(ln p_prior, tau^2)``, likelihood of the data's band
     power ``p_d ~ (P_s + p_n) Gamma(N / 2) / (N / 2)``; sampled by its inverse CDF on a grid of
-    ``GRID`` values of ``ln P_s`` over ``+- 6 tau`` (a likelihood sharper than the grid's step
-    puts the draws in one step: 0.3% in power at ``tau = 0.8``). ``p_d``, ``p_n``, ``p_prior``,
+    ``GRID`` values of ``ln P_s`` over ``+- 6 tau`` about the prior's centre (a likelihood
+    sharper than the grid's step puts the draws in one step: 0.3% in power at ``tau = 0.8``; one
+    peaking beyond ``6 tau`` puts them at that edge: the prior rules it out). ``p_d``, ``p_n``, ``p_prior``,
     ``modes (nb,)``: the data's, the noise's and the prior's band powers (``p_prior > 0``) and
     the bands' numbers of modes."""
     a = np.maximum(np.asarray(modes, dtype=np.float64), 1.0)[:, None] / 2
@@ -55,8 +56,8 @@ def band_power_draws(p_d: np.ndarray, p_n: np.ndarray, p_prior: np.ndarray, mode
     u = rng.uniform(size=(n_draws, len(a))) * cdf[:, -1]
     step = x[:, 1] - x[:, 0]
     cell = np.stack([np.searchsorted(c, ub) for c, ub in zip(cdf, u.T)], 1).clip(0, GRID - 1)       # (n_draws, nb)
-    lo = x[np.arange(len(a)), cell] - step / 2 + step * rng.uniform(size=cell.shape)
-    return np.exp(lo)
+    draw = x[np.arange(len(a)), cell] - step / 2 + step * rng.uniform(size=cell.shape)    # uniform in the step
+    return np.exp(draw)
 
 
 def amplitudes(grid: Grid, d: torch.Tensor, noise: torch.Tensor, s_hat: torch.Tensor, n_samples: int,
