@@ -44,14 +44,15 @@ def band_power_draws(p_d: np.ndarray, p_n: np.ndarray, p_prior: np.ndarray, mode
     docstring): prior ``ln P_s ~ Normal(ln p_prior, tau^2)``, likelihood of the data's band
     power ``p_d ~ (P_s + p_n) Gamma(N / 2) / (N / 2)``; sampled by its inverse CDF on a grid of
     ``GRID`` values of ``ln P_s`` over ``+- 6 tau`` about the prior's centre (a likelihood
-    sharper than the grid's step puts the draws in one step: 0.3% in power at ``tau = 0.8``; one
-    peaking beyond ``6 tau`` puts them at that edge: the prior rules it out). ``p_d``, ``p_n``, ``p_prior``,
-    ``modes (nb,)``: the data's, the noise's and the prior's band powers (``p_prior > 0``) and
-    the bands' numbers of modes."""
+    sharper than the grid's step puts the draws in one step: 0.3% in power at ``tau = 0.8``;
+    one peaking beyond ``6 tau`` puts them at that edge: the prior rules it out). ``p_d``,
+    ``p_n``, ``p_prior``, ``modes (nb,)``: the data's, the noise's and the prior's band powers
+    (``p_prior > 0``) and the bands' numbers of modes."""
     a = np.maximum(np.asarray(modes, dtype=np.float64), 1.0)[:, None] / 2
-    x = np.log(p_prior)[:, None] + tau * np.linspace(-6, 6, GRID)[None]              # (nb, GRID)
-    t = np.exp(x) + np.asarray(p_n, dtype=np.float64)[:, None]
-    logp = -0.5 * ((x - x[:, GRID // 2:GRID // 2 + 1]) / tau) ** 2 - a * (np.log(t) + np.asarray(p_d)[:, None] / t)
+    z = np.linspace(-6, 6, GRID)[None]                                   # prior standard scores
+    x = np.log(p_prior)[:, None] + tau * z                              # ln P_s, (nb, GRID)
+    t = np.exp(x) + np.asarray(p_n, dtype=np.float64)[:, None]          # P_s + P_n
+    logp = -0.5 * z ** 2 - a * (np.log(t) + np.asarray(p_d, dtype=np.float64)[:, None] / t)
     cdf = np.cumsum(np.exp(logp - logp.max(1, keepdims=True)), 1)
     u = rng.uniform(size=(n_draws, len(a))) * cdf[:, -1]
     step = x[:, 1] - x[:, 0]
