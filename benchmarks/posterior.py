@@ -196,8 +196,7 @@ def main() -> None:
                          "instead (SNR 1; writes posterior_pol.json)")
     ap.add_argument("--no-local", action="store_true", help="ablation: the simulated errors as drawn, their "
                     "local amplitude not moved to the data's estimate (optim.local_errors)")
-    ap.add_argument("--no-lift", action="store_true", help="ablation: the prior draws with the separation's "
-                    "band powers, not drawn from their posterior given the data (optim.prior_power)")
+    ap.add_argument("--no-lift", action="store_true", help="ablation: prior draws at the separation's band powers")
     ap.add_argument("--bands", action="store_true", help="also the calibration band by band (planar cases): "
                     "the truth's error power against the simulated errors', and the powers behind it")
     a = ap.parse_args()
