@@ -86,3 +86,24 @@ def test_prior_draws_see_only_the_observed_pixels():
     a = prior_power.amplitudes(g, d, noise[1:], 0.5 * s, 3, seed=5, seen=seen)
     b = prior_power.amplitudes(g, torch.where(seen > 0, d, 1e3), noise[1:], 0.5 * s, 3, seed=5, seen=seen)
     assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("bad, exc, name", [
+    (dict(tau=0.0), ValueError, "tau"), (dict(tau=-1.0), ValueError, "tau"), (dict(tau="0.8"), TypeError, "tau"),
+    (dict(n_draws=0), ValueError, "n_draws"), (dict(n_draws=2.5), TypeError, "n_draws"),
+    (dict(p_prior=np.array([1.0, 0.0])), ValueError, "p_prior"),
+    (dict(p_prior=np.array([1.0, np.nan])), ValueError, "p_prior"),
+    (dict(p_n=np.ones(3)), ValueError, "p_n"), (dict(modes=np.ones((2, 1))), ValueError, "modes")])
+def test_band_power_draws_name_a_bad_argument(bad, exc, name):
+    kw = dict(p_d=np.ones(2), p_n=np.ones(2), p_prior=np.ones(2), modes=np.full(2, 10.0), n_draws=3,
+              rng=np.random.default_rng(0))
+    with pytest.raises(exc, match=name):
+        band_power_draws(**{**kw, **bad})
+
+
+def test_a_separation_with_no_power_leaves_the_draws_as_they_are():
+    """``s_hat`` empty in every band: nothing to scale, factors 1 (not a failure)."""
+    g = fl.funct(grid="2d").grid
+    d = torch.as_tensor(np.random.default_rng(6).standard_normal((1, 16, 16)))
+    amp = prior_power.amplitudes(g, d, d.repeat(4, 1, 1), torch.zeros_like(d), 2, seed=0)
+    assert torch.equal(amp, torch.ones_like(amp))

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from .. import bands
+from ..checks import check_number, check_positive_int
 from ..grid import Grid
 
 TAU = 0.8        # the prior's spread of ln P_s about the separation's band power (README: measured)
@@ -48,11 +49,20 @@ def band_power_draws(p_d: np.ndarray, p_n: np.ndarray, p_prior: np.ndarray, mode
     one peaking beyond ``6 tau`` puts them at that edge: the prior rules it out). ``p_d``,
     ``p_n``, ``p_prior``, ``modes (nb,)``: the data's, the noise's and the prior's band powers
     (``p_prior > 0``) and the bands' numbers of modes."""
-    a = np.maximum(np.asarray(modes, dtype=np.float64), 1.0)[:, None] / 2
+    p_d, p_n, p_prior, modes = (np.asarray(v, dtype=np.float64) for v in (p_d, p_n, p_prior, modes))
+    for name, v in (("p_n", p_n), ("p_prior", p_prior), ("modes", modes)):
+        if v.shape != p_d.shape or v.ndim != 1:
+            raise ValueError(f"{name} must have the shape of p_d, (nb,); got {v.shape} and {p_d.shape}")
+    if not np.all(p_prior > 0) or not np.all(np.isfinite(p_prior)):
+        raise ValueError(f"p_prior must be finite and > 0 in every band; got {p_prior}")
+    if check_number("tau", tau, 0.0) == 0:
+        raise ValueError("tau must be > 0; got 0")
+    n_draws = check_positive_int("n_draws", n_draws)
+    a = np.maximum(modes, 1.0)[:, None] / 2
     z = np.linspace(-6, 6, GRID)[None]                                   # prior standard scores
     x = np.log(p_prior)[:, None] + tau * z                              # ln P_s, (nb, GRID)
-    t = np.exp(x) + np.asarray(p_n, dtype=np.float64)[:, None]          # P_s + P_n
-    logp = -0.5 * z ** 2 - a * (np.log(t) + np.asarray(p_d, dtype=np.float64)[:, None] / t)
+    t = np.exp(x) + p_n[:, None]                                        # P_s + P_n
+    logp = -0.5 * z ** 2 - a * (np.log(t) + p_d[:, None] / t)
     cdf = np.cumsum(np.exp(logp - logp.max(1, keepdims=True)), 1)
     u = rng.uniform(size=(n_draws, len(a))) * cdf[:, -1]
     step = x[:, 1] - x[:, 0]
@@ -72,10 +82,11 @@ def amplitudes(grid: Grid, d: torch.Tensor, noise: torch.Tensor, s_hat: torch.Te
     p_n = power(noise) * (d.shape[0] / noise.shape[0])
     frac = float(torch.as_tensor(seen, dtype=torch.float64).mean())
     modes = grid.band_modes(grid.spatial_shape(d)).double().cpu().numpy() * d.shape[0] * frac
-    use = p_s > 0
-    draws = band_power_draws(p_d[use], p_n[use], p_s[use], modes[use], n_samples, np.random.default_rng((int(seed), 1)))
+    use = p_s > 0                                  # a band s_hat leaves empty stays so
     ratio = np.ones((n_samples, len(p_s)))
-    ratio[:, use] = draws / p_s[use]
+    if use.any():
+        rng = np.random.default_rng((int(seed), 1))
+        ratio[:, use] = band_power_draws(p_d[use], p_n[use], p_s[use], modes[use], n_samples, rng) / p_s[use]
     ratio[:, 0] = 1.0
     return torch.as_tensor(np.sqrt(ratio), dtype=d.dtype, device=d.device)
 

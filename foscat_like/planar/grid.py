@@ -225,7 +225,7 @@ class PlanarGrid(Grid):
         power = lambda x: sums((torch.fft.fftn(x, dim=axes).abs() ** 2).flatten(-self.spatial_ndim).mean(0))
         pd, pn = power(d), power(noise)
         k = self._mode_k(shape)
-        count = sums(torch.ones_like(band, dtype=d.dtype)).clamp_min(1)
+        count = self.band_modes(shape).to(d).clamp_min(1)
         centre = sums(torch.as_tensor(np.log2(np.maximum(k, 1)), dtype=d.dtype, device=d.device)) / count
         ps = smooth_power((pd - pn) / count, count, centre, smooth).clamp_min(0) * count
         gain = ps / (ps + pn).clamp_min(1e-30)                             # smooth 0: max(P_d - P_n, 0) / P_d
