@@ -1,6 +1,7 @@
 """``foscat-like``: synthesis, statistics, comparisons and figures from files.
 
     foscat-like synth INPUT -o OUT [--grid auto|1d|2d|healpix] [--mask M] [--inpaint] ...
+                      [--inpaint --samples K --std S --lo LO --hi HI --draws D.npy]
     foscat-like separate INPUT -o OUT (--noise-std S|MAP | --noise DRAWS.npy) [--mask M]
                          [--samples K --std S --lo LO --hi HI --level 0.95] ...
     foscat-like stats INPUT -o stats.npz [--mask M] [--plot stats.png]
@@ -63,6 +64,47 @@ def _load_mask(path: str | None, shape) -> np.ndarray | None:
     return (m > 0).astype(np.float64)
 
 
+def _check_posterior_outputs(a) -> None:
+    """``--std``, ``--draws``, ``--lo``, ``--hi`` need ``--samples``; ``--samples >= 1``, ``--level`` in (0, 1)."""
+    if (a.std or a.draws or a.lo or a.hi) and a.samples is None:
+        raise ValueError("--std, --draws, --lo and --hi need --samples K (the posterior's samples)")
+    if a.samples is not None:
+        _at_least("--samples", a.samples, 1)
+    if not 0 < a.level < 1:
+        raise ValueError(f"--level must be in (0, 1); got {a.level}")
+    if a.draws and not a.draws.endswith(".npy"):
+        raise ValueError(f"--draws must be a .npy path; got {a.draws}")
+
+
+def _write_posterior(a, post, kind: str, params: dict) -> None:
+    """A posterior's ``--std`` map, ``--lo`` / ``--hi`` bounds of its ``--level`` interval and
+    ``--draws`` (the samples, ``.npy``), each where asked."""
+    from .io import write_field
+    if a.std:
+        write_field(a.std, post.std, kind, dict(params, content="posterior std", samples=a.samples))
+        print(f"wrote {a.std}")
+    if a.lo or a.hi:
+        bounds = post.interval(a.level)
+        for path, bound, side in zip((a.lo, a.hi), bounds, ("lower", "upper")):
+            if path:
+                write_field(path, bound, kind, dict(params, content=f"posterior {side} bound",
+                                                    level=a.level, samples=a.samples))
+                print(f"wrote {path}")
+    if a.draws:
+        np.save(a.draws, post.samples)
+        print(f"wrote {a.draws}")
+
+
+def _posterior_arguments(s, what: str) -> None:
+    """The posterior's options of a command (``separate``, ``synth --inpaint``)."""
+    s.add_argument("--samples", type=int, help=f"K posterior samples {what}: -o gets their mean")
+    s.add_argument("--std", help="with --samples: the posterior std map here")
+    s.add_argument("--draws", help="with --samples: the samples (K, *shape) as .npy here")
+    s.add_argument("--lo", help="with --samples: the per-pixel interval's lower bound map here")
+    s.add_argument("--hi", help="with --samples: the per-pixel interval's upper bound map here")
+    s.add_argument("--level", type=float, default=0.68, help="the interval's probability (default 0.68)")
+
+
 def _funct(a, grid: str):
     """The ``funct`` of one command: NORIENT, the grid, ``--max-memory`` and, for one map,
     the Dask ``--scheduler`` whose workers evaluate its blocks."""
@@ -88,7 +130,8 @@ def cmd_synth(a) -> int:
         check_output(a.output, info["kind"], [a.input] + [q for q in (a.mask, a.reference) if q])
     else:
         _outputs(a, info["kind"], "output")
-    _outputs(a, info["kind"], "report")
+    _outputs(a, info["kind"], "report", "std", "lo", "hi")
+    _check_posterior_outputs(a)
     mask = _load_mask(a.mask, x.shape)
     kw = dict(nstep=a.nstep, NUM_EPOCHS=a.epochs, seed=a.seed, iso_ang=a.iso_ang, fft_ang=a.fft_ang,
               n_up=a.n_up)
@@ -98,6 +141,8 @@ def cmd_synth(a) -> int:
             kw["grd_mask"] = 1.0 - mask
     elif a.inpaint:
         raise ValueError("--inpaint needs --mask (1 = observed pixel, 0 = pixel to fill)")
+    if a.samples is not None:
+        return _inpaint_posterior(a, x, info["kind"], grid, mask)
     if a.reference:
         kw["reference"] = read_field(a.reference)[0]
     params = {"creator": "foscat_like", "grid": grid, "nstep": a.nstep, "epochs": a.epochs,
@@ -126,6 +171,31 @@ def cmd_synth(a) -> int:
     print(f"wrote {a.output}")
     if a.report:
         _report(y if y.ndim == x.ndim else y[0], x, a.report)
+    return 0
+
+
+def _inpaint_posterior(a, x: np.ndarray, kind: str, grid: str, mask: np.ndarray | None) -> int:
+    """``synth --inpaint --samples K``: the posterior of the masked pixels given the others
+    (``funct.inpaint``: kriging plus simulated kriging errors). -o gets the mean (the data where
+    observed, kriging in the holes); ``--std``, ``--lo``/``--hi``, ``--draws`` as for ``separate``."""
+    from .io import write_field
+    if not a.inpaint:
+        raise ValueError("--samples needs --inpaint and --mask (the posterior of the masked pixels)")
+    other = [flag for flag, on in (("--reference", a.reference), ("--realizations", a.realizations > 1),
+                                   ("--n-up", a.n_up), ("--iso-ang", a.iso_ang), ("--fft-ang", a.fft_ang)) if on]
+    if other:
+        raise ValueError(f"--samples takes no {', '.join(other)} (the posterior's draws are plain syntheses)")
+    if a.checkpoint and not a.resume and os.path.exists(a.checkpoint):
+        os.remove(a.checkpoint)
+    post = _funct(a, grid).inpaint(x, 1.0 - mask, n_samples=a.samples, nstep=a.nstep, seed=a.seed,
+                                   NUM_EPOCHS=a.epochs, progress=not a.quiet, checkpoint=a.checkpoint)
+    params = {"creator": "foscat_like", "method": "inpaint", "grid": grid, "nstep": a.nstep, "epochs": a.epochs,
+              "seed": a.seed, "source": os.path.basename(a.input)}
+    write_field(a.output, post.mean, kind, dict(params, content="posterior mean", samples=a.samples))
+    print(f"wrote {a.output}")
+    _write_posterior(a, post, kind, params)
+    if a.report:
+        _report(post.mean, x, a.report)
     return 0
 
 
@@ -175,12 +245,7 @@ def cmd_separate(a) -> int:
     grid = _grid(a.grid, x, info["kind"])
     _outputs(a, info["kind"], "output", "residual", "std", "lo", "hi")
     _at_least("--n-noise", a.n_noise, 2)
-    if (a.std or a.draws or a.lo or a.hi) and a.samples is None:
-        raise ValueError("--std, --draws, --lo and --hi need --samples K (the posterior's samples)")
-    if not 0 < a.level < 1:
-        raise ValueError(f"--level must be in (0, 1); got {a.level}")
-    if a.draws and not a.draws.endswith(".npy"):
-        raise ValueError(f"--draws must be a .npy path; got {a.draws}")
+    _check_posterior_outputs(a)
     noise = _noise_draws(a, x.shape)
     kw = dict(mask=_load_mask(a.mask, x.shape), NUM_EPOCHS=a.epochs, n_iter=a.n_iter, nstep=a.nstep,
               progress=not a.quiet)
@@ -201,19 +266,8 @@ def cmd_separate(a) -> int:
               "n_iter": a.n_iter, "n_noise": int(noise.shape[0]), "source": os.path.basename(a.input)}
     write_field(a.output, s, info["kind"], dict(params, content="posterior mean") if post else params)
     print(f"wrote {a.output}")
-    if a.std:
-        write_field(a.std, post.std, info["kind"], dict(params, content="posterior std", samples=a.samples))
-        print(f"wrote {a.std}")
-    if a.lo or a.hi:
-        bounds = post.interval(a.level)
-        for path, bound, side in zip((a.lo, a.hi), bounds, ("lower", "upper")):
-            if path:
-                write_field(path, bound, info["kind"], dict(params, content=f"posterior {side} bound",
-                                                            level=a.level, samples=a.samples))
-                print(f"wrote {path}")
-    if a.draws:
-        np.save(a.draws, post.samples)
-        print(f"wrote {a.draws}")
+    if post is not None:
+        _write_posterior(a, post, info["kind"], params)
     if a.residual:
         write_field(a.residual, x - s, info["kind"], dict(params, content="data - separated"))
         print(f"wrote {a.residual}")
@@ -310,6 +364,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--max-memory", help="memory one evaluation may use, e.g. 8GB (default: half the free memory)")
     s.add_argument("--checkpoint"); s.add_argument("--resume", action="store_true")
     s.add_argument("--report", help="PNG comparing the synthesis with the input")
+    _posterior_arguments(s, "of the masked pixels (with --inpaint)")
     s.set_defaults(fn=cmd_synth)
     s = add("stats", help="scattering-covariance statistics of INPUT")
     s.add_argument("input"); s.add_argument("-o", "--output", required=True)
@@ -334,12 +389,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--n-noise", type=int, default=16, help="draws made from --noise-std")
     s.add_argument("--mask"); s.add_argument("--reference", help="template correlated with the signal")
     s.add_argument("--residual", help="also write data - separated signal here")
-    s.add_argument("--samples", type=int, help="K posterior samples: -o gets their mean")
-    s.add_argument("--std", help="with --samples: the posterior std map here")
-    s.add_argument("--draws", help="with --samples: the samples (K, *shape) as .npy here")
-    s.add_argument("--lo", help="with --samples: the per-pixel interval's lower bound map here")
-    s.add_argument("--hi", help="with --samples: the per-pixel interval's upper bound map here")
-    s.add_argument("--level", type=float, default=0.68, help="the interval's probability (default 0.68)")
+    _posterior_arguments(s, "of the signal")
     s.add_argument("--epochs", type=int, default=100); s.add_argument("--n-iter", type=int, default=3)
     s.add_argument("--nstep", type=int, default=1); s.add_argument("--norient", type=int, default=4)
     s.add_argument("--seed", type=int, default=0)

@@ -54,6 +54,49 @@ def test_synth_healpix_fits_inpaint_ring_converted(files, tmp_path):
     assert np.allclose(filled[mask > 0], I[mask > 0])     # RING on disk, NEST inside: pixels kept
 
 
+def test_synth_inpaint_samples_writes_posterior(files, tmp_path):
+    """``synth --inpaint --samples K``: -o gets the posterior mean (the data where observed), --std
+    its std map (0 where observed), --draws the K samples, --lo/--hi the interval; the flags the
+    posterior cannot take exit 2 before any work."""
+    x = np.load(files / "tex.npy")
+    mask = np.ones_like(x)
+    mask[10:18, 12:20] = 0
+    np.save(tmp_path / "mask.npy", mask)
+    out, std, draws, lo = (tmp_path / n for n in ("mean.npy", "std.npy", "draws.npy", "lo.npy"))
+    r = run("synth", str(files / "tex.npy"), "-o", str(out), "--mask", str(tmp_path / "mask.npy"), "--inpaint",
+            "--samples", "3", "--std", str(std), "--draws", str(draws), "--lo", str(lo), "--level", "0.95",
+            "--nstep", "1", "--epochs", "5", "--quiet")
+    assert r.returncode == 0, r.stderr
+    m, sd, k = np.load(out), np.load(std), np.load(draws)
+    assert k.shape == (3, 32, 32)
+    seen = mask > 0
+    np.testing.assert_array_equal(k[:, seen], np.broadcast_to(x[seen], (3, seen.sum())))
+    np.testing.assert_array_equal(m[seen], x[seen])
+    assert np.all(sd[seen] == 0) and np.all(sd[~seen] > 0)
+    np.testing.assert_allclose(sd, np.sqrt(((k - m) ** 2).mean(0)), atol=1e-12)
+    q = Posterior(k, m).multiplier(0.95)
+    np.testing.assert_allclose(np.load(lo), m - q * sd, atol=1e-10)
+    base = ["synth", str(files / "tex.npy"), "-o", str(out), "--mask", str(tmp_path / "mask.npy")]
+    for extra, message in ((["--samples", "2"], "--samples needs --inpaint"),
+                           (["--inpaint", "--samples", "2", "--n-up", "1"], "--samples takes no --n-up"),
+                           (["--inpaint", "--samples", "0"], "--samples must be >= 1"),
+                           (["--inpaint", "--std", str(std)], "need --samples")):
+        r = run(*base, *extra)
+        assert r.returncode == 2 and message in r.stderr, (extra, r.stderr)
+
+
+def test_synth_inpaint_samples_healpix_fits(files, tmp_path):
+    """The sky's posterior from RING FITS files: the mean keeps the observed pixels, the std map is 0
+    there and positive in the mask."""
+    out, std = tmp_path / "mean.fits", tmp_path / "std.fits"
+    r = run("synth", str(files / "wmap_ring.fits"), "-o", str(out), "--mask", str(files / "mask_ring.fits"),
+            "--inpaint", "--samples", "2", "--std", str(std), "--nstep", "2", "--epochs", "5", "--quiet")
+    assert r.returncode == 0, r.stderr
+    I, mask = load_wmap()
+    mean, sd = hp.read_map(str(out), nest=True), hp.read_map(str(std), nest=True)
+    assert np.allclose(mean[mask > 0], I[mask > 0]) and np.all(sd[mask > 0] == 0)
+    assert np.all(sd[mask == 0] > 0)
+
 def test_stats_compare_scatter(files, tmp_path):
     r = run("stats", str(files / "tex.png"), "-o", str(tmp_path / "st.npz"), "--plot", str(tmp_path / "st.png"))
     assert r.returncode == 0, r.stderr
