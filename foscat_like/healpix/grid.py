@@ -20,6 +20,7 @@ from ..checks import check_positive_int
 from ..grid import Grid
 from ..ops import complex_parts, take
 from . import kernels
+from .harmonic import HarmonicOps
 from .geometry import CHUNK, full_sky_neighbourhood, neighbourhood, nside_of
 from .stencil import Stencil
 from ..wavelets import SIGMA0, XI0, slant
@@ -74,7 +75,7 @@ def patch_ids(cell_ids) -> np.ndarray:
     return ids.astype(np.int64)
 
 
-class HealpixGrid(Grid):
+class HealpixGrid(HarmonicOps, Grid):
     """HEALPix NEST maps ``(..., 12 nside^2)``, or a patch ``(..., ncells)`` given by
     ``cell_ids`` (NEST indices at ``nside``), processed without a full-sky array."""
 
@@ -140,37 +141,6 @@ class HealpixGrid(Grid):
 
     def release(self) -> None:
         self._ops.clear()
-
-    def sht(self, nside: int):
-        """The differentiable harmonic transforms at ``nside`` (``healpix.sht``; one per nside)."""
-        if nside not in self._sht:
-            from .sht import HealpixSHT
-            self._sht[nside] = HealpixSHT(nside)
-        return self._sht[nside]
-
-    def spin_to_scalars(self, qu: torch.Tensor, n_iter: int = 3) -> torch.Tensor:
-        """``(2, npix)`` NEST (Q, U) -> (E, B) maps, differentiable (full sky): the spin-2
-        a_lm by healpy's ``map2alm`` with ``n_iter`` Jacobi iterations, each made a scalar map."""
-        if self.patch is not None:
-            return super().spin_to_scalars(qu)
-        if qu.dim() != 2 or qu.shape[0] != 2:
-            raise ValueError(f"a spin-2 map must have shape (2, 12*nside**2) holding (Q, U); got {tuple(qu.shape)}")
-        t = self.sht(nside_of(qu.shape[-1]))
-        a = t.map2alm(qu, 2)
-        for _ in range(n_iter):
-            a = a + t.map2alm(qu - t.alm2map(a, 2), 2)
-        return t.alm2map(a[:, None], 0)[:, 0]
-
-    def band_powers(self, x: torch.Tensor) -> torch.Tensor | None:
-        """Full sky: the angular power spectrum ``C_l``, ``l = 1 .. 3 nside - 1``, of every map
-        ``(B, npix) -> (B, 3 nside - 1)`` (differentiable; the finest band powers a map has).
-        Patches: ``None``."""
-        if self.patch is not None:
-            return None
-        t = self.sht(nside_of(x.shape[-1]))
-        flat = x.reshape(-1, 1, x.shape[-1])
-        cl = t.cl(t.map2alm(flat, 0))[:, 0, 1:]
-        return cl.reshape(x.shape[:-1] + cl.shape[-1:])
 
     def to_internal(self, a):
         return a if self._order is None or a is None else _as_array(a)[..., self._order]
@@ -430,30 +400,3 @@ class HealpixGrid(Grid):
             self._interior = exact_pixels(self, self.patch.cells[0].size, len(self.patch.cells))
         j = self.patch.level_of(spatial_shape[-1])
         return torch.as_tensor(self._interior[j], dtype=like.dtype, device=like.device)
-
-    def band_split(self, x: torch.Tensor) -> torch.Tensor:
-        """Full sky: parts in log-spaced groups of ``l`` (``spectra.band_split_nest``); patches: one band."""
-        if self.patch is not None:
-            return x[:, None]
-        from .spectra import band_split_nest
-        out = band_split_nest(x.detach().cpu().numpy().reshape(-1, x.shape[-1]))
-        return torch.as_tensor(out, dtype=x.dtype, device=x.device).reshape((x.shape[0], -1) + x.shape[1:])
-
-    def band_modes(self, spatial_shape: tuple[int, ...]) -> torch.Tensor:
-        """Full sky: ``sum 2l + 1`` over each ``band_split`` group of ``l`` (``spectra.band_modes_nest``);
-        patches: one band."""
-        if self.patch is not None:
-            return super().band_modes(spatial_shape)
-        from .spectra import band_modes_nest
-        return torch.as_tensor(band_modes_nest(nside_of(spatial_shape[-1])))
-
-    def wiener(self, d: torch.Tensor, noise: torch.Tensor, smooth: float = 0.0) -> torch.Tensor | None:
-        """Full sky: harmonic Wiener gain ``max(C_l^d - <C_l^n>, 0) / C_l^d`` per group of ``l``
-        (``spectra.wiener_nest``, with its ``smooth``; ducc0 transforms, no autograd: a starting
-        point). Patches have no harmonic transform: ``None``."""
-        if self.patch is not None:
-            return None
-        from .spectra import wiener_nest
-        out = wiener_nest(d.detach().cpu().numpy().reshape(-1, d.shape[-1]),
-                          noise.detach().cpu().numpy().reshape(-1, noise.shape[-1]), smooth=smooth)
-        return torch.as_tensor(out, dtype=d.dtype, device=d.device).reshape(d.shape)
