@@ -7,7 +7,7 @@ import torch
 import foscat_like as fl
 from foscat_like.datasets import load_texture, lognormal_field
 from foscat_like.metrics import smooth_power, wiener_filter
-from foscat_like.optim.posterior import Posterior, posterior_samples
+from foscat_like.optim.posterior import VERSION, Posterior, posterior_samples
 
 
 def test_posterior_is_calibrated_on_three_textures():
@@ -92,6 +92,15 @@ def test_posterior_resumes_from_its_checkpoint(tmp_path):
     np.testing.assert_allclose(fl.separate(d, noise, **kw).samples, full.samples, rtol=0, atol=1e-10)
     with pytest.raises(ValueError, match="other arguments"):
         fl.separate(d, noise, **dict(kw, seed=5))
+    state = torch.load(tmp_path / "post.pt", weights_only=False)
+    assert state["version"] == VERSION
+    del state["version"]                                  # a checkpoint of ecaceb4 (no version written)
+    torch.save(state, tmp_path / "post.pt")               # resumes: same simulations, same fingerprint
+    np.testing.assert_allclose(fl.separate(d, noise, **kw).samples, full.samples, rtol=0, atol=1e-10)
+    state["fingerprint"] = "0" * 64                       # one of the sampler before the band-power draws
+    torch.save(state, tmp_path / "post.pt")
+    with pytest.raises(ValueError, match=r"another version of this method \(an earlier one, unnamed; this is posterior-3"):
+        fl.separate(d, noise, **kw)
 
 
 def test_each_simulation_s_prior_draw_gets_its_own_band_power_draw(monkeypatch):

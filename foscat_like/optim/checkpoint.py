@@ -47,17 +47,20 @@ def check_writable(path: str | None) -> None:
         raise ValueError(f"checkpoint {os.fspath(path)!r} is a directory, not a file")
 
 
-def save(path: str | None, fp: str, state: dict) -> None:
+def save(path: str | None, fp: str, state: dict, version: str | None = None) -> None:
+    """Write ``state`` with the run's fingerprint ``fp`` (and the ``version`` of the method that
+    wrote it, named by ``load`` when it refuses a checkpoint of another version)."""
     if not path:
         return
     path = os.fspath(path)
     tmp = path + ".tmp"
-    torch.save(dict(state, fingerprint=fp, format="foscat_like-checkpoint-1"), tmp)
+    torch.save(dict(state, fingerprint=fp, format="foscat_like-checkpoint-1", version=version), tmp)
     os.replace(tmp, path)       # atomic: a kill never leaves a half-written checkpoint
 
 
-def load(path: str | None, fp: str) -> dict | None:
-    """The saved state, ``None`` if there is no file, ``ValueError`` if it cannot be resumed."""
+def load(path: str | None, fp: str, version: str | None = None) -> dict | None:
+    """The saved state, ``None`` if there is no file, ``ValueError`` if it cannot be resumed: the
+    message names the versions when ``version`` (the method's now) is not the one that wrote it."""
     if not path or not os.path.exists(os.fspath(path)):
         return None
     path = os.fspath(path)
@@ -68,6 +71,10 @@ def load(path: str | None, fp: str) -> dict | None:
                          "remove it to start afresh") from None
     if not isinstance(d, dict) or d.get("format") != "foscat_like-checkpoint-1":
         raise ValueError(f"checkpoint {path!r} is not a foscat_like checkpoint; remove it or use another path")
+    if d.get("fingerprint") != fp and version is not None and d.get("version") != version:
+        raise ValueError(f"checkpoint {path!r} was written by another version of this method "
+                         f"({d.get('version') or 'an earlier one, unnamed'}; this is {version}), whose "
+                         "results would differ; remove it to start afresh")
     if d.get("fingerprint") != fp:
         raise ValueError(f"checkpoint {path!r} was written by a run with other arguments or data; "
                          "remove it or pass the same arguments")

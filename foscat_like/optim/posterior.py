@@ -61,6 +61,7 @@ from .inpaint import focus
 from .separation import _noise_draws, separate
 from .synthesis import synthesize
 
+VERSION = "posterior-3 (band powers drawn, 2026-12-08)"   # the sampler's simulations; named in checkpoints
 SMOOTH = 0.25    # octaves: the band powers of the Wiener estimate combined with the separation, smoothed
 
 
@@ -203,7 +204,8 @@ def _simulate(grid: Grid, s_hat, noise_k, model_k, cfg: SeparationConfig, syn: S
     model ``(K, 2, npix)``); the draw's bands are multiplied by ``amp (nb,)`` (``optim.prior_power``;
     ``None``: as drawn). Returns ``(s', p')`` (earlier versions also held a third entry, the
     unsmoothed Wiener estimate of ``d'``: unused; ``_wiener`` redoes it from ``s'``. Checkpoints
-    written before the band-power draws have another fingerprint and are refused, not mixed)."""
+    written before the band-power draws have another fingerprint and are refused, naming the
+    versions (``VERSION``), not mixed)."""
     sk = torch.as_tensor(synthesize(grid, s_hat, syn, in_mask=mask).maps).reshape(s_hat.shape)
     sk = prior_power.lift(grid, sk, amp)
     return sk, _separate(grid, sk + noise_k.reshape(s_hat.shape), model_k, cfg, mask)
@@ -282,11 +284,11 @@ def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples:
                           progress=False, EVAL_FREQUENCY=0, spin=cfg.spin)
     fp = ckpt.fingerprint(grid, cfg, {"data": d, "noise": model, "sim_noise": sim_noise, "mask": mask,
                                       "n_samples": K, "seed": int(seed), "prior_power": 1})
-    state = ckpt.load(checkpoint, fp) or {"sims": {}}
+    state = ckpt.load(checkpoint, fp, VERSION) or {"sims": {}}
     quiet = cfg.replace(progress=False)
     if "s_hat" not in state:
         state["s_hat"] = _separate(grid, d, model, quiet, mask)
-        ckpt.save(checkpoint, fp, state)
+        ckpt.save(checkpoint, fp, state, VERSION)
     seen = _observed(grid, mask, d)
     s_hat, w = state["s_hat"], _wiener(grid, d, model, mask)
     amp = prior_power.amplitudes(grid, d, model.reshape((-1,) + d.shape[1:]), s_hat, K, int(seed), seen)
@@ -295,7 +297,7 @@ def sample_separation(grid: Grid, data, noise, cfg: SeparationConfig, n_samples:
              None if amp is None else amp[k]) for k in todo]
     for k, sim in _run(grid, _simulate, args, todo, cfg.progress, "posterior simulations"):
         state["sims"][k] = sim
-        ckpt.save(checkpoint, fp, state)
+        ckpt.save(checkpoint, fp, state, VERSION)
     sims = [state["sims"][k] for k in range(K)]
     truth = torch.cat([sim[0] for sim in sims])            # (K C, *S): components as scalar rows
     p = torch.cat([sim[1] for sim in sims])
