@@ -53,3 +53,16 @@ def smooth_power(p: torch.Tensor, count: torch.Tensor, centre: torch.Tensor, wid
     out = p.clone()
     out[use] = (w @ p)[use] / w.sum(1)[use]
     return out
+
+
+def wiener_gains(p_d: torch.Tensor, p_n: torch.Tensor, count: torch.Tensor, centre: torch.Tensor,
+                 smooth: float) -> torch.Tensor:
+    """Empirical Wiener gains ``(nb,)`` from the data's and the noise's band powers ``p_d``, ``p_n``
+    (summed over each band's ``count`` modes): ``P_s / (P_s + P_n)`` with the signal power
+    ``P_s = P_d - P_n`` per mode averaged over ``smooth`` octaves (``smooth_power``; 0: the gain
+    is ``max(P_d - P_n, 0) / P_d``); the mean (band 0) keeps gain 1."""
+    c = count.clamp_min(1)
+    ps = smooth_power((p_d - p_n) / c, c, centre, smooth).clamp_min(0) * c
+    gain = ps / (ps + p_n).clamp_min(1e-30)
+    gain[0] = 1.0
+    return gain

@@ -10,11 +10,13 @@ from foscat_like.optim import prior_power
 from foscat_like.optim.prior_power import TAU, band_power_draws
 
 
-@pytest.mark.parametrize("grid, shape", [("2d", (32, 32)), ("1d", (256,)), ("healpix", (12 * 8 ** 2,))])
+@pytest.mark.parametrize("grid, shape", [("2d", (32, 32)), ("1d", (256,)), ("healpix", (12 * 8 ** 2,)),
+                                         ("patch", (700,))])
 def test_band_modes_are_the_white_noise_power_of_each_band(grid, shape):
     """Unit white noise has, in each ``band_split`` band, a power equal to its number of modes
-    (a projector's trace); the counts sum to the number of pixels."""
-    g = fl.funct(grid=grid).grid
+    (a projector's trace); the counts sum to the number of pixels. ``patch``: 700 NEST cells at
+    nside 16 (not whole parents: the Haar bands' means over the present children)."""
+    g = fl.funct(grid=grid).grid if grid != "patch" else fl.funct()._grid_for(np.arange(100, 800), 16)
     modes = g.band_modes(shape)
     assert modes.shape[0] == g.band_split(torch.zeros((1,) + shape)).shape[1]
     assert float(modes.sum()) == float(np.prod(shape))

@@ -45,27 +45,35 @@ class HarmonicOps:
         return cl.reshape(x.shape[:-1] + cl.shape[-1:])
 
     def band_split(self, x: torch.Tensor) -> torch.Tensor:
-        """Full sky: parts in log-spaced groups of ``l`` (``spectra.band_split_nest``); patches: one band."""
+        """Full sky: parts in log-spaced groups of ``l`` (``spectra.band_split_nest``); patches: the
+        mean and the NEST hierarchy's Haar bands (``PatchLevels.band_split``)."""
         if self.patch is not None:
-            return x[:, None]
+            return self.patch.band_split(x)
         from .spectra import band_split_nest
         out = band_split_nest(x.detach().cpu().numpy().reshape(-1, x.shape[-1]))
         return torch.as_tensor(out, dtype=x.dtype, device=x.device).reshape((x.shape[0], -1) + x.shape[1:])
 
     def band_modes(self, spatial_shape: tuple[int, ...]) -> torch.Tensor:
         """Full sky: ``sum 2l + 1`` over each ``band_split`` group of ``l`` (``spectra.band_modes_nest``);
-        patches: one band."""
+        patches: the dimensions of each Haar band (``PatchLevels.band_modes``)."""
         if self.patch is not None:
-            return super().band_modes(spatial_shape)
+            return self.patch.band_modes(spatial_shape[-1])
         from .spectra import band_modes_nest
         return torch.as_tensor(band_modes_nest(nside_of(spatial_shape[-1])))
 
     def wiener(self, d: torch.Tensor, noise: torch.Tensor, smooth: float = 0.0) -> torch.Tensor | None:
         """Full sky: harmonic Wiener gain ``max(C_l^d - <C_l^n>, 0) / C_l^d`` per group of ``l``
         (``spectra.wiener_nest``, with its ``smooth``; ducc0 transforms, no autograd: a starting
-        point). Patches have no harmonic transform: ``None``."""
+        point). Patches: the same gains per Haar band (``band_split``; ``smooth`` in octaves of
+        the levels' scales), with the powers summed over each band's pixels."""
         if self.patch is not None:
-            return None
+            from ..bands import combine, cross, wiener_gains
+            parts = self.patch.band_split(d)
+            n = self.patch.band_split(noise)
+            gain = wiener_gains(cross(parts, parts) / d.shape[0], cross(n, n) / noise.shape[0],
+                                self.patch.band_modes(d.shape[-1]).to(d), self.patch.band_octaves(d.shape[-1]).to(d),
+                                smooth)
+            return combine([parts], gain[None])
         from .spectra import wiener_nest
         out = wiener_nest(d.detach().cpu().numpy().reshape(-1, d.shape[-1]),
                           noise.detach().cpu().numpy().reshape(-1, noise.shape[-1]), smooth=smooth)

@@ -217,7 +217,7 @@ class PlanarGrid(Grid):
         Wiener filter of the true spectrum: 0.589). ``smooth > 0``: the signal power
         ``P_d - P_n`` is first averaged with the neighbouring bands' (``bands.smooth_power``,
         a kernel of ``smooth`` octaves) and the gain is ``P_s / (P_s + P_n)``."""
-        from ..bands import smooth_power
+        from ..bands import wiener_gains
         axes, shape = self._axes(), self.spatial_shape(d)
         band = self._band_index(shape).to(d.device)
         nb = int(band.max()) + 1
@@ -227,9 +227,7 @@ class PlanarGrid(Grid):
         k = self._mode_k(shape)
         count = self.band_modes(shape).to(d).clamp_min(1)
         centre = sums(torch.as_tensor(np.log2(np.maximum(k, 1)), dtype=d.dtype, device=d.device)) / count
-        ps = smooth_power((pd - pn) / count, count, centre, smooth).clamp_min(0) * count
-        gain = ps / (ps + pn).clamp_min(1e-30)                             # smooth 0: max(P_d - P_n, 0) / P_d
-        gain[0] = 1.0                                                      # the mean
+        gain = wiener_gains(pd, pn, count, centre, smooth)
         return torch.fft.ifftn(torch.fft.fftn(d, dim=axes) * gain[band].reshape(shape), dim=axes).real
 
     @staticmethod
