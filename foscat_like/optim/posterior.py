@@ -14,8 +14,9 @@ simulations in which the truth is known:
    below the noise, and the data leave it uncertain there), plus a noise draw ``n'_k`` gives
    ``d'_k = s'_k + n'_k``, whose separation ``p'_k`` and Wiener estimate ``w'_k`` are computed
    as for ``d``.
-3. Band by band (``grid.band_split``: rings in ``|k|``, groups of ``l`` on the sphere) the
-   least-squares gains ``(a_b, c_b)`` of ``s' ~ a_b w' + c_b p'`` over the simulations give
+3. Band by band (``grid.band_split``: rings in ``|k|``, groups of ``l`` on the sphere, the NEST
+   levels' Haar bands on a ``cell_ids`` patch) the least-squares gains ``(a_b, c_b)`` of
+   ``s' ~ a_b w' + c_b p'`` over the simulations give
    ``m(x) = sum_b a_b w_b(x) + c_b p_b(x)``: at least as close to the truth as either estimate
    in every band, on the simulations.
 4. Sample ``k`` is ``m(d) + (s'_k - m(d'_k))``: the estimate plus one draw of its error, its
