@@ -54,13 +54,32 @@ def _at_least(name: str, v: int, minimum: int) -> None:
         raise ValueError(f"{name} must be >= {minimum}; got {v}")
 
 
-def _load_mask(path: str | None, shape) -> np.ndarray | None:
+def _read_input(a, path: str) -> tuple[np.ndarray, dict]:
+    """A command's input field: a HEALPix map with UNSEEN pixels (or a cut-sky file) is read as the
+    values of its seen cells, processed as a ``cell_ids`` patch and written back with UNSEEN."""
+    from .io import read_field
+    x, info = read_field(path, partial=True)
+    if "cells" in info and a.grid not in ("auto", "healpix"):
+        raise ValueError(f"{path} is a partial HEALPix map ({info['cells'].size} of {info['npix']} pixels "
+                         f"seen): it takes --grid healpix or auto, not {a.grid}")
+    return x, info
+
+
+def _cells(info: dict) -> dict:
+    """The ``cell_ids``/``nside`` keywords of a partial map's patch (``{}`` for a whole field)."""
+    if "cells" not in info:
+        return {}
+    from .healpix.geometry import nside_of
+    return {"cell_ids": info["cells"], "nside": nside_of(info["npix"])}
+
+
+def _load_mask(path: str | None, x: np.ndarray, info: dict) -> np.ndarray | None:
     if path is None:
         return None
-    from .io import read_field
-    m, _ = read_field(path)
-    if m.shape != tuple(shape):
-        raise ValueError(f"mask {path} has shape {m.shape}; the input has {tuple(shape)}")
+    from .io import on_cells, read_field
+    m = on_cells(read_field(path)[0], info, f"mask {path}")
+    if m.shape != x.shape:
+        raise ValueError(f"mask {path} has shape {m.shape}; the input has {x.shape}")
     return (m > 0).astype(np.float64)
 
 
@@ -76,22 +95,23 @@ def _check_posterior_outputs(a) -> None:
         raise ValueError(f"--draws must be a .npy path; got {a.draws}")
 
 
-def _write_posterior(a, post, kind: str, params: dict) -> None:
+def _write_posterior(a, post, info: dict, params: dict) -> None:
     """A posterior's ``--std`` map, ``--lo`` / ``--hi`` bounds of its ``--level`` interval and
-    ``--draws`` (the samples, ``.npy``), each where asked."""
-    from .io import write_field
+    ``--draws`` (the samples, ``.npy``), each where asked (a partial map's: UNSEEN off its cells)."""
+    from .io import on_sky, sky, write_field
+    kind, at = info["kind"], sky(info)
     if a.std:
-        write_field(a.std, post.std, kind, dict(params, content="posterior std", samples=a.samples))
+        write_field(a.std, post.std, kind, dict(params, content="posterior std", samples=a.samples), **at)
         print(f"wrote {a.std}")
     if a.lo or a.hi:
         bounds = post.interval(a.level)
         for path, bound, side in zip((a.lo, a.hi), bounds, ("lower", "upper")):
             if path:
                 write_field(path, bound, kind, dict(params, content=f"posterior {side} bound",
-                                                    level=a.level, samples=a.samples))
+                                                    level=a.level, samples=a.samples), **at)
                 print(f"wrote {path}")
     if a.draws:
-        np.save(a.draws, post.samples)
+        np.save(a.draws, on_sky(post.samples, **at) if at else post.samples)
         print(f"wrote {a.draws}")
 
 
@@ -117,9 +137,11 @@ def _funct(a, grid: str):
 
 
 def cmd_synth(a) -> int:
-    from .io import read_field, write_field
-    x, info = read_field(a.input)
+    from .io import on_cells, read_field, sky, write_field
+    x, info = _read_input(a, a.input)
     grid = _grid(a.grid, x, info["kind"])
+    if "cells" in info and (a.realizations > 1 or a.report):
+        raise ValueError(f"{a.input} is a partial HEALPix map: --realizations and --report need a whole one")
     _at_least("--realizations", a.realizations, 1)
     _at_least("--workers", a.workers, 1)
     if a.realizations > 1:
@@ -132,9 +154,9 @@ def cmd_synth(a) -> int:
         _outputs(a, info["kind"], "output")
     _outputs(a, info["kind"], "report", "std", "lo", "hi")
     _check_posterior_outputs(a)
-    mask = _load_mask(a.mask, x.shape)
+    mask = _load_mask(a.mask, x, info)
     kw = dict(nstep=a.nstep, NUM_EPOCHS=a.epochs, seed=a.seed, iso_ang=a.iso_ang, fft_ang=a.fft_ang,
-              n_up=a.n_up)
+              n_up=a.n_up, **_cells(info))
     if mask is not None:
         kw["in_mask"] = mask
         if a.inpaint:
@@ -142,9 +164,9 @@ def cmd_synth(a) -> int:
     elif a.inpaint:
         raise ValueError("--inpaint needs --mask (1 = observed pixel, 0 = pixel to fill)")
     if a.samples is not None:
-        return _inpaint_posterior(a, x, info["kind"], grid, mask)
+        return _inpaint_posterior(a, x, info, grid, mask)
     if a.reference:
-        kw["reference"] = read_field(a.reference)[0]
+        kw["reference"] = on_cells(read_field(a.reference)[0], info, "--reference")
     params = {"creator": "foscat_like", "grid": grid, "nstep": a.nstep, "epochs": a.epochs,
               "seed": a.seed, "source": os.path.basename(a.input)}
     if a.realizations > 1:
@@ -167,18 +189,18 @@ def cmd_synth(a) -> int:
         os.remove(a.checkpoint)                    # a fresh run unless --resume
     op = _funct(a, grid)
     y = op.synthesis(x, checkpoint=a.checkpoint, progress=not a.quiet, **kw)
-    write_field(a.output, y, info["kind"], params)
+    write_field(a.output, y, info["kind"], params, **sky(info))
     print(f"wrote {a.output}")
     if a.report:
         _report(y if y.ndim == x.ndim else y[0], x, a.report)
     return 0
 
 
-def _inpaint_posterior(a, x: np.ndarray, kind: str, grid: str, mask: np.ndarray | None) -> int:
+def _inpaint_posterior(a, x: np.ndarray, info: dict, grid: str, mask: np.ndarray | None) -> int:
     """``synth --inpaint --samples K``: the posterior of the masked pixels given the others
     (``funct.inpaint``: kriging plus simulated kriging errors). -o gets the mean (the data where
     observed, kriging in the holes); ``--std``, ``--lo``/``--hi``, ``--draws`` as for ``separate``."""
-    from .io import write_field
+    from .io import sky, write_field
     if not a.inpaint:
         raise ValueError("--samples needs --inpaint and --mask (the posterior of the masked pixels)")
     other = [flag for flag, on in (("--reference", a.reference), ("--realizations", a.realizations > 1),
@@ -188,12 +210,14 @@ def _inpaint_posterior(a, x: np.ndarray, kind: str, grid: str, mask: np.ndarray 
     if a.checkpoint and not a.resume and os.path.exists(a.checkpoint):
         os.remove(a.checkpoint)
     post = _funct(a, grid).inpaint(x, 1.0 - mask, n_samples=a.samples, nstep=a.nstep, seed=a.seed,
-                                   NUM_EPOCHS=a.epochs, progress=not a.quiet, checkpoint=a.checkpoint)
+                                   NUM_EPOCHS=a.epochs, progress=not a.quiet, checkpoint=a.checkpoint,
+                                   **_cells(info))
     params = {"creator": "foscat_like", "method": "inpaint", "grid": grid, "nstep": a.nstep, "epochs": a.epochs,
               "seed": a.seed, "source": os.path.basename(a.input)}
-    write_field(a.output, post.mean, kind, dict(params, content="posterior mean", samples=a.samples))
+    write_field(a.output, post.mean, info["kind"], dict(params, content="posterior mean", samples=a.samples),
+                **sky(info))
     print(f"wrote {a.output}")
-    _write_posterior(a, post, kind, params)
+    _write_posterior(a, post, info, params)
     if a.report:
         _report(post.mean, x, a.report)
     return 0
@@ -214,15 +238,17 @@ def _validate_synthesis(x: np.ndarray, grid: str, norient: int, kw: dict) -> Non
     level_scales(g, g.spatial_shape(t), cfg.nstep, cfg.Jmax, cfg.edge)
 
 
-def _noise_draws(a, shape) -> np.ndarray:
+def _noise_draws(a, x: np.ndarray, info: dict) -> np.ndarray:
     """``(K, *shape)`` noise realisations from ``--noise`` (a .npy of draws) or ``--noise-std``
     (a number, or a map of per-pixel standard deviations: white, heteroscedastic noise)."""
     if (a.noise is None) == (a.noise_std is None):
         raise ValueError("give exactly one of --noise (a .npy of noise realisations) and --noise-std")
+    from .io import on_cells
+    shape = x.shape
     if a.noise is not None:
         if not a.noise.endswith(".npy"):
             raise ValueError(f"--noise must be a .npy array of realisations (K, *shape); got {a.noise}")
-        n = np.load(a.noise)
+        n = on_cells(np.load(a.noise), info, f"--noise {a.noise}")
         if n.shape[1:] != tuple(shape) or n.shape[0] < 2:
             raise ValueError(f"--noise {a.noise} has shape {n.shape}; expected (K >= 2, *{tuple(shape)})")
         return n.astype(np.float64)
@@ -230,7 +256,7 @@ def _noise_draws(a, shape) -> np.ndarray:
         sigma = np.full(shape, float(a.noise_std))
     except ValueError:
         from .io import read_field
-        sigma, _ = read_field(a.noise_std)
+        sigma = on_cells(read_field(a.noise_std)[0], info, f"--noise-std map {a.noise_std}")
         if sigma.shape != tuple(shape):
             raise ValueError(f"--noise-std map {a.noise_std} has shape {sigma.shape}; the input has {tuple(shape)}")
     if not (np.isfinite(sigma).all() and (sigma >= 0).all()):
@@ -240,17 +266,17 @@ def _noise_draws(a, shape) -> np.ndarray:
 
 
 def cmd_separate(a) -> int:
-    from .io import read_field, write_field
-    x, info = read_field(a.input)
+    from .io import on_cells, read_field, sky, write_field
+    x, info = _read_input(a, a.input)
     grid = _grid(a.grid, x, info["kind"])
     _outputs(a, info["kind"], "output", "residual", "std", "lo", "hi")
     _at_least("--n-noise", a.n_noise, 2)
     _check_posterior_outputs(a)
-    noise = _noise_draws(a, x.shape)
-    kw = dict(mask=_load_mask(a.mask, x.shape), NUM_EPOCHS=a.epochs, n_iter=a.n_iter, nstep=a.nstep,
-              progress=not a.quiet)
+    noise = _noise_draws(a, x, info)
+    kw = dict(mask=_load_mask(a.mask, x, info), NUM_EPOCHS=a.epochs, n_iter=a.n_iter, nstep=a.nstep,
+              progress=not a.quiet, **_cells(info))
     if a.reference:
-        kw["reference"] = read_field(a.reference)[0]
+        kw["reference"] = on_cells(read_field(a.reference)[0], info, "--reference")
     if a.checkpoint and not a.resume and os.path.exists(a.checkpoint):
         os.remove(a.checkpoint)
     post = None
@@ -264,12 +290,12 @@ def cmd_separate(a) -> int:
         s = _funct(a, grid).separate(x, noise, checkpoint=a.checkpoint, **kw)
     params = {"creator": "foscat_like", "method": "separate", "grid": grid, "epochs": a.epochs,
               "n_iter": a.n_iter, "n_noise": int(noise.shape[0]), "source": os.path.basename(a.input)}
-    write_field(a.output, s, info["kind"], dict(params, content="posterior mean") if post else params)
+    write_field(a.output, s, info["kind"], dict(params, content="posterior mean") if post else params, **sky(info))
     print(f"wrote {a.output}")
     if post is not None:
-        _write_posterior(a, post, info["kind"], params)
+        _write_posterior(a, post, info, params)
     if a.residual:
-        write_field(a.residual, x - s, info["kind"], dict(params, content="data - separated"))
+        write_field(a.residual, x - s, info["kind"], dict(params, content="data - separated"), **sky(info))
         print(f"wrote {a.residual}")
     return 0
 
@@ -285,14 +311,13 @@ def _report(a_, b_, path: str) -> None:
 
 
 def cmd_stats(a) -> int:
-    from .io import read_field
-    x, info = read_field(a.input)
+    x, info = _read_input(a, a.input)
     grid = _grid(a.grid, x, info["kind"])
     from .io import check_output
     check_output(a.output, None, [a.input], formats=(".npz",))     # ScatCov.save writes .npz
     _outputs(a, info["kind"], "plot")
     op = _funct(a, grid)
-    st = op.eval(x, mask=_load_mask(a.mask, x.shape), norm=a.norm)
+    st = op.eval(x, mask=_load_mask(a.mask, x, info), norm=a.norm, **_cells(info))
     st.save(a.output)
     print(f"wrote {a.output}: {st}")
     if a.plot:

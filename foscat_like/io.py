@@ -64,8 +64,11 @@ def guess_kind(a: np.ndarray) -> str:
     raise ValueError(f"expected a 1D or 2D field; got shape {a.shape}")
 
 
-def read_field(path: str) -> tuple[np.ndarray, dict]:
-    """Read one field; HEALPix FITS maps come back in NEST order."""
+def read_field(path: str, partial: bool = False) -> tuple[np.ndarray, dict]:
+    """Read one field; HEALPix FITS maps come back in NEST order. ``partial``: a HEALPix map
+    with UNSEEN (or NaN) pixels, or a cut-sky (explicit-index) file, comes back as the values of
+    its seen cells, with ``info["cells"]`` (their NEST indices) and ``info["npix"]``: a
+    ``cell_ids`` patch (``write_field(..., **sky(info))`` puts results back on the sphere)."""
     if not os.path.exists(path):
         raise ValueError(f"{path}: no such file")
     ext = _ext(path)
@@ -94,9 +97,44 @@ def read_field(path: str) -> tuple[np.ndarray, dict]:
     a = np.asarray(a, dtype=np.float64)
     if a.size == 0:
         raise ValueError(f"{path}: is empty")
-    if not np.all(np.isfinite(a)):
+    seen = np.isfinite(a)
+    if partial and info["kind"] == "healpix" and seen.any() and not seen.all() and not np.isinf(a).any():
+        cells = np.flatnonzero(seen)
+        return a[cells], dict(info, cells=cells, npix=a.size)
+    if not seen.all():
         raise ValueError(f"{path}: contains NaN or infinite values (UNSEEN pixels?); mask or fill them first")
     return a, info
+
+
+def sky(info: dict) -> dict:
+    """``write_field``'s keywords that put a partial map's values back on the sphere (``{}`` else)."""
+    return {"cells": info["cells"], "npix": info["npix"]} if "cells" in info else {}
+
+
+def on_sky(values: np.ndarray, cells: np.ndarray, npix: int) -> np.ndarray:
+    """Values ``(..., ncells)`` of the NEST ``cells`` as full maps ``(..., npix)``, UNSEEN elsewhere."""
+    import healpy as hp
+    out = np.full(np.shape(values)[:-1] + (npix,), hp.UNSEEN)
+    out[..., cells] = values
+    return out
+
+
+def on_cells(a: np.ndarray, info: dict, name: str) -> np.ndarray:
+    """An input ``a`` beside a partial map (``info`` from ``read_field(..., partial=True)``): a full
+    map ``(..., npix)`` taken on its cells (it must be seen there), or ``a`` if it already holds one
+    value per cell; ``a`` itself beside a full map."""
+    if "cells" not in info:
+        return a
+    n, cells = info["npix"], info["cells"]
+    if a.shape[-1] == n:
+        a = a[..., cells]
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} is UNSEEN or NaN on some of the input's seen pixels")
+        return a
+    if a.shape[-1] != cells.size:
+        raise ValueError(f"{name} must be a map of {n} pixels or hold one value per seen pixel of the input "
+                         f"({cells.size}); got shape {a.shape}")
+    return a
 
 
 def _read_fits(path: str) -> tuple[np.ndarray, dict]:
@@ -128,8 +166,12 @@ def _read_fits(path: str) -> tuple[np.ndarray, dict]:
     raise ValueError(f"{path}: no image or HEALPix map found in the FITS file")
 
 
-def write_field(path: str, a: np.ndarray, kind: str, params: dict | None = None) -> None:
-    """Write ``a`` (HEALPix maps in NEST) to .fits, .npy or .png; ``params`` go to the FITS header."""
+def write_field(path: str, a: np.ndarray, kind: str, params: dict | None = None, cells=None,
+                npix: int | None = None) -> None:
+    """Write ``a`` (HEALPix maps in NEST) to .fits, .npy or .png; ``params`` go to the FITS header.
+    ``cells``, ``npix``: ``a`` holds the values of these NEST cells only (``on_sky``: UNSEEN elsewhere)."""
+    if cells is not None:
+        a = on_sky(a, cells, npix)
     ext = _ext(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     params = params or {}

@@ -97,6 +97,46 @@ def test_synth_inpaint_samples_healpix_fits(files, tmp_path):
     assert np.allclose(mean[mask > 0], I[mask > 0]) and np.all(sd[mask > 0] == 0)
     assert np.all(sd[mask == 0] > 0)
 
+def test_partial_sky_maps_run_as_patches(tmp_path):
+    """A HEALPix map with UNSEEN pixels (RING FITS) and a cut-sky file (explicit indices) are the
+    ``cell_ids`` patch of their seen pixels: ``stats`` equals the API's ``eval`` on that patch,
+    ``separate --samples`` and ``synth`` write maps UNSEEN off the patch and finite on it (a
+    whole-sky noise-std map is taken on the patch); flags that need a whole map exit 2."""
+    import foscat_like as fl
+    from foscat_like import ScatCov
+    I, _ = load_wmap()
+    cap = np.sort(hp.query_disc(32, hp.ang2vec(0.4, 0.5), 0.8, nest=True))
+    m = np.full(I.size, hp.UNSEEN)
+    m[cap] = I[cap]
+    hp.write_map(str(tmp_path / "cut.fits"), hp.reorder(m, n2r=True), nest=False, dtype=np.float64)
+    hp.write_map(str(tmp_path / "cutp.fits"), m, nest=True, partial=True, dtype=np.float64)
+    hp.write_map(str(tmp_path / "sigma.fits"), np.full(I.size, 0.5 * I[cap].std()), nest=True, dtype=np.float64)
+    want = fl.funct().eval(I[cap], cell_ids=cap, nside=32).flatten().numpy()
+    for name in ("cut.fits", "cutp.fits"):
+        r = run("stats", str(tmp_path / name), "-o", str(tmp_path / "st.npz"))
+        assert r.returncode == 0, r.stderr
+        np.testing.assert_allclose(ScatCov.load(tmp_path / "st.npz").flatten().numpy(), want, rtol=1e-6)
+    mean, std, draws = (tmp_path / n for n in ("mean.fits", "std.fits", "draws.npy"))
+    r = run("separate", str(tmp_path / "cut.fits"), "-o", str(mean), "--noise-std", str(tmp_path / "sigma.fits"),
+            "--n-noise", "4", "--samples", "2", "--std", str(std), "--draws", str(draws),
+            "--epochs", "3", "--n-iter", "1", "--quiet")
+    assert r.returncode == 0, r.stderr
+    off = np.setdiff1d(np.arange(I.size), cap)
+    for path in (mean, std):
+        v = hp.read_map(str(path), nest=True)
+        assert np.all(v[off] == hp.UNSEEN) and np.all(np.isfinite(v[cap])) and np.all(v[cap] != hp.UNSEEN)
+    k = np.load(draws)
+    assert k.shape == (2, I.size) and np.all(k[:, off] == hp.UNSEEN)
+    r = run("synth", str(tmp_path / "cutp.fits"), "-o", str(tmp_path / "syn.fits"), "--nstep", "2", "--epochs", "3",
+            "--quiet")
+    assert r.returncode == 0, r.stderr
+    v = hp.read_map(str(tmp_path / "syn.fits"), nest=True)
+    assert np.all(v[off] == hp.UNSEEN) and np.std(v[cap]) > 0
+    r = run("synth", str(tmp_path / "cut.fits"), "-o", str(tmp_path / "syn.fits"), "--report", str(tmp_path / "r.png"))
+    assert r.returncode == 2 and "partial HEALPix map" in r.stderr
+    r = run("stats", str(tmp_path / "cut.fits"), "-o", str(tmp_path / "st.npz"), "--grid", "1d")
+    assert r.returncode == 2 and "--grid healpix or auto" in r.stderr
+
 def test_stats_compare_scatter(files, tmp_path):
     r = run("stats", str(files / "tex.png"), "-o", str(tmp_path / "st.npz"), "--plot", str(tmp_path / "st.png"))
     assert r.returncode == 0, r.stderr
