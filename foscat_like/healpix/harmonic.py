@@ -1,7 +1,8 @@
 """The full sky's harmonic operations of ``HealpixGrid`` (spherical harmonic transforms by ducc0,
 ``healpix.sht``): spin-2 to E/B, the angular power spectrum, isotropic bands in ``l`` and the
-Wiener filter. A ``cell_ids`` patch has no harmonic transform: each falls back to the base
-grid's answer (or ``None``)."""
+Wiener filter. A ``cell_ids`` patch has no harmonic transform: its bands are the NEST
+hierarchy's (``PatchLevels.band_split``), its Wiener filter works on them, and spin 2 and the
+power spectrum fall back to the base grid's answer (an error, ``None``)."""
 from __future__ import annotations
 
 import torch
