@@ -1,6 +1,7 @@
 """Posterior samples on a HEALPix patch (``cell_ids``): separation and inpainting of a sky cap.
 
     python benchmarks/posterior_patch.py [--snr 0.5 1 2] [--samples 8] [--json posterior_patch]
+                                         [--figure docs/posterior_patch.png]
 
 The WMAP W-band temperature (nside 32) on the cap ``theta < 1.2 rad`` (3904 cells), standardised
 on the cap, processed as a patch (no full-sky array, no harmonic transform). Separation: the cap
@@ -10,7 +11,8 @@ printed against the truth: the pixel RMS of the data, of the patch's empirical W
 separation, of the posterior mean and of one sample (the median over the samples), the coverage
 of the 68% / 95% intervals and the mean std. Inpainting: four discs of 0.15 rad cut from the cap,
 ``inpaint(..., cell_ids=..., n_samples=6)``: kriging's RMS in the hole against the hole's std, and
-the coverage there. Writes benchmarks/results/posterior_patch.json.
+the coverage there. Writes benchmarks/results/posterior_patch.json; ``--figure``: the cap at
+the first SNR (truth, data, posterior mean, one sample, std).
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ def cap():
     return ids, (I[ids] - I[ids].mean()) / I[ids].std()
 
 
-def separation(ids, truth, snr: float, samples: int, seed: int) -> dict:
+def separation(ids, truth, snr: float, samples: int, seed: int) -> tuple[dict, np.ndarray, object]:
     import foscat_like as fl
     rng = np.random.default_rng(seed)
     data = truth + rng.standard_normal(truth.shape) / snr
@@ -54,7 +56,28 @@ def separation(ids, truth, snr: float, samples: int, seed: int) -> dict:
             "separated": rms(post.separated), "mean": rms(post.mean),
             "sample_median": float(np.median([rms(s) for s in post.samples])),
             "cover68": post.coverage(truth, 0.68), "cover95": post.coverage(truth, 0.95),
-            "std_mean": float(post.std.mean()), "time_s": dt}
+            "std_mean": float(post.std.mean()), "time_s": dt}, data, post
+
+
+def figure(path: str, ids, truth, data, post, row: dict) -> None:
+    """The cap seen from the pole: truth, data, posterior mean, one sample, std map."""
+    import healpy as hp
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    full = lambda v: np.where(np.isin(np.arange(12 * NSIDE ** 2), ids), 0.0, hp.UNSEEN) + np.bincount(
+        ids, v, 12 * NSIDE ** 2)
+    panels = [("truth", truth), (f"data (SNR {row['snr']:g})", data), ("posterior mean", post.mean),
+              ("one sample", post.samples[0]), ("posterior std", post.std)]
+    fig = plt.figure(figsize=(15, 3.6))
+    for k, (title, v) in enumerate(panels):
+        lim = {} if title == "posterior std" else {"min": -2.5, "max": 2.5}
+        hp.orthview(full(v), nest=True, rot=(0, 90), half_sky=True, sub=(1, 5, k + 1), title=title, cbar=False,
+                    fig=fig.number, **lim)
+    fig.suptitle(f"WMAP W on a cell_ids cap ({ids.size} cells, nside {NSIDE}): the truth is inside the 68% / 95% "
+                 f"intervals at {100 * row['cover68']:.0f}% / {100 * row['cover95']:.0f}% of the cells", y=1.06)
+    fig.savefig(path, dpi=80, bbox_inches="tight")
+    print("wrote", path)
 
 
 def inpainting(ids, truth, samples: int) -> list[dict]:
@@ -82,12 +105,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-inpainting", action="store_true")
     ap.add_argument("--json", default="posterior_patch")
+    ap.add_argument("--figure", default=None, help="picture of the first SNR's posterior")
     a = ap.parse_args()
     ids, truth = cap()
     sep = []
     for snr in a.snr:
-        sep.append({"snr": snr, **separation(ids, truth, snr, a.samples, a.seed)})
+        row, data, post = separation(ids, truth, snr, a.samples, a.seed)
+        sep.append({"snr": snr, **row})
         print_table(sep[-1:], list(sep[-1]))
+        if a.figure and len(sep) == 1:
+            figure(a.figure, ids, truth, data, post, sep[-1])
     inp = [] if a.no_inpainting else inpainting(ids, truth, 6)
     print()
     print_table(sep, list(sep[0]))
