@@ -21,6 +21,8 @@ import sys
 
 import numpy as np
 
+from . import cli_posterior
+
 log = logging.getLogger("foscat_like")
 
 
@@ -83,48 +85,6 @@ def _load_mask(path: str | None, x: np.ndarray, info: dict) -> np.ndarray | None
     return (m > 0).astype(np.float64)
 
 
-def _check_posterior_outputs(a) -> None:
-    """``--std``, ``--draws``, ``--lo``, ``--hi`` need ``--samples``; ``--samples >= 1``, ``--level`` in (0, 1)."""
-    if (a.std or a.draws or a.lo or a.hi) and a.samples is None:
-        raise ValueError("--std, --draws, --lo and --hi need --samples K (the posterior's samples)")
-    if a.samples is not None:
-        _at_least("--samples", a.samples, 1)
-    if not 0 < a.level < 1:
-        raise ValueError(f"--level must be in (0, 1); got {a.level}")
-    if a.draws and not a.draws.endswith(".npy"):
-        raise ValueError(f"--draws must be a .npy path; got {a.draws}")
-
-
-def _write_posterior(a, post, info: dict, params: dict) -> None:
-    """A posterior's ``--std`` map, ``--lo`` / ``--hi`` bounds of its ``--level`` interval and
-    ``--draws`` (the samples, ``.npy``), each where asked (a partial map's: UNSEEN off its cells)."""
-    from .io import on_sky, sky, write_field
-    kind, at = info["kind"], sky(info)
-    if a.std:
-        write_field(a.std, post.std, kind, dict(params, content="posterior std", samples=a.samples), **at)
-        print(f"wrote {a.std}")
-    if a.lo or a.hi:
-        bounds = post.interval(a.level)
-        for path, bound, side in zip((a.lo, a.hi), bounds, ("lower", "upper")):
-            if path:
-                write_field(path, bound, kind, dict(params, content=f"posterior {side} bound",
-                                                    level=a.level, samples=a.samples), **at)
-                print(f"wrote {path}")
-    if a.draws:
-        np.save(a.draws, on_sky(post.samples, **at) if at else post.samples)
-        print(f"wrote {a.draws}")
-
-
-def _posterior_arguments(s, what: str) -> None:
-    """The posterior's options of a command (``separate``, ``synth --inpaint``)."""
-    s.add_argument("--samples", type=int, help=f"K posterior samples {what}: -o gets their mean")
-    s.add_argument("--std", help="with --samples: the posterior std map here")
-    s.add_argument("--draws", help="with --samples: the samples (K, *shape) as .npy here")
-    s.add_argument("--lo", help="with --samples: the per-pixel interval's lower bound map here")
-    s.add_argument("--hi", help="with --samples: the per-pixel interval's upper bound map here")
-    s.add_argument("--level", type=float, default=0.68, help="the interval's probability (default 0.68)")
-
-
 def _funct(a, grid: str):
     """The ``funct`` of one command: NORIENT, the grid, ``--max-memory`` and, for one map,
     the Dask ``--scheduler`` whose workers evaluate its blocks."""
@@ -153,7 +113,7 @@ def cmd_synth(a) -> int:
     else:
         _outputs(a, info["kind"], "output")
     _outputs(a, info["kind"], "report", "std", "lo", "hi")
-    _check_posterior_outputs(a)
+    cli_posterior.check_outputs(a)
     mask = _load_mask(a.mask, x, info)
     kw = dict(nstep=a.nstep, NUM_EPOCHS=a.epochs, seed=a.seed, iso_ang=a.iso_ang, fft_ang=a.fft_ang,
               n_up=a.n_up, **_cells(info))
@@ -217,7 +177,7 @@ def _inpaint_posterior(a, x: np.ndarray, info: dict, grid: str, mask: np.ndarray
     write_field(a.output, post.mean, info["kind"], dict(params, content="posterior mean", samples=a.samples),
                 **sky(info))
     print(f"wrote {a.output}")
-    _write_posterior(a, post, info, params)
+    cli_posterior.write(a, post, info, params)
     if a.report:
         _report(post.mean, x, a.report)
     return 0
@@ -271,7 +231,7 @@ def cmd_separate(a) -> int:
     grid = _grid(a.grid, x, info["kind"])
     _outputs(a, info["kind"], "output", "residual", "std", "lo", "hi")
     _at_least("--n-noise", a.n_noise, 2)
-    _check_posterior_outputs(a)
+    cli_posterior.check_outputs(a)
     noise = _noise_draws(a, x, info)
     kw = dict(mask=_load_mask(a.mask, x, info), NUM_EPOCHS=a.epochs, n_iter=a.n_iter, nstep=a.nstep,
               progress=not a.quiet, **_cells(info))
@@ -293,7 +253,7 @@ def cmd_separate(a) -> int:
     write_field(a.output, s, info["kind"], dict(params, content="posterior mean") if post else params, **sky(info))
     print(f"wrote {a.output}")
     if post is not None:
-        _write_posterior(a, post, info, params)
+        cli_posterior.write(a, post, info, params)
     if a.residual:
         write_field(a.residual, x - s, info["kind"], dict(params, content="data - separated"), **sky(info))
         print(f"wrote {a.residual}")
@@ -389,7 +349,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--max-memory", help="memory one evaluation may use, e.g. 8GB (default: half the free memory)")
     s.add_argument("--checkpoint"); s.add_argument("--resume", action="store_true")
     s.add_argument("--report", help="PNG comparing the synthesis with the input")
-    _posterior_arguments(s, "of the masked pixels (with --inpaint)")
+    cli_posterior.arguments(s, "of the masked pixels (with --inpaint)")
     s.set_defaults(fn=cmd_synth)
     s = add("stats", help="scattering-covariance statistics of INPUT")
     s.add_argument("input"); s.add_argument("-o", "--output", required=True)
@@ -414,7 +374,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--n-noise", type=int, default=16, help="draws made from --noise-std")
     s.add_argument("--mask"); s.add_argument("--reference", help="template correlated with the signal")
     s.add_argument("--residual", help="also write data - separated signal here")
-    _posterior_arguments(s, "of the signal")
+    cli_posterior.arguments(s, "of the signal")
     s.add_argument("--epochs", type=int, default=100); s.add_argument("--n-iter", type=int, default=3)
     s.add_argument("--nstep", type=int, default=1); s.add_argument("--norient", type=int, default=4)
     s.add_argument("--seed", type=int, default=0)
