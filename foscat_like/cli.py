@@ -379,6 +379,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--nstep", type=int, default=1); s.add_argument("--norient", type=int, default=4)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--max-memory", help="memory one evaluation may use, e.g. 8GB")
+    s.add_argument("--scheduler", help="address of an existing Dask scheduler: with --samples the posterior's "
+                                       "simulations are its tasks")
     s.add_argument("--checkpoint"); s.add_argument("--resume", action="store_true")
     s.set_defaults(fn=cmd_separate)
     s = add("demo", help="the embedded demo: texture + WMAP synthesis, scattering disk")

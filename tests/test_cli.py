@@ -192,6 +192,20 @@ def test_separate_samples_writes_mean_std_and_draws(files, tmp_path):
     assert r.returncode == 2 and "--level must be in (0, 1)" in r.stderr
 
 
+def test_separate_samples_on_a_dask_scheduler(files, tmp_path, dask_client):
+    """``separate --samples K --scheduler ADDRESS``: the simulations run as tasks of that scheduler's
+    workers, and the posterior is the one computed in the process."""
+    args = ["--noise-std", "0.5", "--n-noise", "4", "--epochs", "3", "--n-iter", "1", "--samples", "2",
+            "--quiet"]
+    r = run("separate", str(files / "tex.npy"), "-o", str(tmp_path / "local.npy"), *args)
+    assert r.returncode == 0, r.stderr
+    r = run("separate", str(files / "tex.npy"), "-o", str(tmp_path / "dask.npy"), *args,
+            "--scheduler", dask_client.scheduler.address)
+    assert r.returncode == 0, r.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "dask.npy"), np.load(tmp_path / "local.npy"), rtol=0, atol=1e-10)
+    prefixes = dask_client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
+    assert "simulate" in prefixes                        # the simulations (optim.posterior._simulate) ran there
+
 @pytest.mark.parametrize("args, message", [
     (["synth", "missing.npy", "-o", "x.npy"], "no such file"),
     (["synth", "README.md", "-o", "x.npy"], "unknown format"),
