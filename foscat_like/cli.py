@@ -78,8 +78,8 @@ def _cells(info: dict) -> dict:
 def _load_mask(path: str | None, x: np.ndarray, info: dict) -> np.ndarray | None:
     if path is None:
         return None
-    from .io import on_cells, read_field
-    m = on_cells(read_field(path)[0], info, f"mask {path}")
+    from .io import read_beside
+    m = read_beside(path, info, f"mask {path}")
     if m.shape != x.shape:
         raise ValueError(f"mask {path} has shape {m.shape}; the input has {x.shape}")
     return (m > 0).astype(np.float64)
@@ -97,7 +97,7 @@ def _funct(a, grid: str):
 
 
 def cmd_synth(a) -> int:
-    from .io import on_cells, read_field, sky, write_field
+    from .io import read_beside, sky, write_field
     x, info = _read_input(a, a.input)
     grid = _grid(a.grid, x, info["kind"])
     if "cells" in info and (a.realizations > 1 or a.report):
@@ -126,7 +126,7 @@ def cmd_synth(a) -> int:
     if a.samples is not None:
         return _inpaint_posterior(a, x, info, grid, mask)
     if a.reference:
-        kw["reference"] = on_cells(read_field(a.reference)[0], info, "--reference")
+        kw["reference"] = read_beside(a.reference, info, "--reference")
     params = {"creator": "foscat_like", "grid": grid, "nstep": a.nstep, "epochs": a.epochs,
               "seed": a.seed, "source": os.path.basename(a.input)}
     if a.realizations > 1:
@@ -215,8 +215,8 @@ def _noise_draws(a, x: np.ndarray, info: dict) -> np.ndarray:
     try:
         sigma = np.full(shape, float(a.noise_std))
     except ValueError:
-        from .io import read_field
-        sigma = on_cells(read_field(a.noise_std)[0], info, f"--noise-std map {a.noise_std}")
+        from .io import read_beside
+        sigma = read_beside(a.noise_std, info, f"--noise-std map {a.noise_std}")
         if sigma.shape != tuple(shape):
             raise ValueError(f"--noise-std map {a.noise_std} has shape {sigma.shape}; the input has {tuple(shape)}")
     if not (np.isfinite(sigma).all() and (sigma >= 0).all()):
@@ -226,7 +226,7 @@ def _noise_draws(a, x: np.ndarray, info: dict) -> np.ndarray:
 
 
 def cmd_separate(a) -> int:
-    from .io import on_cells, read_field, sky, write_field
+    from .io import read_beside, sky, write_field
     x, info = _read_input(a, a.input)
     grid = _grid(a.grid, x, info["kind"])
     _outputs(a, info["kind"], "output", "residual", "std", "lo", "hi")
@@ -236,7 +236,7 @@ def cmd_separate(a) -> int:
     kw = dict(mask=_load_mask(a.mask, x, info), NUM_EPOCHS=a.epochs, n_iter=a.n_iter, nstep=a.nstep,
               progress=not a.quiet, **_cells(info))
     if a.reference:
-        kw["reference"] = on_cells(read_field(a.reference)[0], info, "--reference")
+        kw["reference"] = read_beside(a.reference, info, "--reference")
     if a.checkpoint and not a.resume and os.path.exists(a.checkpoint):
         os.remove(a.checkpoint)
     post = None

@@ -111,10 +111,11 @@ def sky(info: dict) -> dict:
     return {"cells": info["cells"], "npix": info["npix"]} if "cells" in info else {}
 
 
-def on_sky(values: np.ndarray, cells: np.ndarray, npix: int) -> np.ndarray:
-    """Values ``(..., ncells)`` of the NEST ``cells`` as full maps ``(..., npix)``, UNSEEN elsewhere."""
+def on_sky(values: np.ndarray, cells: np.ndarray, npix: int, fill: float | None = None) -> np.ndarray:
+    """Values ``(..., ncells)`` of the NEST ``cells`` as full maps ``(..., npix)``, ``fill``
+    (default healpy's UNSEEN) elsewhere."""
     import healpy as hp
-    out = np.full(np.shape(values)[:-1] + (npix,), hp.UNSEEN)
+    out = np.full(np.shape(values)[:-1] + (npix,), hp.UNSEEN if fill is None else fill)
     out[..., cells] = values
     return out
 
@@ -135,6 +136,15 @@ def on_cells(a: np.ndarray, info: dict, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be a map of {n} pixels or hold one value per seen pixel of the input "
                          f"({cells.size}); got shape {a.shape}")
     return a
+
+
+def read_beside(path: str, info: dict, name: str) -> np.ndarray:
+    """An auxiliary field (mask, noise-std map, reference) for an input read with ``info``: a
+    partial HEALPix map is accepted when it is seen wherever the input is (``on_cells``)."""
+    a, own = read_field(path, partial="cells" in info)
+    if "cells" in own:
+        a = on_sky(a, own["cells"], own["npix"], fill=np.nan)
+    return on_cells(a, info, name)
 
 
 def _read_fits(path: str) -> tuple[np.ndarray, dict]:

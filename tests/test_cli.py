@@ -136,6 +136,19 @@ def test_partial_sky_maps_run_as_patches(tmp_path):
     assert r.returncode == 2 and "partial HEALPix map" in r.stderr
     r = run("stats", str(tmp_path / "cut.fits"), "-o", str(tmp_path / "st.npz"), "--grid", "1d")
     assert r.returncode == 2 and "--grid healpix or auto" in r.stderr
+    np.save(tmp_path / "short.npy", np.ones(cap.size - 1))
+    r = run("stats", str(tmp_path / "cut.fits"), "-o", str(tmp_path / "st.npz"), "--mask", str(tmp_path / "short.npy"))
+    assert r.returncode == 2 and "one value per seen pixel" in r.stderr
+    hp.write_map(str(tmp_path / "holey.fits"), np.where(np.arange(I.size) == cap[0], hp.UNSEEN, 1.0), nest=True,
+                 dtype=np.float64)                     # a noise-std map unseen where the input is seen
+    r = run("separate", str(tmp_path / "cut.fits"), "-o", str(mean), "--noise-std", str(tmp_path / "holey.fits"))
+    assert r.returncode == 2 and "UNSEEN or NaN on some of the input's seen pixels" in r.stderr
+    sig = np.full(I.size, hp.UNSEEN)                   # a partial noise-std map with the input's footprint
+    sig[cap] = 0.5 * I[cap].std()
+    hp.write_map(str(tmp_path / "sigp.fits"), sig, nest=True, partial=True, dtype=np.float64)
+    r = run("separate", str(tmp_path / "cut.fits"), "-o", str(mean), "--noise-std", str(tmp_path / "sigp.fits"),
+            "--n-noise", "2", "--epochs", "2", "--n-iter", "1", "--quiet")
+    assert r.returncode == 0, r.stderr
 
 def test_stats_compare_scatter(files, tmp_path):
     r = run("stats", str(files / "tex.png"), "-o", str(tmp_path / "st.npz"), "--plot", str(tmp_path / "st.png"))
