@@ -1,8 +1,9 @@
 """Isotropic bands: a partition of a grid's Fourier (planar) or harmonic (sphere) modes into
 ``NBANDS`` groups, log-spaced in ``|k|`` or ``l`` (on a HEALPix ``cell_ids`` patch, which has
 no harmonic transform: the NEST hierarchy's levels, ``healpix.patch``), used to combine
-estimates band by band (``optim.posterior``). A grid's ``band_split(x)`` returns ``(B, nb, *S)`` whose sum over the
-bands is ``x``; the bands are orthogonal, so cross powers are per-band pixel means."""
+estimates band by band (``optim.posterior``). A grid's ``band_split(x)`` returns
+``(B, nb, *S)`` whose sum over the bands is ``x``; the bands are orthogonal, so cross powers
+are per-band pixel means."""
 from __future__ import annotations
 
 import numpy as np
