@@ -85,6 +85,12 @@ def _load_mask(path: str | None, x: np.ndarray, info: dict) -> np.ndarray | None
     return (m > 0).astype(np.float64)
 
 
+def _fresh_checkpoint(a) -> None:
+    """``--checkpoint`` starts a fresh run (its file removed) unless ``--resume``."""
+    if a.checkpoint and not a.resume and os.path.exists(a.checkpoint):
+        os.remove(a.checkpoint)
+
+
 def _funct(a, grid: str):
     """The ``funct`` of one command: NORIENT, the grid, ``--max-memory`` and, for one map,
     the Dask ``--scheduler`` whose workers evaluate its blocks."""
@@ -145,8 +151,7 @@ def cmd_synth(a) -> int:
         for i, msg in sorted(rep.failed.items()):
             print(f"  realisation {i}: {msg}")
         return 1 if rep.failed else 0
-    if a.checkpoint and not a.resume and os.path.exists(a.checkpoint):
-        os.remove(a.checkpoint)                    # a fresh run unless --resume
+    _fresh_checkpoint(a)
     op = _funct(a, grid)
     y = op.synthesis(x, checkpoint=a.checkpoint, progress=not a.quiet, **kw)
     write_field(a.output, y, info["kind"], params, **sky(info))
@@ -167,8 +172,7 @@ def _inpaint_posterior(a, x: np.ndarray, info: dict, grid: str, mask: np.ndarray
                                    ("--n-up", a.n_up), ("--iso-ang", a.iso_ang), ("--fft-ang", a.fft_ang)) if on]
     if other:
         raise ValueError(f"--samples takes no {', '.join(other)} (the posterior's draws are plain syntheses)")
-    if a.checkpoint and not a.resume and os.path.exists(a.checkpoint):
-        os.remove(a.checkpoint)
+    _fresh_checkpoint(a)
     post = _funct(a, grid).inpaint(x, 1.0 - mask, n_samples=a.samples, nstep=a.nstep, seed=a.seed,
                                    NUM_EPOCHS=a.epochs, progress=not a.quiet, checkpoint=a.checkpoint,
                                    **_cells(info))
@@ -237,8 +241,7 @@ def cmd_separate(a) -> int:
               progress=not a.quiet, **_cells(info))
     if a.reference:
         kw["reference"] = read_beside(a.reference, info, "--reference")
-    if a.checkpoint and not a.resume and os.path.exists(a.checkpoint):
-        os.remove(a.checkpoint)
+    _fresh_checkpoint(a)
     post = None
     if a.samples is not None:
         if a.reference:

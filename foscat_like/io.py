@@ -115,6 +115,11 @@ def on_sky(values: np.ndarray, cells: np.ndarray, npix: int, fill: float | None 
     """Values ``(..., ncells)`` of the NEST ``cells`` as full maps ``(..., npix)``, ``fill``
     (default healpy's UNSEEN) elsewhere."""
     import healpy as hp
+    cells = np.asarray(cells)
+    if npix is None or cells.ndim != 1 or np.shape(values)[-1:] != cells.shape or (
+            cells.size and (cells.min() < 0 or cells.max() >= npix)):
+        raise ValueError(f"on_sky: values (..., ncells) need cells (ncells,) of NEST indices in [0, npix); got "
+                         f"values {np.shape(values)}, cells {cells.shape}, npix {npix}")
     out = np.full(np.shape(values)[:-1] + (npix,), hp.UNSEEN if fill is None else fill)
     out[..., cells] = values
     return out

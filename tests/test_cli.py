@@ -205,6 +205,17 @@ def test_separate_samples_writes_mean_std_and_draws(files, tmp_path):
     assert r.returncode == 2 and "--level must be in (0, 1)" in r.stderr
 
 
+@pytest.mark.parametrize("values, cells, npix", [(np.ones(3), np.array([0, 1]), 12),       # length mismatch
+                                                 (np.ones(2), np.array([0, 12]), 12),      # beyond npix
+                                                 (np.ones(2), np.array([0, 1]), None)])    # no npix
+def test_on_sky_refuses_mismatched_cells(values, cells, npix):
+    """Putting a partial map's values back on the sphere: cells that do not match the values or the
+    sphere are a ValueError naming them, never a silent map."""
+    from foscat_like.io import on_sky
+    with pytest.raises(ValueError, match="on_sky: values"):
+        on_sky(values, cells, npix)
+    np.testing.assert_array_equal(on_sky(np.array([2.0, 3.0]), np.array([1, 4]), 12)[[1, 4]], [2.0, 3.0])
+
 def test_separate_samples_on_a_dask_scheduler(files, tmp_path, dask_client):
     """``separate --samples K --scheduler ADDRESS``: the simulations run as tasks of that scheduler's
     workers, and the posterior is the one computed in the process."""
@@ -212,12 +223,15 @@ def test_separate_samples_on_a_dask_scheduler(files, tmp_path, dask_client):
             "--quiet"]
     r = run("separate", str(files / "tex.npy"), "-o", str(tmp_path / "local.npy"), *args)
     assert r.returncode == 0, r.stderr
+    def simulations(dask_scheduler):                     # tasks of optim.posterior._simulate finished so far
+        p = dask_scheduler.task_prefixes.get("simulate")
+        return 0 if p is None else p.state_counts.get("memory", 0)
+    before = dask_client.run_on_scheduler(simulations)
     r = run("separate", str(files / "tex.npy"), "-o", str(tmp_path / "dask.npy"), *args,
             "--scheduler", dask_client.scheduler.address)
     assert r.returncode == 0, r.stderr
     np.testing.assert_allclose(np.load(tmp_path / "dask.npy"), np.load(tmp_path / "local.npy"), rtol=0, atol=1e-10)
-    prefixes = dask_client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
-    assert "simulate" in prefixes                        # the simulations (optim.posterior._simulate) ran there
+    assert dask_client.run_on_scheduler(simulations) - before == 2       # the two simulations ran there
 
 @pytest.mark.parametrize("args, message", [
     (["synth", "missing.npy", "-o", "x.npy"], "no such file"),

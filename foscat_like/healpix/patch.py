@@ -32,6 +32,7 @@ class PatchLevels:
         ids = np.asarray(cell_ids, dtype=np.int64)      # the sort into NEST order (None: sorted)
         self.order = np.argsort(ids, kind="stable") if np.any(np.diff(ids) < 0) else None
         self.nsides, self.cells, self.parent = [nside], [cells], []
+        self._haar: dict = {}                            # level -> _groups (the Haar bands' index maps)
         while self.nsides[-1] // 2 >= min_nside:
             parents = np.unique(self.cells[-1] >> 2)
             if parents.size == self.cells[-1].size:      # no longer shrinking: stop here
@@ -52,7 +53,13 @@ class PatchLevels:
 
     def _groups(self, j: int) -> list[np.ndarray]:
         """For the cells of level ``j``, the index of their ancestor at each level ``j, j + 1, ...``
-        whose cell count differs from the next one's, and the whole patch last (all zeros)."""
+        whose cell count differs from the next one's, and the whole patch last (all zeros); built
+        once per level (``band_split`` runs for every estimate and simulation of a posterior)."""
+        if j not in self._haar:
+            self._haar[j] = self._build_groups(j)
+        return self._haar[j]
+
+    def _build_groups(self, j: int) -> list[np.ndarray]:
         g = [np.arange(self.cells[j].size)]
         for par in self.parent[j:]:
             g.append(par[g[-1]])
